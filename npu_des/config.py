@@ -1,0 +1,216 @@
+"""Hardware presets and run options: load YAML, validate with pydantic, derive per-cycle quantities.
+
+Every user-facing number passes through here once, so the rest of the simulator can trust
+its inputs; a bad value becomes one ConfigError naming the file, the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from npu_des.errors import ConfigError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+Dataflow = Literal["os", "ws", "is"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArrayConfig(_Strict):
+    """One core's systolic array: rows x cols PEs running one dataflow."""
+
+    rows: int = Field(ge=1, le=4096)
+    cols: int = Field(ge=1, le=4096)
+    dataflow: Dataflow = "os"
+
+
+class DmaConfig(_Strict):
+    """A core's DMA engine: how many transfers it keeps in flight at once."""
+
+    outstanding: int = Field(default=4, ge=1, le=256)
+
+
+class CoreConfig(_Strict):
+    count: int = Field(ge=1, le=64)
+    array: ArrayConfig
+    dma: DmaConfig = DmaConfig()
+
+
+class SpmConfig(_Strict):
+    """The scratchpad shared by all cores. `lru` caches unreferenced tiles; `explicit` keeps only pinned ones."""
+
+    capacity_kb: float = Field(gt=0, le=1024 * 1024)
+    policy: Literal["lru", "explicit"] = "lru"
+
+    @property
+    def capacity_bytes(self) -> int:
+        return int(self.capacity_kb * 1024)
+
+
+class DramConfig(_Strict):
+    """One DRAM channel shared fairly by every DMA engine."""
+
+    bandwidth_gbps: float = Field(gt=0, le=1e9)
+    latency_cycles: float = Field(default=100, ge=0, le=1e6)
+
+
+class HardwareConfig(_Strict):
+    name: str = "custom"
+    clock_ghz: float = Field(gt=0, le=100)
+    bytes_per_element: Literal[1, 2, 4] = 2
+    cores: CoreConfig
+    spm: SpmConfig
+    dram: DramConfig
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        """GB/s divided by Gcycles/s is bytes per cycle."""
+        return self.dram.bandwidth_gbps / self.clock_ghz
+
+
+class TileOverride(_Strict):
+    """Force tile sizes (elements along M, N, K) instead of letting the tiler choose."""
+
+    m: int = Field(ge=1)
+    n: int = Field(ge=1)
+    k: int = Field(ge=1)
+
+
+class RunOptions(_Strict):
+    """How to run a workload on a hardware preset (everything that is not the hardware)."""
+
+    order: Literal["sequential", "interleaved"] = "interleaved"
+    sequential_first: Literal["dX", "dW"] = "dX"
+    loop_order: str = "mnk"
+    tile: TileOverride | None = None
+    spm_fraction: float = Field(default=0.5, gt=0, le=1)
+    prefetch_depth: int = Field(default=1, ge=0, le=8)
+    pins: tuple[str, ...] = ()
+    batch: int = Field(default=1, ge=1, le=4096)
+
+    @field_validator("loop_order")
+    @classmethod
+    def _loop_order_is_permutation(cls, value: str) -> str:
+        if sorted(value) != ["k", "m", "n"]:
+            raise ValueError("must be a permutation of 'mnk' (one of mnk, mkn, nmk, nkm, kmn, knm)")
+        return value
+
+
+ORDERS = ("sequential", "interleaved")
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def _format_validation_error(error: ValidationError, model: type[BaseModel], source: str) -> ConfigError:
+    """Turn pydantic's first complaint into one line, with a suggestion for misspelt keys."""
+    first = error.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    message = first["msg"]
+    allowed = None
+    if first["type"] == "extra_forbidden":
+        parent: Any = model
+        for part in first["loc"][:-1]:
+            field = parent.model_fields.get(str(part)) if isinstance(parent, type) else None
+            parent = field.annotation if field is not None else None
+        names = sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        close = difflib.get_close_matches(str(first["loc"][-1]), names, n=1)
+        message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+        allowed = ", ".join(names) or None
+    elif first["type"] == "missing":
+        message = "missing required field"
+    elif "input" in first and not isinstance(first["input"], dict):
+        message = f"{message} (got {first['input']!r})"
+    return ConfigError(message, source=source, field=loc, allowed=allowed)
+
+
+def parse_value(text: str) -> Any:
+    """Values on the command line are YAML scalars, so `22`, `2.5`, `ws` and `true` mean what they say."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...], source: str) -> dict[str, Any]:
+    """Apply `dotted.key=value` overrides to a nested dict (a copy); unknown paths are caught by validation."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}' is not of the form key=value", source=source, field="--set")
+        key, _, raw = item.partition("=")
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"'{part}' is a value, not a section", source=source, field=key)
+            node = child
+        node[parts[-1]] = parse_value(raw.strip())
+    return data
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"malformed YAML{where}", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read file ({exc.strerror})", source=str(path)) from None
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of hardware fields at top level", source=str(path))
+    return data
+
+
+def resolve_preset(name_or_path: str) -> Path:
+    """A preset is a name from the presets folder or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise ConfigError("no such hardware file", source=name_or_path, field="--hw")
+        return candidate
+    path = PRESET_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"unknown hardware preset '{name_or_path}'", field="--hw",
+                          allowed=", ".join(preset_names()) + ", or a path to a YAML file")
+    return path
+
+
+def load_hardware(name_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> HardwareConfig:
+    """Load a preset or YAML file, apply `--set` overrides, validate."""
+    path = resolve_preset(name_or_path)
+    data = _read_yaml(path)
+    data.setdefault("name", path.stem)
+    hw_overrides = [o for o in overrides if not o.startswith("run.")]
+    data = apply_overrides(data, hw_overrides, source=str(path))
+    return hardware_from_dict(data, source=str(path))
+
+
+def hardware_from_dict(data: dict[str, Any], source: str = "<hardware>") -> HardwareConfig:
+    try:
+        return HardwareConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation_error(exc, HardwareConfig, source) from None
+
+
+def run_options(overrides: list[str] | tuple[str, ...] = (), **fields: Any) -> RunOptions:
+    """Build RunOptions from keyword fields plus `run.key=value` overrides."""
+    data: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+    run_overrides = [o[len("run."):] for o in overrides if o.startswith("run.")]
+    data = apply_overrides(data, run_overrides, source="--set")
+    try:
+        return RunOptions.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation_error(exc, RunOptions, "run options") from None

@@ -1,0 +1,28 @@
+"""The two error types users see: bad input (ConfigError) and a run that cannot progress (SimulationStuck).
+
+The CLI turns either into one line on stderr and exit code 2, so nothing raised here
+should need a traceback to be understood.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """Bad user input: names the source (file or option), the field, and what is allowed."""
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None,
+                 allowed: str | None = None) -> None:
+        parts = []
+        if source:
+            parts.append(f"{source}:")
+        if field:
+            parts.append(f"field '{field}':")
+        parts.append(message)
+        if allowed:
+            parts.append(f"(allowed: {allowed})")
+        super().__init__(" ".join(parts))
+        self.source, self.field, self.allowed = source, field, allowed
+
+
+class SimulationStuck(RuntimeError):
+    """The event queue ran dry while tile tasks were still waiting: names them and what they wait for."""
