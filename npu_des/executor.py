@@ -1,0 +1,121 @@
+"""Runs a core's tile tasks: prefetch the next task's operands while the current one computes.
+
+Per core, `prefetch_depth` tasks load ahead of the one computing (double buffering at depth 1).
+A task first waits for the ops that produce its layer's dY, then references its input tiles
+(loading misses over the core's DMA engine), waits for the previous contribution to its output
+tile to finish, references the output, computes, releases, and writes back a final output.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from npu_des.hw import DmaEngine, Scratchpad, SystolicArray
+from npu_des.schedule.tasks import OpId, Schedule, TileTask
+
+
+class Synchronizer:
+    """Shared completion state: which tasks and ops are done, as events tasks can wait on."""
+
+    def __init__(self, env: simpy.Environment, schedule: Schedule) -> None:
+        self.env = env
+        self.done = bytearray(len(schedule.tasks))
+        self._task_events: dict[int, simpy.Event] = {}
+        self.remaining: dict[OpId, int] = {}
+        for task in schedule.tasks:
+            op = (task.layer, task.op)
+            self.remaining[op] = self.remaining.get(op, 0) + 1 + task.last
+        self.op_events = {op: env.event() for op in self.remaining}
+        self.op_end: dict[OpId, float] = {}
+        self.deps: dict[OpId, tuple[simpy.Event, ...]] = {
+            op: tuple(self.op_events[dep] for dep in schedule.op_deps.get(op, ()) if dep in self.op_events)
+            for op in self.remaining}
+        self.on_op_done: list = []
+
+    def task_event(self, task_id: int) -> simpy.Event | None:
+        """Event that fires when task `task_id` has computed; None if it already has."""
+        if self.done[task_id]:
+            return None
+        event = self._task_events.get(task_id)
+        if event is None:
+            event = self._task_events[task_id] = self.env.event()
+        return event
+
+    def task_computed(self, task: TileTask) -> None:
+        self.done[task.id] = 1
+        event = self._task_events.pop(task.id, None)
+        if event is not None:
+            event.succeed()
+        self._count((task.layer, task.op))
+
+    def output_written(self, op: OpId) -> None:
+        self._count(op)
+
+    def _count(self, op: OpId) -> None:
+        self.remaining[op] -= 1
+        if self.remaining[op] == 0:
+            self.op_end[op] = self.env.now
+            self.op_events[op].succeed()
+            for callback in self.on_op_done:
+                callback(op)
+
+
+class CoreExecutor:
+    """One NPU core: its systolic array and DMA engine working through its share of the schedule."""
+
+    def __init__(self, env: simpy.Environment, core: int, array: SystolicArray, dma: DmaEngine,
+                 spm: Scratchpad, tasks: list[TileTask], sync: Synchronizer, prefetch_depth: int) -> None:
+        self.env, self.core = env, core
+        self.array, self.dma, self.spm = array, dma, spm
+        self.tasks = tasks
+        self.sync = sync
+        self.prefetch_depth = prefetch_depth
+        self.compute_records: list[tuple[float, float, TileTask]] = []
+        self.finished = False
+        self.waiting: dict[int, tuple[TileTask, str, Any]] = {}  # task id -> (task, what it waits for, detail)
+
+    def run(self) -> Generator[Any, Any, None]:
+        env, tasks, spm, dma = self.env, self.tasks, self.spm, self.dma
+        preparing: deque[simpy.Process] = deque()
+        launched = 0
+        for index, task in enumerate(tasks):
+            while launched < len(tasks) and launched <= index + self.prefetch_depth:
+                preparing.append(env.process(self._prepare(tasks[launched])))
+                launched += 1
+            yield preparing.popleft()
+            start = env.now
+            yield self.array.compute(task.extents)
+            self.compute_records.append((start, env.now, task))
+            for ref in task.inputs:
+                spm.release(ref, dma)
+            written = spm.release(task.output, dma, dirty=True, write_back=task.last)
+            self.sync.task_computed(task)
+            if written is not None:
+                op = (task.layer, task.op)
+                written.callbacks.append(lambda _event, op=op: self.sync.output_written(op))
+        self.finished = True
+
+    def _prepare(self, task: TileTask) -> Generator[Any, Any, None]:
+        waiting = self.waiting
+        for event in self.sync.deps[(task.layer, task.op)]:
+            if not event.triggered:
+                waiting[task.id] = (task, "dY producers", None)
+                yield event
+        waiting[task.id] = (task, "operands", None)
+        loads = [event for ref in task.inputs if (event := self.spm.acquire(ref, True, self.dma)) is not None]
+        if task.prev >= 0:
+            previous = self.sync.task_event(task.prev)
+            if previous is not None:
+                waiting[task.id] = (task, "previous contribution", task.prev)
+                yield previous
+        event = self.spm.acquire(task.output, not task.first, self.dma)
+        if event is not None:
+            loads.append(event)
+        if loads:
+            waiting[task.id] = (task, "operands", None)
+            yield self.env.all_of(loads)
+        del waiting[task.id]

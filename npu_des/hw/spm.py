@@ -1,0 +1,184 @@
+"""The scratchpad memory shared by all cores: tiles, capacity, replacement, pinning, write-back.
+
+A tile in use (referenced by a task or an in-flight DMA) is never evicted. Unreferenced tiles
+stay cached under `lru` (evicted least-recently-released first) or are dropped at once under
+`explicit` (software-managed: only pinned tensors persist). Dirty tiles are written back before
+their space is reused. Allocation waits for space; whether it can ever come is the caller's
+plan-time check, and a run that waits forever ends with the stuck tasks named, not a hang.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+if TYPE_CHECKING:
+    from npu_des.hw.dma import DmaEngine
+    from npu_des.schedule.tasks import TileRef
+
+
+class _Entry:
+    __slots__ = ("allocated", "dirty", "nbytes", "pinned", "ready", "ref", "refs")
+
+    def __init__(self, ref: TileRef, pinned: bool) -> None:
+        self.ref = ref
+        self.nbytes = ref.nbytes
+        self.refs = 1
+        self.dirty = False
+        self.pinned = pinned
+        self.ready: simpy.Event | None = None
+        self.allocated = False
+
+
+class Scratchpad:
+    """Shared SPM. Verbs: acquire / release a tile, pin / unpin a tensor. Keeps its own statistics."""
+
+    def __init__(self, env: simpy.Environment, capacity_bytes: int, policy: str, layers: int) -> None:
+        if policy not in ("lru", "explicit"):
+            raise ValueError(f"unknown SPM policy {policy!r} (allowed: lru, explicit)")
+        self.env = env
+        self.capacity_bytes = capacity_bytes
+        self.policy = policy
+        self.used_bytes = 0
+        self.pinned_bytes = 0
+        self.peak_bytes = 0
+        self.evictions = 0
+        self.hits = [0] * layers
+        self.misses = [0] * layers
+        self.occupancy: list[tuple[float, int, int]] = [(0.0, 0, 0)]
+        self.waiting_for_space: list[int] = []  # bytes wanted by blocked allocations, for diagnostics
+        self._entries: dict[tuple, _Entry] = {}
+        self._evictable: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._freeing = 0
+        self._pinned_tensors: set[tuple[int, int]] = set()
+        self._space = env.event()
+
+    # --- acquire / release -------------------------------------------------------------------
+    def acquire(self, ref: TileRef, load: bool, dma: DmaEngine) -> simpy.Event | None:
+        """Reference a tile, loading it from DRAM if `load` and absent; returns an event to wait on, or None."""
+        key = ref.key
+        entry = self._entries.get(key)
+        if entry is not None:
+            if load:
+                self.hits[key[0]] += 1
+            if entry.refs == 0:
+                self._evictable.pop(key, None)
+            entry.refs += 1
+            return entry.ready
+        if load:
+            self.misses[key[0]] += 1
+        entry = _Entry(ref, (key[0], key[1]) in self._pinned_tensors)
+        self._entries[key] = entry
+        if not load and self.capacity_bytes - self.used_bytes >= entry.nbytes:
+            self._allocate(entry)
+            return None
+        entry.ready = self.env.event()
+        self.env.process(self._fill(entry, load, dma))
+        return entry.ready
+
+    def release(self, ref: TileRef, dma: DmaEngine, dirty: bool = False,
+                write_back: bool = False) -> simpy.Event | None:
+        """Drop a reference; `dirty` marks new content; `write_back` stores it now (returns the store's event)."""
+        entry = self._entries[ref.key]
+        if dirty:
+            entry.dirty = True
+        if write_back:
+            return self.env.process(self._write_back_final(entry, dma))
+        entry.refs -= 1
+        if entry.refs == 0:
+            self._unreferenced(entry, dma)
+        return None
+
+    # --- pinning -----------------------------------------------------------------------------
+    def pin_tensor(self, layer_index: int, kind_code: int) -> None:
+        """Tiles of this tensor loaded from now on stay until `unpin_tensor`."""
+        self._pinned_tensors.add((layer_index, kind_code))
+
+    def unpin_tensor(self, layer_index: int, kind_code: int, dma: DmaEngine) -> None:
+        self._pinned_tensors.discard((layer_index, kind_code))
+        for entry in [e for k, e in self._entries.items() if k[0] == layer_index and k[1] == kind_code]:
+            if entry.pinned:
+                entry.pinned = False
+                if entry.allocated:
+                    self.pinned_bytes -= entry.nbytes
+                if entry.refs == 0:
+                    self._unreferenced(entry, dma)
+        self._record()
+
+    def resident(self, ref: TileRef) -> bool:
+        return ref.key in self._entries
+
+    # --- internals ---------------------------------------------------------------------------
+    def _allocate(self, entry: _Entry) -> None:
+        entry.allocated = True
+        self.used_bytes += entry.nbytes
+        if entry.pinned:
+            self.pinned_bytes += entry.nbytes
+        self.peak_bytes = max(self.peak_bytes, self.used_bytes)
+        self._record()
+
+    def _record(self) -> None:
+        self.occupancy.append((self.env.now, self.used_bytes, self.pinned_bytes))
+
+    def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> Generator[Any, Any, None]:
+        yield from self._make_room(entry.nbytes, dma)
+        self._allocate(entry)
+        if load:
+            ref = entry.ref
+            yield from dma.move(entry.nbytes, ref.kind, "read", ref.key)
+        ready, entry.ready = entry.ready, None
+        ready.succeed()
+
+    def _make_room(self, nbytes: int, dma: DmaEngine) -> Generator[Any, Any, None]:
+        while self.capacity_bytes - self.used_bytes < nbytes:
+            if self._evictable and self.capacity_bytes - self.used_bytes + self._freeing < nbytes:
+                _, victim = self._evictable.popitem(last=False)
+                self._evict(victim, dma)
+            else:
+                self.waiting_for_space.append(nbytes)
+                yield self._space
+                self.waiting_for_space.remove(nbytes)
+
+    def _evict(self, victim: _Entry, dma: DmaEngine) -> None:
+        del self._entries[victim.ref.key]
+        self.evictions += 1
+        if victim.dirty:
+            self._freeing += victim.nbytes
+            self.env.process(self._write_back_evicted(victim, dma))
+        else:
+            self._free(victim.nbytes)
+
+    def _free(self, nbytes: int) -> None:
+        self.used_bytes -= nbytes
+        self._record()
+        if self.waiting_for_space:
+            space, self._space = self._space, self.env.event()
+            space.succeed()
+
+    def _unreferenced(self, entry: _Entry, dma: DmaEngine) -> None:
+        if entry.pinned:
+            return
+        if self.policy == "lru":
+            self._evictable[entry.ref.key] = entry
+            if self.waiting_for_space:
+                space, self._space = self._space, self.env.event()
+                space.succeed()
+        else:
+            self._evict(entry, dma)
+
+    def _write_back_evicted(self, victim: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
+        ref = victim.ref
+        yield from dma.move(victim.nbytes, ref.kind, "write", ref.key)
+        self._freeing -= victim.nbytes
+        self._free(victim.nbytes)
+
+    def _write_back_final(self, entry: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
+        ref = entry.ref
+        entry.dirty = False
+        yield from dma.move(entry.nbytes, ref.kind, "write", ref.key)
+        entry.refs -= 1
+        if entry.refs == 0:
+            self._unreferenced(entry, dma)

@@ -1,0 +1,145 @@
+"""RunResult: what one simulation measured, as plain data that reports and sweeps read.
+
+Tensor kinds are exactly X, W, dY, dX, dW; directions are read (DRAM -> SPM) and write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = ("X", "W", "dY", "dX", "dW")
+DIRECTIONS = ("read", "write")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One busy interval of one resource: a compute tile, a DMA transfer, or a DRAM-channel busy period."""
+
+    resource: str       # "core0.array", "core0.dma", "dram"
+    start: float        # cycles
+    end: float
+    kind: str           # compute: op (dX/dW); dma: tensor kind; dram: "busy"
+    layer: str
+    op: str
+    tile: str
+    bytes: int
+    direction: str      # dma: read/write; otherwise ""
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """Per-layer backward statistics (both gradient ops of the layer)."""
+
+    layer: str
+    kind: str
+    M: int
+    N: int
+    K: int
+    groups: int
+    tile: str
+    tasks: int
+    start: float
+    end: float
+    dX_end: float
+    dW_end: float
+    compute_cycles: int
+    macs: int
+    read_bytes: dict[str, int]
+    write_bytes: dict[str, int]
+    spm_hits: int
+    spm_misses: int
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.spm_hits + self.spm_misses
+        return self.spm_hits / total if total else 1.0
+
+    def flat(self) -> dict[str, Any]:
+        """One CSV row: nested byte dicts become columns like read_dY, write_dW."""
+        row = {k: v for k, v in asdict(self).items() if k not in ("read_bytes", "write_bytes")}
+        row["cycles"] = self.end - self.start
+        row.update({f"read_{kind}": self.read_bytes.get(kind, 0) for kind in KINDS})
+        row.update({f"write_{kind}": self.write_bytes.get(kind, 0) for kind in KINDS})
+        row["hit_rate"] = self.hit_rate
+        return row
+
+
+@dataclass
+class RunResult:
+    """Everything one run measured. `summary()` is the JSON-ready headline; the rest feeds tables and plots."""
+
+    model: str
+    hardware: str
+    order: str
+    cores: int
+    clock_ghz: float
+    total_cycles: float
+    compute_cycles: int
+    macs: int
+    core_busy_cycles: list[int]
+    pe_count_per_core: int
+    dram_bytes: dict[str, dict[str, int]]          # direction -> kind -> bytes
+    compulsory_bytes: dict[str, int]                # kind -> bytes (each distinct tile once)
+    dram_bytes_per_cycle: float
+    spm_capacity_bytes: int
+    spm_peak_bytes: int
+    spm_hits: int
+    spm_misses: int
+    spm_evictions: int
+    dram_transfers: int
+    tasks: int
+    layers: list[LayerRow] = field(repr=False)
+    timeline: list[TimelineEvent] = field(repr=False)
+    spm_occupancy: list[tuple[float, int, int]] = field(repr=False)   # (cycle, used bytes, pinned bytes)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.total_cycles / (self.clock_ghz * 1e9)
+
+    @property
+    def total_dram_bytes(self) -> int:
+        return sum(sum(kinds.values()) for kinds in self.dram_bytes.values())
+
+    @property
+    def spm_hit_rate(self) -> float:
+        total = self.spm_hits + self.spm_misses
+        return self.spm_hits / total if total else 1.0
+
+    @property
+    def core_utilisation(self) -> list[float]:
+        """Fraction of the run each core's array was busy."""
+        return [busy / self.total_cycles if self.total_cycles else 0.0 for busy in self.core_busy_cycles]
+
+    @property
+    def pe_utilisation(self) -> float:
+        """MACs over PE-cycles available on all cores."""
+        available = self.total_cycles * self.pe_count_per_core * self.cores
+        return self.macs / available if available else 0.0
+
+    @property
+    def lower_bound_cycles(self) -> float:
+        """No schedule beats max(compute spread over all cores, compulsory bytes at full bandwidth)."""
+        compute = self.compute_cycles / self.cores
+        memory = sum(self.compulsory_bytes.values()) / self.dram_bytes_per_cycle
+        return max(compute, memory)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "hardware": self.hardware, "order": self.order, "cores": self.cores,
+            "total_cycles": self.total_cycles, "seconds": self.seconds,
+            "compute_cycles": self.compute_cycles, "macs": self.macs, "tasks": self.tasks,
+            "lower_bound_cycles": self.lower_bound_cycles,
+            "dram_bytes": self.dram_bytes, "total_dram_bytes": self.total_dram_bytes,
+            "compulsory_bytes": self.compulsory_bytes, "dram_transfers": self.dram_transfers,
+            "spm": {"capacity_bytes": self.spm_capacity_bytes, "peak_bytes": self.spm_peak_bytes,
+                    "hits": self.spm_hits, "misses": self.spm_misses, "hit_rate": self.spm_hit_rate,
+                    "evictions": self.spm_evictions},
+            "core_busy_cycles": self.core_busy_cycles, "core_utilisation": self.core_utilisation,
+            "pe_utilisation": self.pe_utilisation, "options": self.options,
+        }

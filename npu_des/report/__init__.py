@@ -1,0 +1,1 @@
+"""Writers: CSV/JSON tables now; Gantt charts and Perfetto traces live beside them."""

@@ -1,0 +1,124 @@
+"""Plain data that schedules emit and the simulator consumes: tile references and tile tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from npu_des.tiling import TileGrid
+
+OpId = tuple[str, str]  # (layer name, "dX" | "dW")
+KIND_CODES = {"X": 0, "W": 1, "dY": 2, "dX": 3, "dW": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class TileRef:
+    """One tile of one tensor; `key` identifies it in the SPM, `nbytes` is what it costs over DRAM."""
+
+    key: tuple[int, int, int, int, int]  # (layer index, kind code, g, row tile, col tile)
+    kind: str
+    layer: str
+    nbytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class TileTask:
+    """One GEMM tile product: output += inputs[0] (x) inputs[1], on one core.
+
+    `first`: this is the first contribution to `output` (allocate, nothing to read back).
+    `last`: the output is final afterwards (write it back). `prev`: id of the task that must
+    finish before this one accumulates into the same output (-1 if none).
+    `extents`: (groups, rows, reduction, cols) of the tile GEMM, for the cycle formula.
+    """
+
+    id: int
+    core: int
+    layer: str
+    op: str
+    tile: tuple[int, int, int, int]
+    inputs: tuple[TileRef, ...]
+    output: TileRef
+    first: bool
+    last: bool
+    prev: int
+    extents: tuple[int, int, int, int]
+
+    @property
+    def macs(self) -> int:
+        groups, rows, reduction, cols = self.extents
+        return groups * rows * reduction * cols
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Tile tasks in global issue order, plus which ops each op waits for (its layer's dY producers)."""
+
+    order: str
+    tasks: tuple[TileTask, ...]
+    op_deps: dict[OpId, tuple[OpId, ...]]
+    grids: dict[str, TileGrid] = field(repr=False)
+
+    def tasks_of_core(self, core: int) -> list[TileTask]:
+        return [task for task in self.tasks if task.core == core]
+
+
+class TileRefs:
+    """Builds the TileRefs of one layer's grid (memoised, so equal tiles are the same object)."""
+
+    def __init__(self, grid: TileGrid) -> None:
+        self.grid = grid
+        self.name = grid.layer.name
+        self._cache: dict[tuple[int, int, int, int], TileRef] = {}
+
+    def _ref(self, kind: str, g: int, a: int, b: int, nbytes_fn: Callable[[int, int, int], int]) -> TileRef:
+        key = (self.grid.index, KIND_CODES[kind], g, a, b)
+        ref = self._cache.get(key[1:])
+        if ref is None:
+            ref = TileRef(key, kind, self.name, nbytes_fn(g, a, b))
+            self._cache[key[1:]] = ref
+        return ref
+
+    def x(self, g: int, m: int, k: int) -> TileRef:
+        return self._ref("X", g, m, k, self.grid.x_bytes)
+
+    def dx(self, g: int, m: int, k: int) -> TileRef:
+        return self._ref("dX", g, m, k, self.grid.x_bytes)
+
+    def w(self, g: int, n: int, k: int) -> TileRef:
+        return self._ref("W", g, n, k, self.grid.w_bytes)
+
+    def dw(self, g: int, n: int, k: int) -> TileRef:
+        return self._ref("dW", g, n, k, self.grid.w_bytes)
+
+    def dy(self, g: int, m: int, n: int) -> TileRef:
+        return self._ref("dY", g, m, n, self.grid.dy_bytes)
+
+
+class TaskList:
+    """Accumulates tasks in issue order, deriving first/last/prev from per-output contribution counts."""
+
+    def __init__(self) -> None:
+        self.tasks: list[TileTask] = []
+        self._seen: dict[tuple, tuple[int, int]] = {}  # output key -> (contributions so far, last task id)
+
+    def add_input_gradient(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
+        """dX[g,m,k] += dY[g,m,n] . W[g,n,k]^T  (reduction over N)."""
+        grid = refs.grid
+        groups, rows, red, cols = grid.gemm_extents(g, m, n, k)
+        self._add(refs.name, "dX", (g, m, n, k), (refs.dy(g, m, n), refs.w(g, n, k)), refs.dx(g, m, k),
+                  core, len(grid.n_tiles), (groups, rows, red, cols))
+
+    def add_weight_gradient(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
+        """dW[g,k,n] += X[g,m,k]^T . dY[g,m,n]  (reduction over M)."""
+        grid = refs.grid
+        groups, rows, red, cols = grid.gemm_extents(g, m, n, k)
+        self._add(refs.name, "dW", (g, m, n, k), (refs.x(g, m, k), refs.dy(g, m, n)), refs.dw(g, n, k),
+                  core, len(grid.m_tiles), (groups, cols, rows, red))
+
+    def _add(self, layer: str, op: str, tile: tuple[int, int, int, int], inputs: tuple[TileRef, ...],
+             output: TileRef, core: int, contributions: int, extents: tuple[int, int, int, int]) -> None:
+        done, prev = self._seen.get(output.key, (0, -1))
+        task_id = len(self.tasks)
+        self.tasks.append(TileTask(task_id, core, layer, op, tile, inputs, output, first=done == 0,
+                                   last=done + 1 == contributions, prev=prev, extents=extents))
+        self._seen[output.key] = (done + 1, task_id)

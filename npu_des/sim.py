@@ -1,0 +1,176 @@
+"""Build the SimPy world from hardware + workload + options, run the backward pass, return a RunResult."""
+
+from __future__ import annotations
+
+import simpy
+
+from npu_des.config import HardwareConfig, RunOptions
+from npu_des.errors import ConfigError, SimulationStuck
+from npu_des.executor import CoreExecutor, Synchronizer
+from npu_des.hw import DmaEngine, DramChannel, Scratchpad, SystolicArray
+from npu_des.metrics import DIRECTIONS, KINDS, LayerRow, RunResult, TimelineEvent
+from npu_des.schedule import Schedule, build_schedule
+from npu_des.schedule.tasks import KIND_CODES
+from npu_des.tiling import TileGrid, plan_tiles
+from npu_des.workload import Workload, backward_graph, backward_layer_order, forward_graph
+
+KIND_NAMES = {code: kind for kind, code in KIND_CODES.items()}
+
+
+def plan(workload: Workload, hw: HardwareConfig, options: RunOptions) -> tuple[Schedule, dict[tuple[int, int], int]]:
+    """Graph -> tiles -> schedule, with every capacity check done before any simulation."""
+    forward = forward_graph(workload)
+    backward = backward_graph(forward)
+    layers = backward_layer_order(forward)
+    indices = {layer.name: index for index, layer in enumerate(workload.layers)}
+    in_flight = hw.cores.count * (options.prefetch_depth + 1)
+    override = (options.tile.m, options.tile.n, options.tile.k) if options.tile else None
+    common = {"capacity_bytes": hw.spm.capacity_bytes, "in_flight_tasks": in_flight,
+                  "bytes_per_element": hw.bytes_per_element, "spm_fraction": options.spm_fraction, "override": override,
+                  "cores": hw.cores.count,
+                  "array": (hw.cores.array.rows, hw.cores.array.cols, hw.cores.array.dataflow)}
+    grids = plan_tiles(layers, indices, **common)
+    pins = resolve_pins(options.pins, grids)
+    if pins:
+        grids = plan_tiles(layers, indices, reserved_bytes=sum(pins.values()), **common)
+        pins = resolve_pins(options.pins, grids)
+    schedule = build_schedule(layers, backward, grids, hw.cores.count, options)
+    return schedule, pins
+
+
+def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid]) -> dict[tuple[int, int], int]:
+    """`LAYER:KIND` pin specs -> {(layer index, kind code): tensor bytes}."""
+    pins: dict[tuple[int, int], int] = {}
+    for spec in specs:
+        layer, _, kind = spec.rpartition(":")
+        if layer not in grids:
+            raise ConfigError(f"pin '{spec}' names unknown layer '{layer}'", field="run.pins",
+                              allowed="LAYER:KIND with a layer of the model")
+        if kind not in KIND_CODES:
+            raise ConfigError(f"pin '{spec}' names unknown tensor kind '{kind}'", field="run.pins",
+                              allowed=", ".join(KINDS))
+        grid = grids[layer]
+        pins[(grid.index, KIND_CODES[kind])] = grid.compulsory_bytes()[kind]
+    return pins
+
+
+def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions) -> RunResult:
+    """Simulate the backward pass of `workload` on `hw` in the order `options.order`."""
+    schedule, pins = plan(workload, hw, options)
+    env = simpy.Environment()
+    dram = DramChannel(env, hw.dram_bytes_per_cycle, hw.dram.latency_cycles)
+    spm = Scratchpad(env, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers))
+    for layer_index, kind_code in pins:
+        spm.pin_tensor(layer_index, kind_code)
+    sync = Synchronizer(env, schedule)
+    array = hw.cores.array
+    executors = []
+    for core in range(hw.cores.count):
+        executors.append(CoreExecutor(
+            env, core, SystolicArray(env, array.rows, array.cols, array.dataflow),
+            DmaEngine(env, core, dram, hw.cores.dma.outstanding), spm, schedule.tasks_of_core(core), sync,
+            options.prefetch_depth))
+    _unpin_when_layer_done(schedule, sync, spm, pins, executors[0].dma)
+    for executor in executors:
+        env.process(executor.run())
+    env.run()
+    stuck = [executor for executor in executors if not executor.finished]
+    if stuck or any(sync.remaining.values()):
+        raise SimulationStuck(_describe_stuck(stuck, spm, env.now))
+    return _collect(workload, hw, options, schedule, env, dram, spm, executors, sync)
+
+
+def _unpin_when_layer_done(schedule: Schedule, sync: Synchronizer, spm: Scratchpad,
+                           pins: dict[tuple[int, int], int], dma: DmaEngine) -> None:
+    """A pinned tensor is released once every op of its layer has finished."""
+    if not pins:
+        return
+    ops_left = {grid.layer.name: sum(1 for op in sync.remaining if op[0] == grid.layer.name)
+                for grid in schedule.grids.values()}
+
+    def on_op_done(op: tuple[str, str]) -> None:
+        ops_left[op[0]] -= 1
+        if ops_left[op[0]] == 0:
+            index = schedule.grids[op[0]].index
+            for layer_index, kind_code in pins:
+                if layer_index == index:
+                    spm.unpin_tensor(layer_index, kind_code, dma)
+
+    sync.on_op_done.append(on_op_done)
+
+
+def _describe_stuck(stuck: list[CoreExecutor], spm: Scratchpad, now: float) -> str:
+    lines = [f"simulation stopped progressing at cycle {now:.0f} with work left:"]
+    for executor in stuck:
+        for task, reason, detail in list(executor.waiting.values())[:3]:
+            what = f"{task.op} tile {task.tile} of layer '{task.layer}'"
+            if reason == "previous contribution":
+                why = f"waits for task {detail} (previous partial sum of {task.output.kind} tile)"
+            elif reason == "dY producers":
+                why = "waits for the ops producing its dY, which never finished"
+            else:
+                why = "waits for SPM space for its operands"
+            lines.append(f"  core {executor.core}: {what} {why}")
+    if spm.waiting_for_space:
+        lines.append(f"  SPM: {len(spm.waiting_for_space)} allocation(s) of up to "
+                     f"{max(spm.waiting_for_space) / 1024:.1f} KB wait; {spm.used_bytes / 1024:.1f} KB of "
+                     f"{spm.capacity_bytes / 1024:.0f} KB in use ({spm.pinned_bytes / 1024:.1f} KB pinned)")
+    return "\n".join(lines)
+
+
+def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedule: Schedule,
+             env: simpy.Environment, dram: DramChannel, spm: Scratchpad, executors: list[CoreExecutor],
+             sync: Synchronizer) -> RunResult:
+    names = [layer.name for layer in workload.layers]
+    timeline: list[TimelineEvent] = []
+    layer_compute: dict[str, list[float]] = {}
+    for executor in executors:
+        resource = f"core{executor.core}.array"
+        for start, end, task in executor.compute_records:
+            timeline.append(TimelineEvent(resource, start, end, task.op, task.layer, task.op,
+                                          ".".join(map(str, task.tile)), task.macs, ""))
+            stats = layer_compute.setdefault(task.layer, [start, 0, 0, 0])
+            stats[0] = min(stats[0], start)
+            stats[1] += end - start
+            stats[2] += task.macs
+            stats[3] += 1
+    layer_bytes = {name: {"read": dict.fromkeys(KINDS, 0), "write": dict.fromkeys(KINDS, 0)} for name in names}
+    for executor in executors:
+        resource = f"core{executor.core}.dma"
+        for start, end, kind, direction, nbytes, key in executor.dma.records:
+            layer = names[key[0]]
+            layer_bytes[layer][direction][kind] += nbytes
+            timeline.append(TimelineEvent(resource, start, end, kind, layer, "", ".".join(map(str, key[2:])), nbytes,
+                                          direction))
+    timeline.extend(TimelineEvent("dram", start, end, "busy", "", "", "", 0, "")
+                    for start, end in dram.busy_intervals)
+    timeline.sort(key=lambda event: (event.start, event.resource, event.end))
+
+    rows = []
+    compulsory = dict.fromkeys(KINDS, 0)
+    for grid in sorted(schedule.grids.values(), key=lambda g: g.index):
+        name = grid.layer.name
+        for kind, nbytes in grid.compulsory_bytes().items():
+            compulsory[kind] += nbytes
+        start, busy, macs, count = layer_compute.get(name, [0.0, 0, 0, 0])
+        dx_end = sync.op_end.get((name, "dX"), 0.0)
+        dw_end = sync.op_end.get((name, "dW"), 0.0)
+        gemm, shape = grid.layer.gemm, grid.shape
+        rows.append(LayerRow(name, grid.layer.kind, gemm.M, gemm.N, gemm.K, gemm.groups,
+                             f"{shape.tg}x{shape.tm}x{shape.tn}x{shape.tk}", count, start, max(dx_end, dw_end),
+                             dx_end, dw_end, int(busy), macs, layer_bytes[name]["read"],
+                             layer_bytes[name]["write"], spm.hits[grid.index], spm.misses[grid.index]))
+    dram_bytes = {direction: dict.fromkeys(KINDS, 0) for direction in DIRECTIONS}
+    for (kind, direction), nbytes in dram.bytes.items():
+        dram_bytes[direction][kind] += nbytes
+    return RunResult(
+        model=workload.name, hardware=hw.name, order=options.order, cores=hw.cores.count,
+        clock_ghz=hw.clock_ghz, total_cycles=env.now,
+        compute_cycles=sum(e.array.busy_cycles for e in executors), macs=sum(e.array.macs for e in executors),
+        core_busy_cycles=[e.array.busy_cycles for e in executors],
+        pe_count_per_core=hw.cores.array.rows * hw.cores.array.cols, dram_bytes=dram_bytes,
+        compulsory_bytes=compulsory, dram_bytes_per_cycle=hw.dram_bytes_per_cycle,
+        spm_capacity_bytes=spm.capacity_bytes, spm_peak_bytes=spm.peak_bytes, spm_hits=sum(spm.hits),
+        spm_misses=sum(spm.misses), spm_evictions=spm.evictions, dram_transfers=dram.transfers,
+        tasks=len(schedule.tasks), layers=rows, timeline=timeline, spm_occupancy=spm.occupancy,
+        options=options.model_dump(mode="json"))
