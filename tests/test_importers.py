@@ -289,6 +289,18 @@ def test_onnx_depthwise_and_attention_matmuls(tmp_path: Path) -> None:
     assert layers["scores"].inputs == ("proj",) and layers["proj"].inputs == ("dw",)
 
 
+def test_onnx_conv_output_size_comes_from_pads_not_from_stale_stored_shapes(tmp_path: Path) -> None:
+    nodes = [node("Conv", ["x", "w"], ["y"], "tf_style", pads=[0, 0, 1, 1], strides=[2, 2]),
+             node("Conv", ["y", "w2"], ["z"], "same", auto_pad="SAME_UPPER")]
+    # declared output 5x5 is wrong: (9 + 0 + 1 - 3) // 2 + 1 = 4, and SAME keeps 4x4
+    path = onnx_model(tmp_path, nodes, [tensor("x", [1, 3, 9, 9])], [tensor("z", [1, 8, 5, 5])],
+                      {"w": (8, 3, 3, 3), "w2": (8, 8, 3, 3)})
+    for batch in (None, 5):
+        workload, _ = load_onnx_or_skip(path, batch=batch)
+        assert [layer.out_shape for layer in workload.layers] == [(8, 4, 4), (8, 4, 4)]
+        assert workload.layers[1].gemm.M == (batch or 1) * 16
+
+
 def test_onnx_unsupported_op_names_the_node_or_is_skipped(tmp_path: Path) -> None:
     nodes = [node("Conv", ["x", "w0"], ["y0"], "conv0"),
              node("Hardmax", ["y0"], ["h"], "odd_one"),

@@ -52,7 +52,8 @@ def _import_onnx() -> Any:
 
 
 def _fix_batch(graph: Any, batch: int | None) -> None:
-    """Set dim 0 of each real graph input; with a new batch, drop stale shapes so inference redoes them."""
+    """Set dim 0 of each real graph input and drop the stored intermediate and output shapes, so shape
+    inference derives them all from the inputs (stored ones may be stale or wrong and would win)."""
     initializers = {tensor.name for tensor in graph.initializer}
     for value in graph.input:
         dims = value.type.tensor_type.shape.dim
@@ -60,10 +61,9 @@ def _fix_batch(graph: Any, batch: int | None) -> None:
             continue
         if batch is not None or not dims[0].HasField("dim_value"):
             dims[0].dim_value = batch or 1
-    if batch is not None:
-        del graph.value_info[:]
-        for value in graph.output:
-            value.type.tensor_type.ClearField("shape")
+    del graph.value_info[:]
+    for value in graph.output:
+        value.type.tensor_type.ClearField("shape")
 
 
 def _shapes(graph: Any) -> dict[str, Shape]:
@@ -90,9 +90,10 @@ def _known(shapes: dict[str, Shape], tensor: str, rank: int | None = None) -> tu
 class _Importer:
     """Walks the (topologically ordered) ONNX nodes once, tracking which layers feed each tensor."""
 
-    def __init__(self, onnx: Any, graph: Any, skip_unsupported: bool, source: str) -> None:
+    def __init__(self, onnx: Any, graph: Any, shapes: dict[str, Shape], skip_unsupported: bool,
+                 source: str) -> None:
         self.onnx, self.skip_unsupported, self.source = onnx, skip_unsupported, source
-        self.shapes = _shapes(graph)
+        self.shapes = shapes
         self.constants = {tensor.name for tensor in graph.initializer}
         self.producers: dict[str, tuple[str, ...]] = {}
         self.index: dict[str, int] = {}
@@ -212,13 +213,18 @@ def load_onnx(path: str | Path, batch: int | None = None,
         model = onnx.load(str(path))
     except (OSError, DecodeError, ValueError) as exc:
         raise ConfigError(f"cannot read ONNX model ({type(exc).__name__}: {exc})", source=str(path)) from None
+    stored = _shapes(model.graph) if batch is None else {}  # stale when the batch changes
     _fix_batch(model.graph, batch)
     try:
         model = onnx.shape_inference.infer_shapes(model)
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"shape inference failed: {message}", source=str(path)) from None
-    importer = _Importer(onnx, model.graph, skip_unsupported, str(path))
+    shapes = _shapes(model.graph)
+    for tensor, shape in stored.items():  # keep a stored shape only where inference found none
+        if None in shapes.get(tensor, (None,)) and None not in shape:
+            shapes[tensor] = shape
+    importer = _Importer(onnx, model.graph, shapes, skip_unsupported, str(path))
     for position, node in enumerate(model.graph.node):
         importer.visit(node, position)
     if not importer.layers:
