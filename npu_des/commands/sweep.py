@@ -1,0 +1,70 @@
+"""`npu-des sweep`: run a cartesian product of configurations in parallel into a resumable table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from npu_des.config import ORDERS
+from npu_des.models import model_names
+from npu_des.sweep import build_spec, run_sweep, split_list
+from npu_des.sweep_table import CSV, JOURNAL
+from npu_des.sweep_variants import VARIANTS
+
+SHOWN_ROWS = 40
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sweep", help="run many configurations in parallel (processes or dask) into a resumable table",
+        description="Every combination of --model x --hw x --set values x --order is one point. Finished "
+                    f"points are appended to DIR/{JOURNAL} as they land; DIR/{CSV} holds the sorted table.")
+    parser.add_argument("--model", default="resnet50", help=f"model name(s), comma-separated ({', '.join(model_names())})")
+    parser.add_argument("--hw", default="edge_dual", help="hardware preset(s) or YAML file(s), comma-separated")
+    parser.add_argument("--order", default="both", help="sequential, interleaved, both (default), or a comma list")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
+                        help="sweep a hardware field or run.* option over values; several --set = cartesian product")
+    parser.add_argument("--variant", default="baseline",
+                        help=f"simulator variant(s), comma-separated ({', '.join(VARIANTS)}); dy_once is an oracle "
+                             "where each dY tile crosses DRAM only once")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory of the result table")
+    parser.add_argument("--resume", action="store_true", help="continue a sweep in DIR: run only missing points")
+    parser.add_argument("--jobs", type=int, default=None, help="local worker processes (default: one per CPU)")
+    parser.add_argument("--dask", metavar="ADDRESS", help="run on a dask.distributed scheduler (tcp://host:port)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no result table")
+    parser.set_defaults(func=sweep_command)
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    orders = list(ORDERS) if args.order == "both" else split_list(args.order)
+    spec = build_spec(split_list(args.model), split_list(args.hw), orders, args.set, split_list(args.variant))
+    rows = run_sweep(spec, args.out, jobs=args.jobs, dask_address=args.dask, resume=args.resume, quiet=args.quiet)
+    failed = [row for row in rows if row["error"]]
+    if not args.quiet:
+        print_rows(rows, spec.keys, Console())
+        Console().print(f"{len(rows)} points in {args.out / CSV}")
+    if failed:
+        print(f"npu-des: warning: {len(failed)} of {len(rows)} points could not run; first: {failed[0]['error']}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_rows(rows: list[dict[str, Any]], keys: list[str], console: Console) -> None:
+    """A short table of the headline numbers (the CSV has every column)."""
+    table = Table(title=None if len(rows) <= SHOWN_ROWS else f"first {SHOWN_ROWS} of {len(rows)} points")
+    for name in ("model", "hw", *keys, "order", "time (ms)", "DRAM (MB)", "dY read (MB)", "hit rate"):
+        table.add_column(name, justify="right" if name not in ("model", "hw", "order") else "left")
+    for row in rows[:SHOWN_ROWS]:
+        if row["error"]:
+            measured = ["error", "", "", ""]
+        else:
+            measured = [f"{row['seconds'] * 1e3:.3f}", f"{row['total_dram_bytes'] / 1e6:.2f}",
+                        f"{row['read_dY'] / 1e6:.2f}", f"{row['spm_hit_rate']:.1%}"]
+        table.add_row(row["model"], row["hw"], *(str(row[key]) for key in keys), row["order"], *measured)
+    console.print(table)

@@ -1,0 +1,154 @@
+"""The durable result table of a sweep: one JSON line per finished point, fsynced as it lands.
+
+A sweep killed at any instant leaves whole lines plus at most one torn last line; reopening
+drops the torn line, so `--resume` recomputes exactly the points that have no row. The exported
+table (CSV, and Parquet when pyarrow is installed) is sorted canonically, so an interrupted and
+resumed sweep exports the same table as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from npu_des.config import ORDERS
+from npu_des.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas
+
+    from npu_des.sweep import Point, SweepSpec
+
+JOURNAL = "points.jsonl"
+MANIFEST = "sweep.json"
+CSV = "results.csv"
+PARQUET = "results.parquet"
+LEADING = ("model", "hw", "variant")
+MEASURES = ("error", "total_cycles", "seconds", "compute_cycles", "lower_bound_cycles",
+            *(f"read_{kind}" for kind in ("X", "W", "dY", "dX", "dW")), "read_bytes",
+            *(f"write_{kind}" for kind in ("X", "W", "dY", "dX", "dW")), "write_bytes",
+            "total_dram_bytes", "compulsory_dY", "spm_hit_rate", "spm_evictions", "pe_utilisation", "cores")
+
+
+def _value_key(value: Any) -> tuple[int, float, str]:
+    """Numbers sort numerically and before text, so 6 < 11 < 22 GB/s."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return (1, 0.0, json.dumps(value, sort_keys=True))
+    return (0, float(value), "")
+
+
+def canonical_key(row: dict[str, Any], keys: list[str]) -> tuple:
+    order = ORDERS.index(row["order"]) if row["order"] in ORDERS else len(ORDERS)
+    return (*(_value_key(row[name]) for name in LEADING), *(_value_key(row.get(key)) for key in keys),
+            order, row["order"])
+
+
+@dataclass
+class SweepTable:
+    """Rows of one sweep directory: the journal on disk plus the finished rows in memory."""
+
+    directory: Path
+    spec: SweepSpec
+    point_ids: list[str]
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, directory: Path, spec: SweepSpec, points: list[Point], resume: bool) -> SweepTable:
+        """Start a new table, or with `resume` reload a previous one whose points are all in this sweep."""
+        journal = directory / JOURNAL
+        if journal.exists() and not resume:
+            raise ConfigError(f"{directory} already holds a sweep; pass --resume to continue it, "
+                              "or choose another --out", field="--out")
+        directory.mkdir(parents=True, exist_ok=True)
+        table = cls(directory, spec, [point.id for point in points])
+        if journal.exists():
+            table.done = _read_journal(journal, repair=True)
+            unknown = set(table.done) - set(table.point_ids)
+            if unknown:
+                raise ConfigError(f"{directory} holds {len(unknown)} point(s) that this sweep does not have; "
+                                  "rerun with the arguments that started it (values may only be added)",
+                                  field="--resume")
+        (directory / MANIFEST).write_text(json.dumps(spec.to_json(), indent=2) + "\n")
+        return table
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Make one finished point durable before anything else happens."""
+        line = json.dumps(row, sort_keys=True)
+        with (self.directory / JOURNAL).open("a") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.done[row["point"]] = json.loads(line)  # exactly what a resumed sweep would read back
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Finished rows of this sweep's points, canonically sorted, without worker-side extras (`_*`)."""
+        rows = [{k: v for k, v in self.done[pid].items() if not k.startswith("_")}
+                for pid in self.point_ids if pid in self.done]
+        return sorted(rows, key=lambda row: canonical_key(row, self.spec.keys))
+
+    def export(self) -> list[Path]:
+        """Write results.csv (and results.parquet if pyarrow is installed)."""
+        frame = to_frame(self.rows(), self.spec.keys)
+        paths = [self.directory / CSV]
+        frame.to_csv(paths[0], index=False)
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            return paths
+        paths.append(self.directory / PARQUET)
+        frame.to_parquet(paths[1], index=False)
+        return paths
+
+
+def _read_journal(path: Path, repair: bool = False) -> dict[str, dict[str, Any]]:
+    """Whole lines only; with `repair` a torn last line (killed mid-write) is cut off so appends start clean."""
+    rows: dict[str, dict[str, Any]] = {}
+    good = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                break
+            rows.setdefault(row["point"], row)
+            good += len(line)
+    if repair and good != path.stat().st_size:
+        with path.open("r+b") as handle:
+            handle.truncate(good)
+    return rows
+
+
+def to_frame(rows: list[dict[str, Any]], keys: list[str]) -> pandas.DataFrame:
+    """Rows -> DataFrame with columns: identity, swept keys, then measurements (stable order)."""
+    import pandas
+
+    identity = ["model", "hw", "variant", *keys, "order"]
+    seen = {name for row in rows for name in row} - {*identity, "point"}
+    rest = [name for name in MEASURES if name in seen]
+    rest += sorted(seen - set(rest), key=lambda name: (len(name), name))  # core2 before core10
+    columns = [*identity, *rest, "point"]
+    frame = pandas.DataFrame(rows, columns=columns)
+    for key in keys:  # mixed-type swept values would break Parquet; keep them as text then
+        if frame[key].map(type).nunique() > 1:
+            frame[key] = frame[key].map(lambda value: json.dumps(value) if not isinstance(value, str) else value)
+    return frame
+
+
+def load_sweep(directory: Path) -> tuple[SweepSpec, pandas.DataFrame]:
+    """Read a sweep directory (manifest + journal) for plots and experiments."""
+    from npu_des.sweep import SweepSpec
+
+    manifest = directory / MANIFEST
+    if not manifest.is_file():
+        raise ConfigError(f"no sweep found in {directory} (missing {MANIFEST})", field="DIR")
+    spec = SweepSpec.from_json(json.loads(manifest.read_text()))
+    points = spec.points()
+    table = SweepTable(directory, spec, [point.id for point in points])
+    if (directory / JOURNAL).exists():
+        table.done = _read_journal(directory / JOURNAL)
+    return spec, to_frame(table.rows(), spec.keys)
