@@ -1,0 +1,144 @@
+"""Saved runs read back from `npu-des run --out DIR`, and the time windows plots and traces zoom into.
+
+Plots and traces work from the files, not from a live RunResult, so any earlier run can be drawn
+again; `npu-des run --plot` goes through the same path right after writing them.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from npu_des.errors import ConfigError
+from npu_des.metrics import TimelineEvent
+from npu_des.report.tables import read_timeline
+
+RUN_FILES = ("summary.json", "layers.csv", "timeline.csv", "spm.csv")
+ORDER_RANK = {"sequential": 0, "interleaved": 1}
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """One order's results as written by `write_run`: headline numbers, layers, timeline, SPM curve."""
+
+    directory: Path
+    summary: dict[str, Any]
+    layers: list[dict[str, str]]
+    timeline: list[TimelineEvent]
+    spm_cycles: np.ndarray          # float64, change points in cycles
+    spm_used_bytes: np.ndarray      # int64, occupancy from each change point on
+    spm_pinned_bytes: np.ndarray    # int64
+
+    @property
+    def order(self) -> str:
+        return str(self.summary.get("order", self.directory.name))
+
+    @property
+    def model(self) -> str:
+        return str(self.summary.get("model", "?"))
+
+    @property
+    def hardware(self) -> str:
+        return str(self.summary.get("hardware", "?"))
+
+    @property
+    def total_cycles(self) -> float:
+        return float(self.summary["total_cycles"])
+
+    @property
+    def cores(self) -> int:
+        return int(self.summary.get("cores", 1))
+
+    @property
+    def spm_capacity_bytes(self) -> int:
+        return int(self.summary["spm"]["capacity_bytes"])
+
+    @property
+    def cycles_per_us(self) -> float:
+        """Clock in cycles per µs, recovered from seconds / total_cycles (summary.json has no clock field)."""
+        seconds = float(self.summary.get("seconds", 0.0))
+        if seconds <= 0 or self.total_cycles <= 0:
+            return 1e3  # an empty run: any clock draws the same nothing; 1 GHz keeps axes finite
+        return self.total_cycles / seconds / 1e6
+
+    def layer_span(self, name: str) -> tuple[float, float] | None:
+        """(start, end) cycles of a layer's backward ops in this run, or None if the layer is not here."""
+        for row in self.layers:
+            if row.get("layer") == name:
+                return float(row["start"]), float(row["end"])
+        return None
+
+
+def load_run(directory: Path) -> SavedRun:
+    """Read one order's four files; a missing or unreadable one is a ConfigError naming it."""
+    missing = [name for name in RUN_FILES if not (directory / name).is_file()]
+    if missing:
+        raise ConfigError(f"missing {', '.join(missing)} (write results with `npu-des run --out {directory}`)",
+                          source=str(directory))
+    try:
+        summary = json.loads((directory / "summary.json").read_text())
+        with (directory / "layers.csv").open(newline="") as handle:
+            layers = list(csv.DictReader(handle))
+        timeline = read_timeline(directory / "timeline.csv")
+        spm = np.loadtxt(directory / "spm.csv", delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+        float(summary["total_cycles"]), int(summary["spm"]["capacity_bytes"])  # fail here, not mid-plot
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"unreadable results ({type(error).__name__}: {error})", source=str(directory)) from None
+    if spm.size == 0:
+        spm = np.zeros((0, 3))
+    return SavedRun(directory, summary, layers, timeline, spm[:, 0], spm[:, 1].astype(np.int64),
+                    spm[:, 2].astype(np.int64))
+
+
+def load_runs(directory: Path) -> list[SavedRun]:
+    """A single-order DIR gives one run; a both-orders DIR gives each order's subfolder, sequential first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError("no such directory", source=str(directory))
+    summary, comparison = directory / "summary.json", directory / "comparison.json"
+    if summary.is_file() and not (comparison.is_file() and comparison.stat().st_mtime > summary.stat().st_mtime):
+        return [load_run(directory)]  # (a newer comparison.json means a later both-orders run reused DIR)
+    subfolders = [child for child in directory.iterdir() if (child / "summary.json").is_file()]
+    if not subfolders:
+        raise ConfigError("no run results here (expected summary.json, or sequential/ and interleaved/ "
+                          "from `npu-des run --out DIR`)", source=str(directory))
+    subfolders.sort(key=lambda child: (ORDER_RANK.get(child.name, len(ORDER_RANK)), child.name))
+    return [load_run(child) for child in subfolders]
+
+
+def parse_window(text: str, runs: list[SavedRun]) -> tuple[float, float]:
+    """`START:END` in cycles (either side may be empty), clipped to the run; a window missing the run is an error."""
+    run_end = max(run.total_cycles for run in runs)
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise ConfigError(f"'{text}' is not START:END in cycles", field="--window")
+    try:
+        start = float(parts[0].replace("_", "")) if parts[0].strip() else 0.0
+        end = float(parts[1].replace("_", "")) if parts[1].strip() else run_end
+    except ValueError:
+        raise ConfigError(f"'{text}' is not START:END in cycles (numbers like 1000:2e5)", field="--window") from None
+    if not (np.isfinite(start) and np.isfinite(end)) or start >= end:
+        raise ConfigError(f"'{text}' needs START < END", field="--window")
+    if end <= 0 or start >= run_end:
+        raise ConfigError(f"'{text}' is outside the run (0:{run_end:.0f} cycles)", field="--window")
+    return max(start, 0.0), min(end, run_end)
+
+
+def layer_window(name: str, runs: list[SavedRun]) -> tuple[float, float]:
+    """The cycles a layer's backward ops span; across orders, the union, so both fit on one shared axis."""
+    spans = [span for run in runs if (span := run.layer_span(name)) is not None]
+    if not spans:
+        names = [row["layer"] for row in runs[0].layers]
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"did you mean {' or '.join(close)}?" if close else f"layers.csv has {len(names)}, e.g. {', '.join(names[:4])}"
+        raise ConfigError(f"unknown layer '{name}'; {hint}", field="--layer")
+    start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    if end <= start:
+        end = start + 1.0  # a layer with no work still gets a visible window
+    return start, end
