@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from npu_des.commands.plot import render
 from npu_des.config import ORDERS, load_hardware, run_options
 from npu_des.errors import ConfigError
 from npu_des.metrics import RunResult
@@ -29,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pin", action="append", default=[], metavar="LAYER:KIND", help="pin a tensor in the SPM")
     parser.add_argument("--loop-order", help="interleaved tile loop order, a permutation of mnk (default mnk)")
     parser.add_argument("--json", action="store_true", help="print summaries as JSON instead of a table")
+    parser.add_argument("--plot", action="store_true", help="also draw Gantt and per-layer charts into --out DIR")
+    parser.add_argument("--trace", action="store_true", help="also write Chrome trace JSON (Perfetto) into --out DIR")
     parser.set_defaults(func=run_command)
 
 
@@ -52,6 +55,8 @@ def selected_orders(text: str) -> list[str]:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if (args.plot or args.trace) and not args.out:
+        raise ConfigError("needs --out DIR to write into", field="--plot" if args.plot else "--trace")
     orders = selected_orders(args.order)
     hardware = load_hardware(args.hw, args.set)
     base = {"batch": args.batch, "tile": parse_tile(args.tile), "pins": tuple(args.pin) or None, "loop_order": args.loop_order}
@@ -64,6 +69,8 @@ def run_command(args: argparse.Namespace) -> int:
         if len(results) > 1:
             (args.out / "comparison.json").write_text(json.dumps(
                 {r.order: r.summary() for r in results}, indent=2, sort_keys=True) + "\n")
+        if args.plot or args.trace:
+            render(args.out, charts=args.plot, trace=args.trace)
     if args.json:
         print(json.dumps([r.summary() for r in results], indent=2, sort_keys=True))
     else:
