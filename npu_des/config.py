@@ -94,6 +94,7 @@ class RunOptions(_Strict):
     prefetch_depth: int = Field(default=1, ge=0, le=8)
     pins: tuple[str, ...] = ()
     batch: int = Field(default=1, ge=1, le=4096)
+    max_tasks: int = Field(default=2_000_000, ge=1)
 
     @field_validator("loop_order")
     @classmethod

@@ -2,8 +2,8 @@
 
 Per core, `prefetch_depth` tasks load ahead of the one computing (double buffering at depth 1).
 A task first waits for the ops that produce its layer's dY, then references its input tiles
-(loading misses over the core's DMA engine), waits for the previous contribution to its output
-tile to finish, references the output, computes, releases, and writes back a final output.
+(loading misses over the core's DMA engine) and its output tile, waits for the previous
+contribution to that output to finish, computes, releases, and writes back a final output.
 """
 
 from __future__ import annotations
@@ -106,14 +106,20 @@ class CoreExecutor:
                 waiting[task.id] = (task, "dY producers", None)
                 yield event
         waiting[task.id] = (task, "operands", None)
-        loads = [event for ref in task.inputs if (event := self.spm.acquire(ref, True, self.dma)) is not None]
-        if task.prev >= 0:
-            previous = self.sync.task_event(task.prev)
-            if previous is not None:
-                waiting[task.id] = (task, "previous contribution", task.prev)
-                yield previous
-        event = self.spm.acquire(task.output, not task.first, self.dma)
-        if event is not None:
+        spm, dma = self.spm, self.dma
+        loads = [event for ref in task.inputs if (event := spm.acquire(ref, True, dma)) is not None]
+        output = task.output
+        previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
+        # A resident partial sum is referenced at once, so it survives between back-to-back
+        # contributions; an absent one is read back only after the previous contribution is done.
+        if previous is None or spm.resident(output):
+            if (event := spm.acquire(output, not task.first, dma)) is not None:
+                loads.append(event)
+            output = None
+        if previous is not None:
+            waiting[task.id] = (task, "previous contribution", task.prev)
+            yield previous
+        if output is not None and (event := spm.acquire(output, True, dma)) is not None:
             loads.append(event)
         if loads:
             waiting[task.id] = (task, "operands", None)

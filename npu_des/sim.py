@@ -34,8 +34,24 @@ def plan(workload: Workload, hw: HardwareConfig, options: RunOptions) -> tuple[S
     if pins:
         grids = plan_tiles(layers, indices, reserved_bytes=sum(pins.values()), **common)
         pins = resolve_pins(options.pins, grids)
+    check_task_count(grids, options.max_tasks, hw.spm.capacity_bytes)
     schedule = build_schedule(layers, backward, grids, hw.cores.count, options)
     return schedule, pins
+
+
+def check_task_count(grids: dict[str, TileGrid], max_tasks: int, capacity_bytes: int) -> None:
+    """Refuse plans whose tiles are so small that the run would effectively never finish."""
+    total = 0
+    for grid in grids.values():
+        g, m, n, k = grid.counts
+        total += g * m * n * k * (2 if grid.layer.has_input_gradient else 1)
+    if total > max_tasks:
+        worst = max(grids.values(), key=lambda grid: grid.counts[0] * grid.counts[1] * grid.counts[2] * grid.counts[3])
+        shape = worst.shape
+        raise ConfigError(
+            f"SPM {capacity_bytes / 1024:.0f} KB forces tiles as small as {shape.tm}x{shape.tn}x{shape.tk} "
+            f"(layer '{worst.layer.name}'), giving {total:,} tile tasks, more than run.max_tasks={max_tasks:,}; "
+            "use a larger spm.capacity_kb or raise run.max_tasks", field="spm.capacity_kb")
 
 
 def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid]) -> dict[tuple[int, int], int]:

@@ -1,0 +1,50 @@
+"""The CLI: a real default run, files written, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from npu_des.cli import main
+
+
+def test_run_writes_summary_layers_and_timeline(tmp_path, capsys):
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["order"] == "sequential" and summary["total_cycles"] > 0
+    assert (tmp_path / "layers.csv").read_text().count("\n") == 6  # header + 5 layers
+    assert (tmp_path / "timeline.csv").stat().st_size > 0
+    assert "total cycles" in capsys.readouterr().out
+
+
+def test_both_orders_write_comparison(tmp_path):
+    assert main(["run", "--model", "tiny_cnn", "--out", str(tmp_path)]) == 0
+    comparison = json.loads((tmp_path / "comparison.json").read_text())
+    assert set(comparison) == {"sequential", "interleaved"}
+    assert (tmp_path / "interleaved" / "timeline.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "--hw", "nope"], "unknown hardware preset 'nope' (allowed: edge_dual"),
+        (["run", "--model", "alexnet"], "unknown model 'alexnet' (allowed:"),
+        (["run", "--order", "random"], "field '--order': unknown order 'random' (allowed: sequential, interleaved"),
+        (["run", "--set", "spm.capacity_kb=-5"], "field 'spm.capacity_kb': Input should be greater than 0"),
+        (["run", "--set", "cores.count=two"], "field 'cores.count'"),
+        (["run", "--set", "cores.array.dataflow=xs"], "field 'cores.array.dataflow'"),
+        (["run", "--set", "dram.bandwidth_gbps=0"], "field 'dram.bandwidth_gbps'"),
+        (["run", "--tile", "4096,4096,4096"], "exceeds SPM"),
+        (["run", "--set", "spm.capacity_kb=1"], "SPM 1 KB forces tiles as small as"),
+        (["run", "--set", "spm.capacity_kb=0.01"], "exceeds SPM 0 KB"),
+        (["run", "--model", "tiny_cnn", "--pin", "conv9:dY"], "unknown layer 'conv9'"),
+        (["run", "--model", "tiny_cnn", "--pin", "conv1:dZ"], "unknown tensor kind 'dZ'"),
+        (["run", "--model", "resnet50", "--pin", "layer4.0.conv2:W"], "exceeds SPM"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(argv, expected, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("npu-des: error:") and expected in err
+    assert err.count("\n") == 1 and "Traceback" not in err
