@@ -46,8 +46,11 @@ def sweep_command(args: argparse.Namespace) -> int:
     rows = run_sweep(spec, args.out, jobs=args.jobs, dask_address=args.dask, resume=args.resume, quiet=args.quiet)
     failed = [row for row in rows if row["error"]]
     if not args.quiet:
-        print_rows(rows, spec.keys, Console())
-        Console().print(f"{len(rows)} points in {args.out / CSV}")
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=200)  # a piped table keeps its numbers whole
+        print_rows(rows, spec.keys, console, show_variant=len(spec.variants) > 1)
+        console.print(f"{len(rows)} points in {args.out / CSV}")
     if failed:
         print(f"npu-des: warning: {len(failed)} of {len(rows)} points could not run; first: {failed[0]['error']}",
               file=sys.stderr)
@@ -55,16 +58,19 @@ def sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_rows(rows: list[dict[str, Any]], keys: list[str], console: Console) -> None:
+def print_rows(rows: list[dict[str, Any]], keys: list[str], console: Console, show_variant: bool = False) -> None:
     """A short table of the headline numbers (the CSV has every column)."""
     table = Table(title=None if len(rows) <= SHOWN_ROWS else f"first {SHOWN_ROWS} of {len(rows)} points")
-    for name in ("model", "hw", *keys, "order", "time (ms)", "DRAM (MB)", "dY read (MB)", "hit rate"):
-        table.add_column(name, justify="right" if name not in ("model", "hw", "order") else "left")
+    text = ("model", "hw", "order", "variant")
+    variant = ("variant",) if show_variant else ()
+    for name in (*text[:2], *variant, *keys, "order", "ms", "DRAM MB", "dY rd MB", "hits"):
+        table.add_column(name, justify="left" if name in text else "right", no_wrap=True)
     for row in rows[:SHOWN_ROWS]:
         if row["error"]:
             measured = ["error", "", "", ""]
         else:
             measured = [f"{row['seconds'] * 1e3:.3f}", f"{row['total_dram_bytes'] / 1e6:.2f}",
                         f"{row['read_dY'] / 1e6:.2f}", f"{row['spm_hit_rate']:.1%}"]
-        table.add_row(row["model"], row["hw"], *(str(row[key]) for key in keys), row["order"], *measured)
+        identity = [row["model"], row["hw"], *(row[name] for name in variant), *(str(row[key]) for key in keys)]
+        table.add_row(*identity, row["order"], *measured)
     console.print(table)
