@@ -74,7 +74,7 @@ def print_table(title: str, frame: pandas.DataFrame, formats: dict[str, str] | N
     formats = formats or {}
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
-        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right", no_wrap=True)
+        table.add_column(str(column), justify="right" if pandas.api.types.is_numeric_dtype(frame[column]) else "left", no_wrap=True)
     for _, row in frame.iterrows():
         table.add_row(*(_format(row[column], formats.get(column)) for column in frame.columns))
     console.print(table)
