@@ -89,6 +89,7 @@ class RunOptions(_Strict):
     order: Literal["sequential", "interleaved"] = "interleaved"
     sequential_first: Literal["dX", "dW"] = "dX"
     loop_order: str = "mnk"
+    partition: Literal["output", "m", "n", "op", "auto"] = "output"
     tile: TileOverride | None = None
     spm_fraction: float = Field(default=0.5, gt=0, le=1)
     prefetch_depth: int = Field(default=1, ge=0, le=8)
@@ -99,8 +100,8 @@ class RunOptions(_Strict):
     @field_validator("loop_order")
     @classmethod
     def _loop_order_is_permutation(cls, value: str) -> str:
-        if sorted(value) != ["k", "m", "n"]:
-            raise ValueError("must be a permutation of 'mnk' (one of mnk, mkn, nmk, nkm, kmn, knm)")
+        if value != "auto" and sorted(value) != ["k", "m", "n"]:
+            raise ValueError("must be 'auto' or a permutation of 'mnk' (mnk, mkn, nmk, nkm, kmn, knm)")
         return value
 
 

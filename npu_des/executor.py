@@ -101,13 +101,19 @@ class CoreExecutor:
 
     def _prepare(self, task: TileTask) -> Generator[Any, Any, None]:
         waiting = self.waiting
-        for event in self.sync.deps[(task.layer, task.op)]:
-            if not event.triggered:
-                waiting[task.id] = (task, "dY producers", None)
-                yield event
-        waiting[task.id] = (task, "operands", None)
         spm, dma = self.spm, self.dma
-        loads = [event for ref in task.inputs if (event := spm.acquire(ref, True, dma)) is not None]
+        pending = [event for event in self.sync.deps[(task.layer, task.op)] if not event.triggered]
+        loads = []
+        if pending:  # X and W are in DRAM from the start: fetch them while dY is still being produced
+            loads = [event for ref in task.inputs
+                     if ref.kind != "dY" and (event := spm.acquire(ref, True, dma)) is not None]
+            waiting[task.id] = (task, "dY producers", None)
+            for event in pending:
+                if not event.triggered:
+                    yield event
+        waiting[task.id] = (task, "operands", None)
+        loads += [event for ref in task.inputs
+                  if (not pending or ref.kind == "dY") and (event := spm.acquire(ref, True, dma)) is not None]
         output = task.output
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
         # A resident partial sum is referenced at once, so it survives between back-to-back

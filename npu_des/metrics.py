@@ -97,6 +97,7 @@ class RunResult:
     timeline: list[TimelineEvent] = field(repr=False)
     spm_occupancy: list[tuple[float, int, int]] = field(repr=False)   # (cycle, used bytes, pinned bytes)
     options: dict[str, Any] = field(default_factory=dict)
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> tile / loop order / partition
 
     @property
     def seconds(self) -> float:
@@ -132,6 +133,7 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         return {
             "model": self.model, "hardware": self.hardware, "order": self.order, "cores": self.cores,
+            "clock_ghz": self.clock_ghz, "dram_bytes_per_cycle": self.dram_bytes_per_cycle,
             "total_cycles": self.total_cycles, "seconds": self.seconds,
             "compute_cycles": self.compute_cycles, "macs": self.macs, "tasks": self.tasks,
             "lower_bound_cycles": self.lower_bound_cycles,
@@ -141,5 +143,5 @@ class RunResult:
                     "hits": self.spm_hits, "misses": self.spm_misses, "hit_rate": self.spm_hit_rate,
                     "evictions": self.spm_evictions},
             "core_busy_cycles": self.core_busy_cycles, "core_utilisation": self.core_utilisation,
-            "pe_utilisation": self.pe_utilisation, "options": self.options,
+            "pe_utilisation": self.pe_utilisation, "options": self.options, "choices": self.choices,
         }

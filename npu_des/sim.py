@@ -17,7 +17,8 @@ from npu_des.workload import Workload, backward_graph, backward_layer_order, for
 KIND_NAMES = {code: kind for kind, code in KIND_CODES.items()}
 
 
-def plan(workload: Workload, hw: HardwareConfig, options: RunOptions) -> tuple[Schedule, dict[tuple[int, int], int]]:
+def plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
+         partitions: dict[str, str] | None = None) -> tuple[Schedule, dict[tuple[int, int], int]]:
     """Graph -> tiles -> schedule, with every capacity check done before any simulation."""
     forward = forward_graph(workload)
     backward = backward_graph(forward)
@@ -35,7 +36,7 @@ def plan(workload: Workload, hw: HardwareConfig, options: RunOptions) -> tuple[S
         grids = plan_tiles(layers, indices, reserved_bytes=sum(pins.values()), **common)
         pins = resolve_pins(options.pins, grids)
     check_task_count(grids, options.max_tasks, hw.spm.capacity_bytes)
-    schedule = build_schedule(layers, backward, grids, hw.cores.count, options)
+    schedule = build_schedule(layers, backward, grids, hw.cores.count, options, hw.spm.capacity_bytes, partitions)
     return schedule, pins
 
 
@@ -70,9 +71,18 @@ def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid]) -> dict[tup
     return pins
 
 
-def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions) -> RunResult:
-    """Simulate the backward pass of `workload` on `hw` in the order `options.order`."""
-    schedule, pins = plan(workload, hw, options)
+def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
+             partitions: dict[str, str] | None = None) -> RunResult:
+    """Simulate the backward pass of `workload` on `hw` in the order `options.order`.
+
+    `partitions` (layer -> multi-core scheme) overrides `options.partition` for those layers;
+    with `partition: auto` each layer's scheme is chosen by simulating it alone (autotune.py).
+    """
+    if options.partition == "auto" and partitions is None:
+        from npu_des.autotune import choose_partitions
+
+        partitions = choose_partitions(workload, hw, options)
+    schedule, pins = plan(workload, hw, options, partitions)
     env = simpy.Environment()
     dram = DramChannel(env, hw.dram_bytes_per_cycle, hw.dram.latency_cycles)
     spm = Scratchpad(env, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers))
@@ -189,4 +199,10 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
         spm_capacity_bytes=spm.capacity_bytes, spm_peak_bytes=spm.peak_bytes, spm_hits=sum(spm.hits),
         spm_misses=sum(spm.misses), spm_evictions=spm.evictions, dram_transfers=dram.transfers,
         tasks=len(schedule.tasks), layers=rows, timeline=timeline, spm_occupancy=spm.occupancy,
-        options=options.model_dump(mode="json"))
+        options=options.model_dump(mode="json"), choices=_choices(schedule))
+
+
+def _choices(schedule: Schedule) -> dict[str, dict[str, str]]:
+    """Per layer: the tile shape, and for interleaved runs the loop order and partition scheme used."""
+    return {name: {"tile": f"{g.shape.tg}x{g.shape.tm}x{g.shape.tn}x{g.shape.tk}",
+                   **schedule.layer_choices.get(name, {})} for name, g in schedule.grids.items()}

@@ -5,22 +5,34 @@ from __future__ import annotations
 import networkx as nx
 
 from npu_des.config import RunOptions
-from npu_des.schedule.orders import interleaved, sequential
+from npu_des.schedule.estimate import best_loop_order
+from npu_des.schedule.orders import PARTITIONS, interleaved, sequential
 from npu_des.schedule.tasks import OpId, Schedule, TileRef, TileTask
 from npu_des.tiling import TileGrid
 from npu_des.workload.graph import output_gradient_producers
 from npu_des.workload.layers import Layer
 
-__all__ = ["Schedule", "TileRef", "TileTask", "build_schedule"]
+__all__ = ["PARTITIONS", "Schedule", "TileRef", "TileTask", "build_schedule"]
 
 
 def build_schedule(layers_backward: list[Layer], backward: nx.DiGraph, grids: dict[str, TileGrid],
-                   cores: int, options: RunOptions) -> Schedule:
-    """Tile tasks of every layer in backward order, and each op's dependencies on dY producers."""
+                   cores: int, options: RunOptions, capacity_bytes: int,
+                   partitions: dict[str, str] | None = None) -> Schedule:
+    """Tile tasks of every layer in backward order, and each op's dependencies on dY producers.
+
+    `loop_order: auto` picks each layer's interleaved loop order from the closed-form traffic
+    estimate; `partitions` (layer -> scheme) overrides `options.partition` per layer.
+    """
+    choices: dict[str, dict[str, str]] = {}
     if options.order == "sequential":
         tasks = sequential(layers_backward, grids, cores, options.sequential_first)
     else:
-        tasks = interleaved(layers_backward, grids, cores, options.loop_order)
+        loop_orders = {name: best_loop_order(grid, capacity_bytes) if options.loop_order == "auto"
+                       else options.loop_order for name, grid in grids.items()}
+        default = options.partition if options.partition != "auto" else "output"
+        chosen = {name: (partitions or {}).get(name, default) for name in grids}
+        tasks = interleaved(layers_backward, grids, cores, loop_orders, chosen)
+        choices = {name: {"loop_order": loop_orders[name], "partition": chosen[name]} for name in grids}
     op_deps: dict[OpId, tuple[OpId, ...]] = {op: tuple(output_gradient_producers(backward, op))
                                              for op in backward.nodes}
-    return Schedule(options.order, tuple(tasks.tasks), op_deps, grids)
+    return Schedule(options.order, tuple(tasks.tasks), op_deps, grids, choices)

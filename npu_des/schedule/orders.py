@@ -3,11 +3,10 @@
 - sequential: per layer, every dX tile task, then every dW tile task (or dW first). Within an op
   the reduction loop is innermost, so an output tile stays in the SPM while it accumulates; the
   output tiles are dealt round-robin to the cores.
-- interleaved (MICRO'23 technique 1): per layer, for each dY tile (g, m, n) in `loop_order`,
-  its dW partial product and its dX partial product are issued back to back, so the dY tile is
-  fetched once per visit instead of once per op. With at least as many K tiles as cores, K tiles
-  are dealt to the cores (each core owns its dX[:, k] and dW[k, :] partial sums and all cores share
-  the dY tile through the SPM); otherwise dY tiles are dealt round-robin.
+- interleaved (MICRO'23 technique 1): per layer, for each tile iteration (g, m, n, k) in the
+  layer's loop order, the dW and dX partial products that share the dY tile are issued back to
+  back, so the dY tile is fetched once per visit instead of once per op. The loop order per layer
+  (technique 2) and the core partitioning per layer (technique 3) are inputs.
 """
 
 from __future__ import annotations
@@ -51,15 +50,49 @@ def sequential(layers: list[Layer], grids: dict[str, TileGrid], cores: int, firs
     return tasks
 
 
-def interleaved(layers: list[Layer], grids: dict[str, TileGrid], cores: int, loop_order: str = "mnk") -> TaskList:
+PARTITIONS = ("output", "m", "n", "op")
+
+
+def interleaved_core(partition: str, cores: int, counts: tuple[int, int, int, int], op: str,
+                     g: int, m: int, n: int, k: int, dy_tile: int, output_tile: int) -> int:
+    """Which core runs one gradient's partial product of iteration (g, m, n, k) (MICRO'23 technique 3).
+
+    output: each op's output tiles dealt round-robin (in order of first use); a partial sum stays on
+            one core and the cores share each dY tile through the SPM (split each op's tiles).
+    m / n:  dY partitioned along M / N; each core computes both gradients for its part of dY
+            (the other gradient's partial sums then hop between cores).
+    op:     dX on one half of the cores, dW on the other, consuming the same dY tiles via the SPM.
+    A split with fewer tiles than cores falls back to dealing dY tiles round-robin.
+    """
+    _, m_tiles, n_tiles, _ = counts
+    if partition == "output":
+        return output_tile % cores
+    if partition == "op" and cores >= 2:
+        half = cores // 2
+        return (output_tile % half) if op == "dW" else half + (output_tile % (cores - half))
+    extent = {"m": (m_tiles, m), "n": (n_tiles, n)}.get(partition)
+    if extent is not None and extent[0] >= cores:
+        return extent[1] % cores
+    return dy_tile % cores
+
+
+def interleaved(layers: list[Layer], grids: dict[str, TileGrid], cores: int,
+                loop_orders: dict[str, str], partitions: dict[str, str]) -> TaskList:
     tasks = TaskList()
     for layer in layers:
         refs = TileRefs(grids[layer.name])
+        partition = partitions[layer.name]
+        counts = refs.grid.counts
         dy_tiles: dict[tuple[int, int, int], int] = {}
-        split_k = len(refs.grid.k_tiles) >= cores
-        for g, m, n, k in tile_loop(refs.grid, loop_order):
-            core = k % cores if split_k else dy_tiles.setdefault((g, m, n), len(dy_tiles)) % cores
+        dx_tiles: dict[tuple[int, int, int], int] = {}
+        dw_tiles: dict[tuple[int, int, int], int] = {}
+        for g, m, n, k in tile_loop(refs.grid, loop_orders[layer.name]):
+            dy_tile = dy_tiles.setdefault((g, m, n), len(dy_tiles))
+            dw_tile = dw_tiles.setdefault((g, n, k), len(dw_tiles))
+            core = interleaved_core(partition, cores, counts, "dW", g, m, n, k, dy_tile, dw_tile)
             tasks.add_weight_gradient(refs, g, m, n, k, core)
             if layer.has_input_gradient:
+                dx_tile = dx_tiles.setdefault((g, m, k), len(dx_tiles))
+                core = interleaved_core(partition, cores, counts, "dX", g, m, n, k, dy_tile, dx_tile)
                 tasks.add_input_gradient(refs, g, m, n, k, core)
     return tasks

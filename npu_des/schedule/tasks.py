@@ -57,6 +57,7 @@ class Schedule:
     tasks: tuple[TileTask, ...]
     op_deps: dict[OpId, tuple[OpId, ...]]
     grids: dict[str, TileGrid] = field(repr=False)
+    layer_choices: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> {loop_order, partition}
 
     def tasks_of_core(self, core: int) -> list[TileTask]:
         return [task for task in self.tasks if task.core == core]
