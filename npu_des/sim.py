@@ -72,11 +72,12 @@ def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid]) -> dict[tup
 
 
 def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
-             partitions: dict[str, str] | None = None) -> RunResult:
+             partitions: dict[str, str] | None = None, dma_engine: type[DmaEngine] = DmaEngine) -> RunResult:
     """Simulate the backward pass of `workload` on `hw` in the order `options.order`.
 
     `partitions` (layer -> multi-core scheme) overrides `options.partition` for those layers;
     with `partition: auto` each layer's scheme is chosen by simulating it alone (autotune.py).
+    `dma_engine` lets an oracle variant (e.g. sweep_variants.DyOnceDmaEngine) replace the DMA model.
     """
     if options.partition == "auto" and partitions is None:
         from npu_des.autotune import choose_partitions
@@ -94,7 +95,7 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     for core in range(hw.cores.count):
         executors.append(CoreExecutor(
             env, core, SystolicArray(env, array.rows, array.cols, array.dataflow),
-            DmaEngine(env, core, dram, hw.cores.dma.outstanding), spm, schedule.tasks_of_core(core), sync,
+            dma_engine(env, core, dram, hw.cores.dma.outstanding), spm, schedule.tasks_of_core(core), sync,
             options.prefetch_depth))
     _unpin_when_layer_done(schedule, sync, spm, pins, executors[0].dma)
     for executor in executors:
@@ -190,7 +191,7 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
     for (kind, direction), nbytes in dram.bytes.items():
         dram_bytes[direction][kind] += nbytes
     return RunResult(
-        model=workload.name, hardware=hw.name, order=options.order, cores=hw.cores.count,
+        model=workload.name, hardware=hw.name, order=order_label(options), cores=hw.cores.count,
         clock_ghz=hw.clock_ghz, total_cycles=env.now,
         compute_cycles=sum(e.array.busy_cycles for e in executors), macs=sum(e.array.macs for e in executors),
         core_busy_cycles=[e.array.busy_cycles for e in executors],
@@ -200,6 +201,11 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
         spm_misses=sum(spm.misses), spm_evictions=spm.evictions, dram_transfers=dram.transfers,
         tasks=len(schedule.tasks), layers=rows, timeline=timeline, spm_occupancy=spm.occupancy,
         options=options.model_dump(mode="json"), choices=_choices(schedule))
+
+
+def order_label(options: RunOptions) -> str:
+    """`interleaved-auto` when the interleaved loop order is chosen per layer, else the order's name."""
+    return "interleaved-auto" if options.order == "interleaved" and options.loop_order == "auto" else options.order
 
 
 def _choices(schedule: Schedule) -> dict[str, dict[str, str]]:
