@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -26,8 +25,9 @@ from npu_des.errors import ConfigError, SimulationStuck
 from npu_des.metrics import DIRECTIONS, KINDS, RunResult
 from npu_des.models import build_model
 from npu_des.sim import simulate
+from npu_des.sweep_progress import progress_bar
 from npu_des.sweep_table import SweepTable
-from npu_des.sweep_variants import VARIANTS, variant_simulation
+from npu_des.sweep_variants import VARIANTS, variant_engine
 from npu_des.workload import Workload
 
 RESERVED_KEYS = {"run.order": "--order"}
@@ -170,9 +170,6 @@ def _workload(model: str, batch: int) -> Workload:
     return build_model(model, batch=batch)
 
 
-_SIMULATE_LOCK = threading.Lock()  # variants patch the simulator for one call; threads of a dask worker take turns
-
-
 def run_point(point: Point) -> dict[str, Any]:
     """Simulate one point in a worker and return its table row; a point that cannot run records its error."""
     started = time.perf_counter()
@@ -183,9 +180,9 @@ def run_point(point: Point) -> dict[str, Any]:
         hardware = load_hardware(point.hardware, point.overrides)
         options = run_options(point.overrides, order=point.order)
         workload = _workload(point.model, options.batch)
-        with _SIMULATE_LOCK, variant_simulation(point.variant) as check:
-            result = simulate(workload, hardware, options)
-            check(result)
+        engine, check = variant_engine(point.variant)
+        result = simulate(workload, hardware, options, dma_engine=engine)
+        check(result)
         row.update(result_columns(result))
         row["error"] = ""
     except (ConfigError, SimulationStuck) as error:
@@ -219,8 +216,6 @@ def result_columns(result: RunResult) -> dict[str, Any]:
 def make_executor(jobs: int | None = None, dask_address: str | None = None) -> Iterator[Executor]:
     """A local process pool (`jobs` workers, default one per CPU), or a dask.distributed cluster's executor."""
     if dask_address is None:
-        if jobs is not None and jobs < 1:
-            raise ConfigError(f"must be at least 1 (got {jobs})", field="--jobs")
         with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as executor:
             yield executor
         return
@@ -242,6 +237,8 @@ def run_sweep(spec: SweepSpec, out: Path, *, executor: Executor | None = None, j
 
     Pass `executor` to reuse one you own; otherwise one is made from `jobs` / `dask_address`.
     """
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"must be at least 1 (got {jobs})", field="--jobs")
     points = spec.points()
     validate(points)
     table = SweepTable.open(Path(out), spec, points, resume=resume)
@@ -257,8 +254,6 @@ def run_sweep(spec: SweepSpec, out: Path, *, executor: Executor | None = None, j
 
 
 def _run_points(executor: Executor, pending: list[Point], table: SweepTable, total: int, quiet: bool) -> None:
-    from npu_des.sweep_progress import progress_bar
-
     futures: dict[Future, Point] = {executor.submit(run_point, point): point for point in pending}
     try:
         with progress_bar(total, total - len(pending), quiet) as advance:

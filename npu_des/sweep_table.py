@@ -133,6 +133,11 @@ def to_frame(rows: list[dict[str, Any]], keys: list[str]) -> pandas.DataFrame:
     rest += sorted(seen - set(rest), key=lambda name: (len(name), name))  # core2 before core10
     columns = [*identity, *rest, "point"]
     frame = pandas.DataFrame(rows, columns=columns)
+    for name in rest:  # integer counts stay integers when a failed point leaves them empty
+        raw = [row.get(name) for row in rows]
+        present = [value for value in raw if value is not None]
+        if present and len(present) < len(raw) and all(type(value) is int for value in present):
+            frame[name] = pandas.array(raw, dtype="Int64")
     for key in keys:  # mixed-type swept values would break Parquet; keep them as text then
         if frame[key].map(type).nunique() > 1:
             frame[key] = frame[key].map(lambda value: json.dumps(value) if not isinstance(value, str) else value)

@@ -117,7 +117,7 @@ def test_process_pool_and_dask_cluster_give_identical_tables(tmp_path: Path) -> 
                       ["dram.bandwidth_gbps=6,22"], variants=("baseline", "dy_once"))
     with ProcessPoolExecutor(max_workers=2) as pool:
         local = run_sweep(spec, tmp_path / "local", executor=pool, quiet=True)
-    # threads in one worker: also checks that the dy_once patch does not leak into baseline points
+    # two threads in one worker: dy_once and baseline points must not affect each other
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         remote = run_sweep(spec, tmp_path / "dask", executor=client.get_executor(), quiet=True)
