@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="npu-des", description="Discrete-event NPU simulator for DNN training")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in sorted(pkgutil.iter_modules(npu_des.commands.__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue  # shared helpers, not subcommands
         importlib.import_module(f"npu_des.commands.{module.name}").register(subparsers)
     return parser
 

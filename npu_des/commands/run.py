@@ -8,27 +8,34 @@ from pathlib import Path
 
 from rich.console import Console
 
+from npu_des.commands._inputs import add_input_arguments, load_inputs
 from npu_des.commands.plot import render
-from npu_des.config import ORDERS, load_hardware, run_options
+from npu_des.config import run_options
 from npu_des.errors import ConfigError
 from npu_des.metrics import RunResult
-from npu_des.models import build_model, model_names
 from npu_des.report.tables import print_summary, write_run
 from npu_des.sim import simulate
+
+# --order name -> RunOptions fields; "both" = the two orders the MICRO'23 comparison needs
+ORDER_CHOICES = {
+    "sequential": {"order": "sequential"},
+    "interleaved": {"order": "interleaved"},
+    "interleaved-auto": {"order": "interleaved", "loop_order": "auto"},
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="simulate a backward pass (default: ResNet-50 on edge_dual, both orders)")
-    parser.add_argument("--model", default="resnet50", help=f"model name ({', '.join(model_names())})")
-    parser.add_argument("--hw", default="edge_dual", help="hardware preset name or YAML file")
-    parser.add_argument("--order", default="both", help="sequential, interleaved, or both (default)")
-    parser.add_argument("--batch", type=int, default=None, help="batch size (default 1)")
+    add_input_arguments(parser)
+    parser.add_argument("--order", default="both",
+                        help="sequential, interleaved, interleaved-auto (loop order per layer), a comma list, "
+                             "or both (default: sequential,interleaved)")
+    parser.add_argument("--partition", choices=("output", "m", "n", "op", "auto"),
+                        help="multi-core partition of the interleaved gradients (default output; auto = per layer)")
     parser.add_argument("--out", type=Path, help="write summary.json, layers.csv, timeline.csv, spm.csv here")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a hardware field (dram.bandwidth_gbps=22) or run option (run.prefetch_depth=2)")
     parser.add_argument("--tile", help="force tile sizes M,N,K (elements)")
     parser.add_argument("--pin", action="append", default=[], metavar="LAYER:KIND", help="pin a tensor in the SPM")
-    parser.add_argument("--loop-order", help="interleaved tile loop order, a permutation of mnk (default mnk)")
+    parser.add_argument("--loop-order", help="interleaved tile loop order: a permutation of mnk or auto (default mnk)")
     parser.add_argument("--json", action="store_true", help="print summaries as JSON instead of a table")
     parser.add_argument("--plot", action="store_true", help="also draw Gantt and per-layer charts into --out DIR")
     parser.add_argument("--trace", action="store_true", help="also write Chrome trace JSON (Perfetto) into --out DIR")
@@ -46,11 +53,12 @@ def parse_tile(text: str | None) -> dict[str, int] | None:
 
 def selected_orders(text: str) -> list[str]:
     if text == "both":
-        return list(ORDERS)
+        return ["sequential", "interleaved"]
     orders = [part.strip() for part in text.split(",")]
     for order in orders:
-        if order not in ORDERS:
-            raise ConfigError(f"unknown order '{order}'", field="--order", allowed=", ".join((*ORDERS, "both")))
+        if order not in ORDER_CHOICES:
+            raise ConfigError(f"unknown order '{order}'", field="--order",
+                              allowed=", ".join((*ORDER_CHOICES, "both")))
     return orders
 
 
@@ -58,11 +66,11 @@ def run_command(args: argparse.Namespace) -> int:
     if (args.plot or args.trace) and not args.out:
         raise ConfigError("needs --out DIR to write into", field="--plot" if args.plot else "--trace")
     orders = selected_orders(args.order)
-    hardware = load_hardware(args.hw, args.set)
-    base = {"batch": args.batch, "tile": parse_tile(args.tile), "pins": tuple(args.pin) or None, "loop_order": args.loop_order}
-    options = [run_options(args.set, order=order, **base) for order in orders]
-    workload = build_model(args.model, batch=options[0].batch)
-    results: list[RunResult] = [simulate(workload, hardware, option) for option in options]
+    base = {"batch": args.batch, "tile": parse_tile(args.tile), "pins": tuple(args.pin) or None,
+            "loop_order": args.loop_order, "partition": args.partition}
+    options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
+    inputs = load_inputs(args, options[0].batch)
+    results: list[RunResult] = [simulate(inputs.workload, inputs.hardware, option) for option in options]
     if args.out:
         for result in results:
             write_run(result, args.out / result.order if len(results) > 1 else args.out)
@@ -75,6 +83,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(json.dumps([r.summary() for r in results], indent=2, sort_keys=True))
     else:
         console = Console()
+        for note in inputs.notes:
+            console.print(f"note: {note}")
         print_summary(results, console)
         if args.out:
             console.print(f"results written to {args.out}")
