@@ -31,7 +31,8 @@ class Workload:
 
     @property
     def parameters(self) -> int:
-        return sum(layer.gemm.weight_elements for layer in self.layers)
+        """Trained weights: the W operand of every layer but `matmul` ones (attention keys/values are activations)."""
+        return sum(layer.gemm.weight_elements for layer in self.layers if layer.kind != "matmul")
 
 
 def forward_graph(workload: Workload) -> nx.DiGraph:
