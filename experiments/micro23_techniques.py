@@ -25,7 +25,7 @@ from npu_des.models import build_model, model_names
 from npu_des.sim import simulate
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 STEPS = {
     "sequential": {"order": "sequential"},
