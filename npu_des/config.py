@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from npu_des.errors import ConfigError
 
@@ -21,6 +21,16 @@ Dataflow = Literal["os", "ws", "is"]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML reads `true`/`yes` as booleans, which pydantic would quietly take as 1; refuse them."""
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is not bool and bool not in getattr(annotation, "__args__", ()):
+                raise ValueError("must not be a boolean")
+        return value
 
 
 class ArrayConfig(_Strict):
@@ -115,8 +125,8 @@ def preset_names() -> list[str]:
 def _format_validation_error(error: ValidationError, model: type[BaseModel], source: str) -> ConfigError:
     """Turn pydantic's first complaint into one line, with a suggestion for misspelt keys."""
     first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    message = first["msg"]
+    loc = _one_line(".".join(str(part) for part in first["loc"]))
+    message = first["msg"].removeprefix("Value error, ")
     allowed = None
     if first["type"] == "extra_forbidden":
         parent: Any = model
@@ -130,8 +140,14 @@ def _format_validation_error(error: ValidationError, model: type[BaseModel], sou
     elif first["type"] == "missing":
         message = "missing required field"
     elif "input" in first and not isinstance(first["input"], dict):
-        message = f"{message} (got {first['input']!r})"
+        message = f"{message} (got {_one_line(repr(first['input']))})"
     return ConfigError(message, source=source, field=loc, allowed=allowed)
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    """User text echoed in an error stays on one short line: control characters escaped, long text cut."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def parse_value(text: str) -> Any:
@@ -149,14 +165,16 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
     data = copy.deepcopy(data)
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"override '{item}' is not of the form key=value", source=source, field="--set")
+            raise ConfigError(f"override '{_one_line(item)}' is not of the form key=value", source=source, field="--set")
         key, _, raw = item.partition("=")
         node = data
         parts = key.strip().split(".")
+        if not all(parts):
+            raise ConfigError(f"override '{_one_line(item)}' has an empty key", source=source, field="--set")
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise ConfigError(f"'{part}' is a value, not a section", source=source, field=key)
+                raise ConfigError(f"'{_one_line(part)}' is a value, not a section", source=source, field=_one_line(key))
             node = child
         node[parts[-1]] = parse_value(raw.strip())
     return data
@@ -169,6 +187,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"malformed YAML{where}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not a UTF-8 text file (byte {exc.start})", source=str(path)) from None
+    except RecursionError:
+        raise ConfigError("YAML nested too deeply", source=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read file ({exc.strerror})", source=str(path)) from None
     if not isinstance(data, dict):
@@ -179,13 +201,18 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def resolve_preset(name_or_path: str) -> Path:
     """A preset is a name from the presets folder or a path to a YAML file."""
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+    try:
+        exists = candidate.exists()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, or a NUL byte
+        raise ConfigError(f"not a usable file name ({getattr(exc, 'strerror', None) or exc})",
+                          source=_one_line(name_or_path), field="--hw") from None
+    if candidate.suffix in (".yaml", ".yml") or exists:
         if not candidate.is_file():
-            raise ConfigError("no such hardware file", source=name_or_path, field="--hw")
+            raise ConfigError("no such hardware file", source=_one_line(name_or_path, 200), field="--hw")
         return candidate
     path = PRESET_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"unknown hardware preset '{name_or_path}'", field="--hw",
+    if "/" in name_or_path or len(path.name) > 255 or not path.is_file():
+        raise ConfigError(f"unknown hardware preset '{_one_line(name_or_path)}'", field="--hw",
                           allowed=", ".join(preset_names()) + ", or a path to a YAML file")
     return path
 
