@@ -1,0 +1,59 @@
+"""`npu-des check`: run like `npu-des run`, then verify the run's invariants post hoc (npu_des.checks).
+
+Exit 0 when every invariant holds, 1 with the violations listed when one does not, 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from npu_des.checks import check_run
+from npu_des.commands._inputs import add_input_arguments, load_inputs
+from npu_des.commands.run import ORDER_CHOICES, parse_tile, selected_orders
+from npu_des.config import run_options
+from npu_des.sim import simulate
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check", help="simulate like `run`, then verify SPM capacity, byte conservation, dependencies, "
+                      "tile coverage and lower bounds (exit 1 on a violation)")
+    add_input_arguments(parser)
+    parser.add_argument("--order", default="both", help="sequential, interleaved, interleaved-auto, a comma list, "
+                                                         "or both (default)")
+    parser.add_argument("--partition", choices=("output", "m", "n", "op", "auto"),
+                        help="multi-core partition of the interleaved gradients")
+    parser.add_argument("--tile", help="force tile sizes M,N,K (elements)")
+    parser.add_argument("--pin", action="append", default=[], metavar="LAYER:KIND", help="pin a tensor in the SPM")
+    parser.add_argument("--loop-order", help="interleaved tile loop order: a permutation of mnk or auto")
+    parser.add_argument("--json", action="store_true", help="print {order: [violations]} as JSON")
+    parser.set_defaults(func=check_command)
+
+
+def check_command(args: argparse.Namespace) -> int:
+    orders = selected_orders(args.order)
+    base = {"batch": args.batch, "tile": parse_tile(args.tile), "pins": tuple(args.pin) or None,
+            "loop_order": args.loop_order, "partition": args.partition}
+    options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
+    inputs = load_inputs(args, options[0].batch)
+    report: dict[str, list[str]] = {}
+    for order, option in zip(orders, options):
+        result = simulate(inputs.workload, inputs.hardware, option)
+        report[order] = check_run(result, inputs.workload, inputs.hardware, option)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        for order, violations in report.items():
+            name = f"{inputs.workload.name} on {inputs.hardware.name}, {order}"
+            if violations:
+                print(f"FAIL {name}: {len(violations)} violation(s)")
+                for line in violations:
+                    print(f"  - {line}")
+            else:
+                print(f"ok   {name}: all invariants hold")
+    failed = sum(bool(violations) for violations in report.values())
+    if failed:
+        print(f"npu-des: {failed} of {len(report)} run(s) violate invariants", file=sys.stderr)
+    return 1 if failed else 0
