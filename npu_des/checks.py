@@ -29,9 +29,11 @@ def _close_below(value: float, bound: float) -> bool:
 
 
 def _capped(messages: Iterable[str]) -> list[str]:
+    """The first few violations of one check, then a count, so a systematic bug stays readable."""
     items = list(messages)
     if len(items) > MAX_PER_CHECK:
-        return items[:MAX_PER_CHECK] + [f"... and {len(items) - MAX_PER_CHECK} more like the above"]
+        label = items[0].partition(":")[0]
+        return items[:MAX_PER_CHECK] + [f"{label}: ... and {len(items) - MAX_PER_CHECK} more like the above"]
     return items
 
 
