@@ -11,8 +11,15 @@ import npu_des.commands
 from npu_des.errors import ConfigError, SimulationStuck
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints a usage block on bad arguments; we want the one-line error every other input gets."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(f"{message} (see '{self.prog} --help')")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="npu-des", description="Discrete-event NPU simulator for DNN training")
+    parser = _OneLineParser(prog="npu-des", description="Discrete-event NPU simulator for DNN training")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in sorted(pkgutil.iter_modules(npu_des.commands.__path__), key=lambda m: m.name):
         if module.name.startswith("_"):
@@ -23,11 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
         return args.func(args)
     except (ConfigError, SimulationStuck) as error:
         print(f"npu-des: error: {error}", file=sys.stderr)

@@ -22,14 +22,6 @@ from npu_des.models.tiny import single_linear
 from npu_des.sim import simulate
 from npu_des.workload import Workload, conv
 
-# Partial sums read back while their eviction write-back is still in flight (core bug, see README "Trust").
-KNOWN_CORE_HAZARD = "hazard:"
-
-
-def without_known_hazards(violations: list[str]) -> list[str]:
-    return [line for line in violations if not line.startswith(KNOWN_CORE_HAZARD)]
-
-
 @contextlib.contextmanager
 def time_limit(seconds: int) -> Iterator[None]:
     """Fail instead of hanging: a stuck-run detector that loops forever is itself the bug under test."""
@@ -90,7 +82,7 @@ def test_checker_passes_under_spm_pressure_with_lru_evictions():
         options = run_options(order=order)
         result, violations = run_and_check(workload, hw, options)
         assert result.spm_evictions > 0
-        assert without_known_hazards(violations) == []
+        assert violations == []
 
 
 # --- a broken component is caught -------------------------------------------------------------
@@ -184,15 +176,13 @@ def test_checker_reports_each_systematic_violation_briefly(monkeypatch):
     assert len(violations) < 40
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: the SPM lets a partial sum be read back from DRAM while its "
-                   "eviction write-back is in flight; when fixed, delete this xfail and KNOWN_CORE_HAZARD")
 def test_partial_sum_is_not_read_back_before_its_write_back_ends():
     workload = single_linear(32, 32, 32)
     hw = load_hardware("ethos_n77", ["cores.array.rows=4", "cores.array.cols=4", "spm.capacity_kb=4",
                                      "spm.policy=explicit", "dram.bandwidth_gbps=4", "dram.latency_cycles=10",
                                      "bytes_per_element=2"])
     _, violations = run_and_check(workload, hw, run_options(order="interleaved"))
-    assert [line for line in violations if line.startswith(KNOWN_CORE_HAZARD)] == []
+    assert [line for line in violations if line.startswith("hazard:")] == []
 
 
 # --- the stuck-run detector ------------------------------------------------------------------

@@ -53,6 +53,7 @@ class Scratchpad:
         self._entries: dict[tuple, _Entry] = {}
         self._evictable: OrderedDict[tuple, _Entry] = OrderedDict()
         self._freeing = 0
+        self._writing_back: dict[tuple, simpy.Process] = {}  # evicted dirty tiles whose store is in flight
         self._pinned_tensors: set[tuple[int, int]] = set()
         self._space = env.event()
 
@@ -128,6 +129,9 @@ class Scratchpad:
         self._allocate(entry)
         if load:
             ref = entry.ref
+            store = self._writing_back.get(ref.key)
+            if store is not None:  # read the partial sum back only once its eviction store has landed
+                yield store
             yield from dma.move(entry.nbytes, ref.kind, "read", ref.key)
         ready, entry.ready = entry.ready, None
         ready.succeed()
@@ -147,7 +151,7 @@ class Scratchpad:
         self.evictions += 1
         if victim.dirty:
             self._freeing += victim.nbytes
-            self.env.process(self._write_back_evicted(victim, dma))
+            self._writing_back[victim.ref.key] = self.env.process(self._write_back_evicted(victim, dma))
         else:
             self._free(victim.nbytes)
 
@@ -172,6 +176,8 @@ class Scratchpad:
     def _write_back_evicted(self, victim: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
         ref = victim.ref
         yield from dma.move(victim.nbytes, ref.kind, "write", ref.key)
+        if self._writing_back.get(ref.key) is self.env.active_process:
+            del self._writing_back[ref.key]
         self._freeing -= victim.nbytes
         self._free(victim.nbytes)
 
