@@ -22,6 +22,7 @@ from npu_des.models.tiny import single_linear
 from npu_des.sim import simulate
 from npu_des.workload import Workload, conv
 
+
 @contextlib.contextmanager
 def time_limit(seconds: int) -> Iterator[None]:
     """Fail instead of hanging: a stuck-run detector that loops forever is itself the bug under test."""
