@@ -80,3 +80,17 @@ def test_golden_comparison_names_the_changed_field():
     assert differences({"a": {"b": [1, 2.0]}}, {"a": {"b": [1, 2.5]}}) == [".a.b[1]: 2.5, golden has 2.0"]
     assert differences({"x": 1}, {"x": 1.0 + 1e-12}) == []
     assert differences({"x": 1}, {"y": 1}) == [".x: missing", ".y: unexpected"]
+
+
+def test_bench_counts_the_same_simpy_events_every_time(tmp_path):
+    """The benchmark's event count is a property of the inputs, not of the machine (npu-des bench)."""
+    from npu_des.bench import bench_case
+    from npu_des.cli import main
+
+    first = bench_case("tiny_cnn", "edge_dual", "interleaved", repeats=1)
+    second = bench_case("tiny_cnn", "edge_dual", "interleaved", repeats=1)
+    assert first.simpy_events == second.simpy_events > first.tasks
+    assert main(["bench", "--model", "tiny_cnn", "--hw", "ethos_n77", "--order", "sequential", "--repeats", "1",
+                 "--out", str(tmp_path / "bench.json")]) == 0
+    record = json.loads((tmp_path / "bench.json").read_text())
+    assert record["runs"][0]["simpy_events"] > 0 and record["all_under_target"]
