@@ -33,12 +33,49 @@ class _Strict(BaseModel):
         return value
 
 
+DATAFLOWS = ("os", "ws", "is")
+GRADIENT_OPS = ("dX", "dW")
+
+
 class ArrayConfig(_Strict):
-    """One core's systolic array: rows x cols PEs running one dataflow."""
+    """One core's systolic array: rows x cols PEs running one dataflow, or one per gradient op.
+
+    `dataflow` is os/ws/is, or a mapping such as {dX: ws, dW: os} (ops left out run os) for a
+    configurable array (gradient-interleaved scheduler); switching dataflow between consecutive
+    tiles costs `reconfiguration_cycles`. `stationary_reuse` skips reloading a stationary tile the PEs
+    still hold; `zero_skipping` lets dW tiles skip zero operand pairs (SWG). Both default off, which
+    is SCALE-Sim's model exactly.
+    """
 
     rows: int = Field(ge=1, le=4096)
     cols: int = Field(ge=1, le=4096)
-    dataflow: Dataflow = "os"
+    dataflow: Dataflow | dict[str, Dataflow] = "os"
+    reconfiguration_cycles: int = Field(default=0, ge=0, le=1_000_000)
+    stationary_reuse: bool = False
+    zero_skipping: bool = False
+
+    @field_validator("dataflow", mode="before")
+    @classmethod
+    def _dataflow_or_mapping(cls, value: Any) -> Any:
+        """One message naming both forms, instead of pydantic's per-union-member complaints."""
+        if isinstance(value, str):
+            if value not in DATAFLOWS:
+                raise ValueError("must be one of os, ws, is, or a mapping of op to dataflow such as {dX: ws, dW: os}")
+            return value
+        if isinstance(value, dict):
+            for op, dataflow in value.items():
+                if op not in GRADIENT_OPS:
+                    raise ValueError(f"unknown op {_one_line(repr(op))} in the dataflow mapping "
+                                     f"(allowed ops: {', '.join(GRADIENT_OPS)})")
+                if not isinstance(dataflow, str) or dataflow not in DATAFLOWS:
+                    raise ValueError(f"op '{op}': unknown dataflow {_one_line(repr(dataflow))} "
+                                     f"(allowed: {', '.join(DATAFLOWS)})")
+            return {op: value.get(op, "os") for op in GRADIENT_OPS}
+        raise ValueError("must be one of os, ws, is, or a mapping of op to dataflow such as {dX: ws, dW: os}")
+
+    def dataflow_of(self, op: str) -> str:
+        """The dataflow tiles of gradient op `op` (dX or dW) run in."""
+        return self.dataflow if isinstance(self.dataflow, str) else self.dataflow[op]
 
 
 class DmaConfig(_Strict):
@@ -106,6 +143,17 @@ class RunOptions(_Strict):
     pins: tuple[str, ...] = ()
     batch: int = Field(default=1, ge=1, le=4096)
     max_tasks: int = Field(default=2_000_000, ge=1)
+    density: float = 1.0
+    density_file: str | None = None
+    compression: Literal["none", "bitmap", "csr"] = "none"
+
+    @field_validator("density")
+    @classmethod
+    def _density_is_fraction(cls, value: float) -> float:
+        """Fraction of nonzero elements of X and dY (SWG); 0 would mean no work at all, so it is refused."""
+        if not 0 < value <= 1:  # also refuses NaN
+            raise ValueError("must be a density in (0, 1]: the fraction of nonzero elements of X and dY")
+        return value
 
     @field_validator("loop_order")
     @classmethod

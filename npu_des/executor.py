@@ -88,7 +88,7 @@ class CoreExecutor:
                 launched += 1
             yield preparing.popleft()
             start = env.now
-            yield self.array.compute(task.extents)
+            yield self.array.compute(task)
             self.compute_records.append((start, env.now, task))
             for ref in task.inputs:
                 spm.release(ref, dma)

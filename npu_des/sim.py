@@ -11,6 +11,7 @@ from npu_des.hw import DmaEngine, DramChannel, Scratchpad, SystolicArray
 from npu_des.metrics import DIRECTIONS, KINDS, LayerRow, RunResult, TimelineEvent
 from npu_des.schedule import Schedule, build_schedule
 from npu_des.schedule.tasks import KIND_CODES
+from npu_des.sparsity import Sparsity
 from npu_des.tiling import TileGrid, plan_tiles
 from npu_des.workload import Workload, backward_graph, backward_layer_order, forward_graph
 
@@ -29,7 +30,8 @@ def plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
     common = {"capacity_bytes": hw.spm.capacity_bytes, "in_flight_tasks": in_flight,
                   "bytes_per_element": hw.bytes_per_element, "spm_fraction": options.spm_fraction, "override": override,
                   "cores": hw.cores.count,
-                  "array": (hw.cores.array.rows, hw.cores.array.cols, hw.cores.array.dataflow)}
+                  "array": (hw.cores.array.rows, hw.cores.array.cols, hw.cores.array.dataflow),
+                  "sparsity": Sparsity.from_options(options)}
     grids = plan_tiles(layers, indices, **common)
     pins = resolve_pins(options.pins, grids)
     if pins:
@@ -94,7 +96,7 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     executors = []
     for core in range(hw.cores.count):
         executors.append(CoreExecutor(
-            env, core, SystolicArray(env, array.rows, array.cols, array.dataflow),
+            env, core, SystolicArray.from_config(env, array),
             dma_engine(env, core, dram, hw.cores.dma.outstanding), spm, schedule.tasks_of_core(core), sync,
             options.prefetch_depth))
     _unpin_when_layer_done(schedule, sync, spm, pins, executors[0].dma)

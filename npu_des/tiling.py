@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from npu_des.errors import ConfigError
+from npu_des.sparsity import Sparsity, compressed_bytes
 from npu_des.workload.layers import Gemm, Layer
 
 
@@ -62,17 +63,19 @@ def _candidates(extent: int, unit: int = 1) -> list[int]:
 
 
 def choose_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, cores: int = 1,
-                      array: tuple[int, int, str] = (1, 1, "os")) -> TileShape | None:
+                      array: tuple[int, int, str | dict[str, str]] = (1, 1, "os")) -> TileShape | None:
     """Tiles whose task working set fits `budget_bytes`, with the fewest modelled compute cycles.
 
     Splitting a GEMM adds fill/drain per fold, so tiles are chosen by the cycle formula of both
     backward ops (ties go to larger tiles, which move fewer bytes). Every op keeps at least one
     output tile per core (dX tiles are (m, k), dW tiles (k, n)) so no core idles for lack of work.
-    Returns None when even the smallest tile (1 x 1 x one channel) does not fit.
+    Returns None when even the smallest tile (1 x 1 x one channel) does not fit. Cycles are the
+    dense ones, each op in its own dataflow, so sparsity never changes the tiles.
     """
-    from npu_des.hw.systolic_array import gemm_cycles  # the formula only; no SimPy state
+    from npu_des.hw.systolic_array import gemm_cycles, op_dataflow  # the formula only; no SimPy state
 
-    rows, cols, dataflow = array
+    rows, cols, dataflows = array
+    dx_dataflow, dw_dataflow = op_dataflow(dataflows, "dX"), op_dataflow(dataflows, "dW")
     unit = gemm.k_unit
     best: tuple[float, int, TileShape] | None = None
     for tm in _candidates(gemm.M):
@@ -87,8 +90,8 @@ def choose_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, cor
                 tiles_k = ceil(gemm.K / tk)
                 if gemm.groups * tiles_k * min(tiles_m, tiles_n) < cores and (tm, tn, tk) != (1, 1, unit):
                     continue
-                cycles = tiles_m * tiles_n * tiles_k * (gemm_cycles(tm, tn, tk, rows, cols, dataflow)
-                                                        + gemm_cycles(tk, tm, tn, rows, cols, dataflow))
+                cycles = tiles_m * tiles_n * tiles_k * (gemm_cycles(tm, tn, tk, rows, cols, dx_dataflow)
+                                                        + gemm_cycles(tk, tm, tn, rows, cols, dw_dataflow))
                 key = (cycles, -tm * tn * tk, TileShape(1, tm, tn, tk))
                 if best is None or key[:2] < best[:2]:
                     best = key
@@ -106,7 +109,11 @@ def choose_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, cor
 
 @dataclass(frozen=True)
 class TileGrid:
-    """A layer's tiles: index ranges along G, M, N, K and the DRAM bytes of each operand tile."""
+    """A layer's tiles: index ranges along G, M, N, K and the DRAM bytes of each operand tile.
+
+    `x_density` / `dy_density` (fraction of nonzeros) and `compression` shrink X and dY tiles
+    (npu_des.sparsity); W, dX and dW tiles are always dense.
+    """
 
     layer: Layer
     index: int
@@ -116,29 +123,49 @@ class TileGrid:
     m_tiles: tuple[tuple[int, int], ...]
     n_tiles: tuple[tuple[int, int], ...]
     k_tiles: tuple[tuple[int, int], ...]
+    x_density: float = 1.0
+    dy_density: float = 1.0
+    compression: str = "none"
 
     @classmethod
-    def build(cls, layer: Layer, index: int, shape: TileShape, bytes_per_element: int) -> TileGrid:
+    def build(cls, layer: Layer, index: int, shape: TileShape, bytes_per_element: int,
+              sparsity: Sparsity | None = None) -> TileGrid:
         gemm = layer.gemm
+        x_density, dy_density = sparsity.densities(layer) if sparsity else (1.0, 1.0)
         return cls(layer, index, shape, bytes_per_element, split(gemm.groups, shape.tg), split(gemm.M, shape.tm),
-                   split(gemm.N, shape.tn), split(gemm.K, shape.tk))
+                   split(gemm.N, shape.tn), split(gemm.K, shape.tk), x_density, dy_density,
+                   sparsity.compression if sparsity else "none")
 
     @property
     def counts(self) -> tuple[int, int, int, int]:
         return len(self.g_tiles), len(self.m_tiles), len(self.n_tiles), len(self.k_tiles)
 
-    def x_bytes(self, g: int, m: int, k: int) -> int:
-        """X and dX tiles: the input patch (halo included), not the im2col expansion."""
+    def dx_bytes(self, g: int, m: int, k: int) -> int:
+        """dX tiles (and dense X tiles): the input patch (halo included), not the im2col expansion."""
         m_start, m_size = self.m_tiles[m]
         return self.g_tiles[g][1] * self.layer.gemm.x_tile_elements(m_start, m_size, self.k_tiles[k][1]) \
             * self.bytes_per_element
+
+    def x_bytes(self, g: int, m: int, k: int) -> int:
+        """X tiles as moved: the dX-sized patch, compressed at `x_density` (rows = patch pixels or M rows)."""
+        dense = self.dx_bytes(g, m, k)
+        if self.compression == "none" or self.x_density >= 1.0:
+            return dense
+        gemm = self.layer.gemm
+        elements = dense // self.bytes_per_element
+        row_length = ceil(self.k_tiles[k][1] / gemm.k_unit)  # channels per patch pixel, or K per row
+        return compressed_bytes(elements, elements // row_length, self.x_density, self.bytes_per_element,
+                                self.compression)
 
     def w_bytes(self, g: int, n: int, k: int) -> int:
         """W and dW tiles."""
         return self.g_tiles[g][1] * self.n_tiles[n][1] * self.k_tiles[k][1] * self.bytes_per_element
 
     def dy_bytes(self, g: int, m: int, n: int) -> int:
-        return self.g_tiles[g][1] * self.m_tiles[m][1] * self.n_tiles[n][1] * self.bytes_per_element
+        """dY tiles, compressed at `dy_density` (rows of the tile are its M rows)."""
+        rows = self.g_tiles[g][1] * self.m_tiles[m][1]
+        return compressed_bytes(rows * self.n_tiles[n][1], rows, self.dy_density, self.bytes_per_element,
+                                self.compression)
 
     def gemm_extents(self, g: int, m: int, n: int, k: int) -> tuple[int, int, int, int]:
         """(groups, M, N, K) extents of tile (g, m, n, k), for the compute-cycle formula."""
@@ -150,16 +177,21 @@ class TileGrid:
         x = sum(self.x_bytes(g, m, k) for g in gs for m in ms for k in ks)
         w = sum(self.w_bytes(g, n, k) for g in gs for n in ns for k in ks)
         dy = sum(self.dy_bytes(g, m, n) for g in gs for m in ms for n in ns)
-        dx = x if self.layer.has_input_gradient else 0
+        dx = sum(self.dx_bytes(g, m, k) for g in gs for m in ms for k in ks) if self.layer.has_input_gradient else 0
         return {"X": x, "W": w if self.layer.has_input_gradient else 0, "dY": dy, "dX": dx, "dW": w}
 
 
 def plan_tiles(layers: list[Layer], indices: dict[str, int], *, capacity_bytes: int, in_flight_tasks: int,
                bytes_per_element: int, spm_fraction: float, cores: int = 1,
-               array: tuple[int, int, str] = (1, 1, "os"), reserved_bytes: int = 0,
-               override: tuple[int, int, int] | None = None) -> dict[str, TileGrid]:
-    """Tile grid for every layer; ConfigError if a layer's in-flight working set cannot fit the SPM."""
+               array: tuple[int, int, str | dict[str, str]] = (1, 1, "os"), reserved_bytes: int = 0,
+               override: tuple[int, int, int] | None = None, sparsity: Sparsity | None = None) -> dict[str, TileGrid]:
+    """Tile grid for every layer; ConfigError if a layer's in-flight working set cannot fit the SPM.
+
+    Tile shapes and the capacity check use dense bytes, so sparsity changes what moves, not the tiles.
+    """
     usable = capacity_bytes - reserved_bytes
+    if sparsity is not None:
+        sparsity.check_layers(layer.name for layer in layers)
     grids: dict[str, TileGrid] = {}
     for layer in layers:
         gemm = layer.gemm
@@ -180,5 +212,5 @@ def plan_tiles(layers: list[Layer], indices: dict[str, int], *, capacity_bytes: 
                 f"layer '{layer.name}': working set {need / 1024:.1f} KB ({in_flight_tasks} in-flight tile tasks "
                 f"of tile {shape.tm}x{shape.tn}x{shape.tk}){pinned} exceeds SPM {capacity_bytes / 1024:.0f} KB",
                 field="spm.capacity_kb" if override is None else "run.tile")
-        grids[layer.name] = TileGrid.build(layer, indices[layer.name], shape, bytes_per_element)
+        grids[layer.name] = TileGrid.build(layer, indices[layer.name], shape, bytes_per_element, sparsity)
     return grids

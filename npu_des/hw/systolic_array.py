@@ -4,14 +4,39 @@ For a GEMM of M x K times K x N on R x C PEs, the dataflow fixes which dimension
 array (Sr x Sc) and which one streams through it (T):
   OS: Sr=M, Sc=N, T=K    WS: Sr=K, Sc=N, T=M    IS: Sr=K, Sc=M, T=N
 folds = ceil(Sr/R) * ceil(Sc/C); cycles = folds * (2R + C + T - 2)  (fill + stream + drain per fold).
+
+On top of the formula, three things a configurable array does (issue 8):
+- per-op dataflow (gradient-interleaved scheduler, Unnikrishnan & Parhi, arXiv:2002.05529): dX
+  and dW tiles may run in different dataflows; switching between consecutive tiles costs
+  `reconfiguration_cycles`.
+- stationary reuse (opt-in, `stationary_reuse`): of the 2R + C + T - 2 cycles of a fold, R move the stationary operand: SCALE-Sim
+  v2 prepends R idle rows to every WS/IS fold "for weights to load" (systolic_compute_ws.py,
+  inter_fold_gap_prefix = arr_row) and drains R rows of outputs from every OS fold
+  (systolic_compute_os.py). When a tile's stationary operand is the very tile already held in the
+  PEs, that move is skipped for the one fold still resident (the array holds one fold; the next
+  tile runs that fold first): exactly R cycles saved per reused tile, whatever its fold count.
+  A configurable PE holds a stationary-operand register (WS weight / IS input) and an accumulator
+  (OS output) separately, as the interleaved scheduler's PE does, so dW (OS) and dX (WS) tiles
+  that alternate keep both resident; a fixed-dataflow array only ever uses one of them.
+- zero skipping (SWG): dW tiles stream ceil(T * density) operand pairs (npu_des.sparsity).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from math import ceil
+from typing import TYPE_CHECKING
 
 import simpy
+
+from npu_des.sparsity import streamed_length
+
+if TYPE_CHECKING:
+    from npu_des.config import ArrayConfig
+    from npu_des.schedule.tasks import TileTask
+
+ArrayStatistics = dict[str, int]
 
 
 def gemm_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str) -> int:
@@ -28,28 +53,128 @@ def gemm_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str) -> 
     return folds * (2 * rows + cols + temporal - 2)
 
 
-class SystolicArray:
-    """Computes tile GEMMs one at a time; records busy cycles and MACs for utilisation."""
+def gemm_mapping(m: int, k: int, n: int, dataflow: str) -> tuple[int, int, int]:
+    """(Sr, Sc, T) of a GEMM in a dataflow, as in `gemm_cycles`."""
+    return {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[dataflow]
 
-    def __init__(self, env: simpy.Environment, rows: int, cols: int, dataflow: str) -> None:
+
+def op_dataflow(dataflow: str | Mapping[str, str], op: str) -> str:
+    """The dataflow of gradient op `op` under an array's setting (one dataflow, or one per op)."""
+    return dataflow if isinstance(dataflow, str) else dataflow.get(op, "os")
+
+
+class SystolicArray:
+    """Computes tile GEMMs one at a time; records busy cycles, MACs, reconfigurations and reuses."""
+
+    def __init__(self, env: simpy.Environment | None, rows: int, cols: int, dataflow: str | Mapping[str, str],
+                 reconfiguration_cycles: int = 0, zero_skipping: bool = False, stationary_reuse: bool = False) -> None:
         self.env = env
         self.rows, self.cols, self.dataflow = rows, cols, dataflow
+        self.input_gradient_dataflow = op_dataflow(dataflow, "dX")
+        self.weight_gradient_dataflow = op_dataflow(dataflow, "dW")
+        self.reconfiguration_cycles = reconfiguration_cycles
+        self.zero_skipping = zero_skipping
+        self.stationary_reuse = stationary_reuse
         self.busy_cycles = 0
         self.macs = 0
+        self.reconfigurations = 0
+        self.stationary_reuses = 0
+        self.reuse_saved_cycles = 0
+        self.zero_skipped_cycles = 0
+        self.spm_element_accesses = 0
+        self._one_dataflow = isinstance(dataflow, str)
+        self._configured: str | None = None
+        self._operand_register: tuple[str, tuple] | None = None  # (dataflow, tile key) held for WS / IS
+        self._accumulator: tuple | None = None                     # output tile key held for OS
         self._cycles = lru_cache(maxsize=None)(self._tile_cycles)
+        self._cost = lru_cache(maxsize=None)(self._tile_cost)
+
+    @classmethod
+    def from_config(cls, env: simpy.Environment | None, array: ArrayConfig) -> SystolicArray:
+        """An array as `cores.array` describes it (dataflow(s), reconfiguration cost, reuse, zero skipping)."""
+        return cls(env, array.rows, array.cols, array.dataflow, array.reconfiguration_cycles, array.zero_skipping,
+                   array.stationary_reuse)
 
     def _tile_cycles(self, extents: tuple[int, int, int, int]) -> int:
         groups, m, k, n = extents
-        return groups * gemm_cycles(m, k, n, self.rows, self.cols, self.dataflow)
+        return groups * gemm_cycles(m, k, n, self.rows, self.cols, self.dataflow)  # one dataflow only
 
-    def cycles(self, extents: tuple[int, int, int, int]) -> int:
-        """Cycles of a tile with extents (groups, M, K, N): groups run one after another."""
-        return self._cycles(extents)
+    def cycles(self, extents: tuple[int, int, int, int], op: str = "dX") -> int:
+        """Dense cycles of a tile with extents (groups, M, K, N) of op `op`: groups run one after another."""
+        if isinstance(self.dataflow, str):
+            return self._cycles(extents)
+        return self._cost(extents, op_dataflow(self.dataflow, op), 1.0)[0]
 
-    def compute(self, extents: tuple[int, int, int, int]) -> simpy.Timeout:
-        """Occupy the array for the tile; the caller yields the returned event."""
-        cycles = self._cycles(extents)
+    def _tile_cost(self, extents: tuple[int, int, int, int], dataflow: str, density: float) -> tuple[int, int, int]:
+        """(cycles, SPM element accesses, stationary elements of the last fold) of one tile.
+
+        Accesses are SCALE-Sim's operand counts: the stationary block once (Sr*Sc), the operand
+        streamed along rows once per column fold (col_folds*T*Sr) and the one along columns once
+        per row fold (row_folds*T*Sc); zero skipping shortens T in both streams.
+        """
         groups, m, k, n = extents
+        spatial_rows, spatial_cols, temporal = gemm_mapping(m, k, n, dataflow)
+        streamed = streamed_length(temporal, density)
+        row_folds, col_folds = ceil(spatial_rows / self.rows), ceil(spatial_cols / self.cols)
+        cycles = row_folds * col_folds * (2 * self.rows + self.cols + streamed - 2)
+        accesses = spatial_rows * spatial_cols + streamed * (col_folds * spatial_rows + row_folds * spatial_cols)
+        last_fold = (spatial_rows - (row_folds - 1) * self.rows) * (spatial_cols - (col_folds - 1) * self.cols)
+        return groups * cycles, groups * accesses, last_fold
+
+    def charge(self, task: TileTask) -> int:
+        """Cycles of `task` right after the tiles charged before it; updates the statistics (no SimPy)."""
+        weight_gradient = task.op == "dW"
+        dataflow = self.weight_gradient_dataflow if weight_gradient else self.input_gradient_dataflow
+        density = task.density if self.zero_skipping and weight_gradient else 1.0
+        cost, accesses, last_fold = self._cost(task.extents, dataflow, density)
+        cycles = self._cycles(task.extents) if density >= 1.0 and self._one_dataflow else cost
+        if density < 1.0:
+            self.zero_skipped_cycles += self._cost(task.extents, dataflow, 1.0)[0] - cycles
+        if dataflow != self._configured:
+            if self._configured is not None:
+                cycles += self.reconfiguration_cycles
+                self.reconfigurations += 1
+            self._configured = dataflow
+        if not self.stationary_reuse:
+            reused = False
+        elif dataflow == "os":
+            reused = self._accumulator == task.output.key
+            self._accumulator = task.output.key
+        else:
+            held = (dataflow, (task.inputs[1] if dataflow == "ws" else task.inputs[0]).key)
+            reused = self._operand_register == held
+            self._operand_register = held
+        if reused:
+            cycles -= self.rows
+            accesses -= last_fold
+            self.stationary_reuses += 1
+            self.reuse_saved_cycles += self.rows
+        groups, m, k, n = task.extents
         self.busy_cycles += cycles
         self.macs += groups * m * k * n
-        return self.env.timeout(cycles)
+        self.spm_element_accesses += accesses
+        return cycles
+
+    def compute(self, task: TileTask) -> simpy.Timeout:
+        """Occupy the array for the tile; the caller yields the returned event."""
+        return self.env.timeout(self.charge(task))
+
+    def statistics(self) -> ArrayStatistics:
+        """Counters for reports: busy cycles, reconfigurations, stationary reuses and what they saved."""
+        return {"busy_cycles": self.busy_cycles, "macs": self.macs, "reconfigurations": self.reconfigurations,
+                "reconfiguration_cycles": self.reconfigurations * self.reconfiguration_cycles,
+                "stationary_reuses": self.stationary_reuses, "reuse_saved_cycles": self.reuse_saved_cycles,
+                "zero_skipped_cycles": self.zero_skipped_cycles,
+                "spm_element_accesses": self.spm_element_accesses}
+
+
+def replay(tasks: Iterable[TileTask], cores: int, array: ArrayConfig) -> list[SystolicArray]:
+    """Each core's array after charging its tasks in schedule order, without SimPy.
+
+    A core computes its tasks in exactly that order (executor.py), so the counters equal those of
+    the simulated arrays: how reports get reconfigurations and reuses without reaching into a run.
+    """
+    arrays = [SystolicArray.from_config(None, array) for _ in range(cores)]
+    for task in tasks:
+        arrays[task.core].charge(task)
+    return arrays

@@ -29,6 +29,9 @@ class TileTask:
     `last`: the output is final afterwards (write it back). `prev`: id of the task that must
     finish before this one accumulates into the same output (-1 if none).
     `extents`: (groups, rows, reduction, cols) of the tile GEMM, for the cycle formula.
+    `inputs` are (left, right) operands of that GEMM, so the stationary operand of a dataflow is
+    `output` (os), `inputs[1]` (ws) or `inputs[0]` (is). `density`: fraction of operand pairs that
+    are both nonzero (d_X * d_dY for dW, 1.0 for dX), which a zero-skipping array exploits.
     """
 
     id: int
@@ -42,6 +45,7 @@ class TileTask:
     last: bool
     prev: int
     extents: tuple[int, int, int, int]
+    density: float = 1.0
 
     @property
     def macs(self) -> int:
@@ -83,7 +87,7 @@ class TileRefs:
         return self._ref("X", g, m, k, self.grid.x_bytes)
 
     def dx(self, g: int, m: int, k: int) -> TileRef:
-        return self._ref("dX", g, m, k, self.grid.x_bytes)
+        return self._ref("dX", g, m, k, self.grid.dx_bytes)
 
     def w(self, g: int, n: int, k: int) -> TileRef:
         return self._ref("W", g, n, k, self.grid.w_bytes)
@@ -107,19 +111,20 @@ class TaskList:
         grid = refs.grid
         groups, rows, red, cols = grid.gemm_extents(g, m, n, k)
         self._add(refs.name, "dX", (g, m, n, k), (refs.dy(g, m, n), refs.w(g, n, k)), refs.dx(g, m, k),
-                  core, len(grid.n_tiles), (groups, rows, red, cols))
+                  core, len(grid.n_tiles), (groups, rows, red, cols), 1.0)
 
     def add_weight_gradient(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
         """dW[g,k,n] += X[g,m,k]^T . dY[g,m,n]  (reduction over M)."""
         grid = refs.grid
         groups, rows, red, cols = grid.gemm_extents(g, m, n, k)
         self._add(refs.name, "dW", (g, m, n, k), (refs.x(g, m, k), refs.dy(g, m, n)), refs.dw(g, n, k),
-                  core, len(grid.m_tiles), (groups, cols, rows, red))
+                  core, len(grid.m_tiles), (groups, cols, rows, red), grid.x_density * grid.dy_density)
 
     def _add(self, layer: str, op: str, tile: tuple[int, int, int, int], inputs: tuple[TileRef, ...],
-             output: TileRef, core: int, contributions: int, extents: tuple[int, int, int, int]) -> None:
+             output: TileRef, core: int, contributions: int, extents: tuple[int, int, int, int],
+             density: float) -> None:
         done, prev = self._seen.get(output.key, (0, -1))
         task_id = len(self.tasks)
         self.tasks.append(TileTask(task_id, core, layer, op, tile, inputs, output, first=done == 0,
-                                   last=done + 1 == contributions, prev=prev, extents=extents))
+                                   last=done + 1 == contributions, prev=prev, extents=extents, density=density))
         self._seen[output.key] = (done + 1, task_id)
