@@ -7,6 +7,11 @@ should need a traceback to be understood.
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """Escape newlines and other unprintable characters (echoed user input may hold them)."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 class ConfigError(ValueError):
     """Bad user input: names the source (file or option), the field, and what is allowed."""
 
@@ -20,7 +25,7 @@ class ConfigError(ValueError):
         parts.append(message)
         if allowed:
             parts.append(f"(allowed: {allowed})")
-        super().__init__(" ".join(parts))
+        super().__init__(one_line(" ".join(parts)))
         self.source, self.field, self.allowed = source, field, allowed
 
 

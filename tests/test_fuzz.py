@@ -176,8 +176,6 @@ def test_any_run_options_parse_or_give_one_error_line(items, capsys):
         assert err.startswith("npu-des: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
 
 
-@pytest.mark.xfail(strict=True, reason="ConfigError text from models/run.py/sim.py is not escaped; errors.py "
-                   "(ConfigError) or cli.py should escape control characters in the whole message")
 @pytest.mark.parametrize("option", ["--model=a\nb", "--order=a\nb", "--tile=a\nb", "--pin=a\nb:dY"])
 def test_control_character_in_echoed_option_stays_on_one_line(option, capsys):
     assert main(["run", "--model=tiny_cnn", option]) == 2
