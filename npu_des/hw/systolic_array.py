@@ -178,3 +178,9 @@ def replay(tasks: Iterable[TileTask], cores: int, array: ArrayConfig) -> list[Sy
     for task in tasks:
         arrays[task.core].charge(task)
     return arrays
+
+
+def replay_cycles(tasks: Iterable[TileTask], cores: int, array: ArrayConfig) -> dict[int, int]:
+    """Task id -> the cycles its core's array charges it (what a checker should expect per tile)."""
+    arrays = [SystolicArray.from_config(None, array) for _ in range(cores)]
+    return {task.id: arrays[task.core].charge(task) for task in tasks}
