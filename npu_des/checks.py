@@ -15,7 +15,7 @@ from itertools import pairwise
 
 from npu_des.config import HardwareConfig, RunOptions
 from npu_des.hw.systolic_array import gemm_cycles
-from npu_des.metrics import DIRECTIONS, KINDS, RunResult, TimelineEvent
+from npu_des.metrics import DIRECTIONS, RunResult, TimelineEvent, kinds_of
 from npu_des.schedule import Schedule
 from npu_des.sim import plan
 from npu_des.workload import Layer, Workload, backward_graph, forward_graph
@@ -88,17 +88,18 @@ def check_spm(result: RunResult, hw: HardwareConfig) -> list[str]:
 
 def check_byte_conservation(result: RunResult, transfers: list[TimelineEvent]) -> list[str]:
     """Bytes the DMA engines moved == bytes the DRAM channel counted == bytes the layer rows report."""
-    moved = {direction: dict.fromkeys(KINDS, 0) for direction in DIRECTIONS}
+    kinds = kinds_of(result.dram_bytes)
+    moved = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
     for event in transfers:
         moved[event.direction][event.kind] += event.bytes
-    by_layers = {direction: dict.fromkeys(KINDS, 0) for direction in DIRECTIONS}
+    by_layers = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
     for row in result.layers:
-        for kind in KINDS:
+        for kind in kinds:
             by_layers["read"][kind] += row.read_bytes.get(kind, 0)
             by_layers["write"][kind] += row.write_bytes.get(kind, 0)
     out = []
     for direction in DIRECTIONS:
-        for kind in KINDS:
+        for kind in kinds:
             channel = result.dram_bytes.get(direction, {}).get(kind, 0)
             if moved[direction][kind] != channel:
                 out.append(f"bytes: DMA transfers {direction} {moved[direction][kind]} B of {kind}, "

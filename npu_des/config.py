@@ -131,8 +131,15 @@ class TileOverride(_Strict):
 
 
 class RunOptions(_Strict):
-    """How to run a workload on a hardware preset (everything that is not the hardware)."""
+    """How to run a workload on a hardware preset (everything that is not the hardware).
 
+    `pass` (attribute `pass_`, a Python keyword): backward (training gradients, the default) or
+    forward (inference: one Y = X . W op per layer; `order` then does not apply).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    pass_: Literal["backward", "forward"] = Field(default="backward", alias="pass")
     order: Literal["sequential", "interleaved"] = "interleaved"
     sequential_first: Literal["dX", "dW"] = "dX"
     loop_order: str = "mnk"

@@ -28,7 +28,7 @@ class Synchronizer:
         self.remaining: dict[OpId, int] = {}
         for task in schedule.tasks:
             op = (task.layer, task.op)
-            self.remaining[op] = self.remaining.get(op, 0) + 1 + task.last
+            self.remaining[op] = self.remaining.get(op, 0) + 1 + (task.last and task.write_back)
         self.op_events = {op: env.event() for op in self.remaining}
         self.op_end: dict[OpId, float] = {}
         self.deps: dict[OpId, tuple[simpy.Event, ...]] = {
@@ -92,7 +92,14 @@ class CoreExecutor:
             self.compute_records.append((start, env.now, task))
             for ref in task.inputs:
                 spm.release(ref, dma)
-            written = spm.release(task.output, dma, dirty=True, write_back=task.last)
+            if task.write_back or not task.last:
+                written = spm.release(task.output, dma, dirty=True, write_back=task.last)
+            else:  # a feature map kept on chip: never stored; a fused one is handed to its consumer
+                written = None
+                if not task.hand_over:
+                    spm.release_clean(task.output, dma)
+            for ref in task.frees:
+                spm.release(ref, dma)
             self.sync.task_computed(task)
             if written is not None:
                 op = (task.layer, task.op)

@@ -1,6 +1,6 @@
 """RunResult: what one simulation measured, as plain data that reports and sweeps read.
 
-Tensor kinds are exactly X, W, dY, dX, dW; directions are read (DRAM -> SPM) and write.
+Tensor kinds are exactly X, W, dY, dX, dW (forward runs add Y); directions are read (DRAM -> SPM) and write.
 """
 
 from __future__ import annotations
@@ -9,6 +9,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 KINDS = ("X", "W", "dY", "dX", "dW")
+FORWARD_KINDS = ("X", "W", "Y")   # --pass forward: Y is a layer's output feature map
+ALL_KINDS = (*KINDS, "Y")          # what a forward run's byte tables hold (backward kinds stay, at zero)
+
+
+def kinds_of(dram_bytes: dict[str, dict[str, int]]) -> tuple[str, ...]:
+    """The kinds a run's byte table covers: KINDS, plus Y for a forward run."""
+    return ALL_KINDS if "Y" in dram_bytes.get("read", {}) else KINDS
 DIRECTIONS = ("read", "write")
 
 

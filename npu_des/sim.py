@@ -8,8 +8,9 @@ from npu_des.config import HardwareConfig, RunOptions
 from npu_des.errors import ConfigError, SimulationStuck
 from npu_des.executor import CoreExecutor, Synchronizer
 from npu_des.hw import DmaEngine, DramChannel, Scratchpad, SystolicArray
-from npu_des.metrics import DIRECTIONS, KINDS, LayerRow, RunResult, TimelineEvent
+from npu_des.metrics import ALL_KINDS, DIRECTIONS, KINDS, LayerRow, RunResult, TimelineEvent
 from npu_des.schedule import Schedule, build_schedule
+from npu_des.schedule.forward import build_forward_schedule, forward_layer_order
 from npu_des.schedule.tasks import KIND_CODES
 from npu_des.sparsity import Sparsity
 from npu_des.tiling import TileGrid, plan_tiles
@@ -23,7 +24,8 @@ def plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
     """Graph -> tiles -> schedule, with every capacity check done before any simulation."""
     forward = forward_graph(workload)
     backward = backward_graph(forward)
-    layers = backward_layer_order(forward)
+    forward_pass = options.pass_ == "forward"
+    layers = forward_layer_order(forward) if forward_pass else backward_layer_order(forward)
     indices = {layer.name: index for index, layer in enumerate(workload.layers)}
     in_flight = hw.cores.count * (options.prefetch_depth + 1)
     override = (options.tile.m, options.tile.n, options.tile.k) if options.tile else None
@@ -38,7 +40,11 @@ def plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
         grids = plan_tiles(layers, indices, reserved_bytes=sum(pins.values()), **common)
         pins = resolve_pins(options.pins, grids)
     check_task_count(grids, options.max_tasks, hw.spm.capacity_bytes)
-    schedule = build_schedule(layers, backward, grids, hw.cores.count, options, hw.spm.capacity_bytes, partitions)
+    if forward_pass:
+        schedule = build_forward_schedule(layers, grids, hw.cores.count, options, hw.spm.capacity_bytes)
+    else:
+        schedule = build_schedule(layers, backward, grids, hw.cores.count, options, hw.spm.capacity_bytes,
+                                  partitions)
     return schedule, pins
 
 
@@ -69,7 +75,8 @@ def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid]) -> dict[tup
             raise ConfigError(f"pin '{spec}' names unknown tensor kind '{kind}'", field="run.pins",
                               allowed=", ".join(KINDS))
         grid = grids[layer]
-        pins[(grid.index, KIND_CODES[kind])] = grid.compulsory_bytes()[kind]
+        pins[(grid.index, KIND_CODES[kind])] = (grid.forward_compulsory_bytes() if kind == "Y"
+                                                else grid.compulsory_bytes())[kind]
     return pins
 
 
@@ -151,6 +158,8 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
              env: simpy.Environment, dram: DramChannel, spm: Scratchpad, executors: list[CoreExecutor],
              sync: Synchronizer) -> RunResult:
     names = [layer.name for layer in workload.layers]
+    forward_pass = options.pass_ == "forward"
+    kinds = ALL_KINDS if forward_pass else KINDS
     timeline: list[TimelineEvent] = []
     layer_compute: dict[str, list[float]] = {}
     for executor in executors:
@@ -163,7 +172,7 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
             stats[1] += end - start
             stats[2] += task.macs
             stats[3] += 1
-    layer_bytes = {name: {"read": dict.fromkeys(KINDS, 0), "write": dict.fromkeys(KINDS, 0)} for name in names}
+    layer_bytes = {name: {"read": dict.fromkeys(kinds, 0), "write": dict.fromkeys(kinds, 0)} for name in names}
     for executor in executors:
         resource = f"core{executor.core}.dma"
         for start, end, kind, direction, nbytes, key in executor.dma.records:
@@ -176,20 +185,21 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
     timeline.sort(key=lambda event: (event.start, event.resource, event.end))
 
     rows = []
-    compulsory = dict.fromkeys(KINDS, 0)
+    compulsory = dict.fromkeys(kinds, 0)
     for grid in sorted(schedule.grids.values(), key=lambda g: g.index):
         name = grid.layer.name
-        for kind, nbytes in grid.compulsory_bytes().items():
+        for kind, nbytes in (grid.forward_compulsory_bytes() if forward_pass else grid.compulsory_bytes()).items():
             compulsory[kind] += nbytes
         start, busy, macs, count = layer_compute.get(name, [0.0, 0, 0, 0])
         dx_end = sync.op_end.get((name, "dX"), 0.0)
         dw_end = sync.op_end.get((name, "dW"), 0.0)
+        end = max(dx_end, dw_end, sync.op_end.get((name, "Y"), 0.0))
         gemm, shape = grid.layer.gemm, grid.shape
         rows.append(LayerRow(name, grid.layer.kind, gemm.M, gemm.N, gemm.K, gemm.groups,
-                             f"{shape.tg}x{shape.tm}x{shape.tn}x{shape.tk}", count, start, max(dx_end, dw_end),
+                             f"{shape.tg}x{shape.tm}x{shape.tn}x{shape.tk}", count, start, end,
                              dx_end, dw_end, int(busy), macs, layer_bytes[name]["read"],
                              layer_bytes[name]["write"], spm.hits[grid.index], spm.misses[grid.index]))
-    dram_bytes = {direction: dict.fromkeys(KINDS, 0) for direction in DIRECTIONS}
+    dram_bytes = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
     for (kind, direction), nbytes in dram.bytes.items():
         dram_bytes[direction][kind] += nbytes
     return RunResult(
@@ -202,11 +212,13 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
         spm_capacity_bytes=spm.capacity_bytes, spm_peak_bytes=spm.peak_bytes, spm_hits=sum(spm.hits),
         spm_misses=sum(spm.misses), spm_evictions=spm.evictions, dram_transfers=dram.transfers,
         tasks=len(schedule.tasks), layers=rows, timeline=timeline, spm_occupancy=spm.occupancy,
-        options=options.model_dump(mode="json"), choices=_choices(schedule))
+        options=options.model_dump(mode="json", by_alias=True), choices=_choices(schedule))
 
 
 def order_label(options: RunOptions) -> str:
     """`interleaved-auto` when the interleaved loop order is chosen per layer, else the order's name."""
+    if options.pass_ == "forward":
+        return "forward"
     return "interleaved-auto" if options.order == "interleaved" and options.loop_order == "auto" else options.order
 
 

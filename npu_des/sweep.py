@@ -22,7 +22,7 @@ from typing import Any
 
 from npu_des.config import ORDERS, load_hardware, parse_value, run_options
 from npu_des.errors import ConfigError, SimulationStuck
-from npu_des.metrics import DIRECTIONS, KINDS, RunResult
+from npu_des.metrics import DIRECTIONS, RunResult, kinds_of
 from npu_des.models import build_model
 from npu_des.sim import simulate
 from npu_des.sweep_progress import progress_bar
@@ -198,7 +198,7 @@ def result_columns(result: RunResult) -> dict[str, Any]:
         "compute_cycles": result.compute_cycles, "lower_bound_cycles": result.lower_bound_cycles,
     }
     for direction in DIRECTIONS:
-        for kind in KINDS:
+        for kind in kinds_of(result.dram_bytes):
             columns[f"{direction}_{kind}"] = result.dram_bytes[direction][kind]
         columns[f"{direction}_bytes"] = sum(result.dram_bytes[direction].values())
     columns["total_dram_bytes"] = result.total_dram_bytes

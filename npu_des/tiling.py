@@ -167,6 +167,10 @@ class TileGrid:
         return compressed_bytes(rows * self.n_tiles[n][1], rows, self.dy_density, self.bytes_per_element,
                                 self.compression)
 
+    def y_bytes(self, g: int, m: int, n: int) -> int:
+        """Forward output tiles (dense)."""
+        return self.g_tiles[g][1] * self.m_tiles[m][1] * self.n_tiles[n][1] * self.bytes_per_element
+
     def gemm_extents(self, g: int, m: int, n: int, k: int) -> tuple[int, int, int, int]:
         """(groups, M, N, K) extents of tile (g, m, n, k), for the compute-cycle formula."""
         return self.g_tiles[g][1], self.m_tiles[m][1], self.n_tiles[n][1], self.k_tiles[k][1]
@@ -179,6 +183,14 @@ class TileGrid:
         dy = sum(self.dy_bytes(g, m, n) for g in gs for m in ms for n in ns)
         dx = sum(self.dx_bytes(g, m, k) for g in gs for m in ms for k in ks) if self.layer.has_input_gradient else 0
         return {"X": x, "W": w if self.layer.has_input_gradient else 0, "dY": dy, "dX": dx, "dW": w}
+
+
+    def forward_compulsory_bytes(self) -> dict[str, int]:
+        """Forward pass floor: X, W and Y tiles each moved once (Y written, X and W read)."""
+        gs, ms, ns, ks = (range(c) for c in self.counts)
+        return {"X": sum(self.x_bytes(g, m, k) for g in gs for m in ms for k in ks),
+                "W": sum(self.w_bytes(g, n, k) for g in gs for n in ns for k in ks),
+                "Y": sum(self.y_bytes(g, m, n) for g in gs for m in ms for n in ns)}
 
 
 def plan_tiles(layers: list[Layer], indices: dict[str, int], *, capacity_bytes: int, in_flight_tasks: int,

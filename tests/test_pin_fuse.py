@@ -88,3 +88,32 @@ def test_replay_schedule_reports_both_policies():
     results = replay_schedule(schedule, hw.spm.capacity_bytes)
     assert results["opt"].misses <= results["lru"].misses
     assert results["lru"].capacity == slot_capacity(hw.spm.capacity_bytes, access_sequence(schedule.tasks))
+
+
+# --- forward pass ----------------------------------------------------------------------------
+
+
+def test_forward_pass_with_big_spm_moves_each_feature_map_once():
+    from npu_des.models import build_model
+    from npu_des.sim import simulate
+
+    workload = build_model("tiny_cnn")
+    result = simulate(workload, make_hw("cores.count=2", "spm.capacity_kb=65536"), run_options(pass_="forward"))
+    assert result.order == "forward"
+    assert result.macs == workload.macs
+    assert result.dram_bytes["read"]["X"] == result.compulsory_bytes["X"]
+    assert result.dram_bytes["write"]["Y"] == result.compulsory_bytes["Y"] == sum(
+        2 * layer.gemm.M * layer.gemm.N * layer.gemm.groups for layer in workload.layers)
+    assert result.dram_bytes["read"]["dY"] == 0 and result.dram_bytes["write"]["dX"] == 0
+
+
+def test_forward_ops_wait_for_their_producers():
+    from npu_des.models import build_model
+    from npu_des.sim import simulate
+
+    workload = build_model("tiny_cnn")
+    result = simulate(workload, make_hw("cores.count=2", "spm.capacity_kb=24"), run_options(pass_="forward"))
+    rows = {row.layer: row for row in result.layers}
+    for layer in workload.layers:
+        for producer in layer.inputs:
+            assert rows[layer.name].start >= rows[producer].end

@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--order", default="both",
                         help="sequential, interleaved, interleaved-auto (loop order per layer), a comma list, "
                              "or both (default: sequential,interleaved)")
+    parser.add_argument("--pass", dest="pass_", choices=("backward", "forward"),
+                        help="backward (training gradients, default) or forward (inference; --order does not apply)")
     parser.add_argument("--partition", choices=("output", "m", "n", "op", "auto"),
                         help="multi-core partition of the interleaved gradients (default output; auto = per layer)")
     parser.add_argument("--out", type=Path, help="write summary.json, layers.csv, timeline.csv, spm.csv here")
@@ -69,6 +71,8 @@ def run_command(args: argparse.Namespace) -> int:
     base = {"batch": args.batch, "tile": parse_tile(args.tile), "pins": tuple(args.pin) or None,
             "loop_order": args.loop_order, "partition": args.partition}
     options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
+    if args.pass_ == "forward" or options[0].pass_ == "forward":  # one forward run, whatever --order says
+        options = [run_options(args.set, **{**base, "pass_": "forward"})]
     inputs = load_inputs(args, options[0].batch)
     results: list[RunResult] = [simulate(inputs.workload, inputs.hardware, option) for option in options]
     if args.out:

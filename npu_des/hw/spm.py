@@ -93,6 +93,11 @@ class Scratchpad:
             self._unreferenced(entry, dma)
         return None
 
+    def release_clean(self, ref: TileRef, dma: DmaEngine) -> None:
+        """Drop a reference to a final output that never goes to DRAM (a pinned or fused feature map)."""
+        self._entries[ref.key].dirty = False
+        self.release(ref, dma)
+
     # --- pinning -----------------------------------------------------------------------------
     def pin_tensor(self, layer_index: int, kind_code: int) -> None:
         """Tiles of this tensor loaded from now on stay until `unpin_tensor`."""

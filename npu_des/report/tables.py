@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from npu_des.metrics import KINDS, RunResult, TimelineEvent
+from npu_des.metrics import RunResult, TimelineEvent, kinds_of
 
 MB = 1e6
 
@@ -54,8 +54,8 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
         ("lower bound (cycles)", [f"{r.lower_bound_cycles:,.0f}" for r in results]),
     ]
     for direction in ("read", "write"):
-        for kind in KINDS:
-            values = [r.dram_bytes[direction][kind] for r in results]
+        for kind in kinds_of(results[0].dram_bytes):
+            values = [r.dram_bytes[direction].get(kind, 0) for r in results]
             if any(values):
                 rows.append((f"DRAM {direction} {kind}", [f"{v / MB:.2f} MB" for v in values]))
     rows += [
@@ -71,7 +71,7 @@ def print_summary(results: list[RunResult], console: Console | None = None) -> N
     """A table with one column per run, and the speedup of interleaved over sequential when both ran."""
     console = console or Console()
     first = results[0]
-    table = Table(title=f"{first.model} backward on {first.hardware} ({first.cores} cores)")
+    table = Table(title=f"{first.model} {'forward' if first.order == 'forward' else 'backward'} on {first.hardware} ({first.cores} cores)")
     table.add_column("metric")
     for result in results:
         table.add_column(result.order, justify="right")

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from npu_des.tiling import TileGrid
 
-OpId = tuple[str, str]  # (layer name, "dX" | "dW")
-KIND_CODES = {"X": 0, "W": 1, "dY": 2, "dX": 3, "dW": 4}
+OpId = tuple[str, str]  # (layer name, "dX" | "dW", or "Y" for a forward op)
+KIND_CODES = {"X": 0, "W": 1, "dY": 2, "dX": 3, "dW": 4, "Y": 5}  # Y: forward output (--pass forward)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,9 @@ class TileTask:
     `inputs` are (left, right) operands of that GEMM, so the stationary operand of a dataflow is
     `output` (os), `inputs[1]` (ws) or `inputs[0]` (is). `density`: fraction of operand pairs that
     are both nonzero (d_X * d_dY for dW, 1.0 for dX), which a zero-skipping array exploits.
+    `write_back`: a final output goes to DRAM; False for a feature map kept on chip (pinned or
+    fused), released clean. `hand_over`: with write_back False, the output's SPM reference passes
+    to the task that consumes it, which lists it in `frees` (fused intermediates).
     """
 
     id: int
@@ -46,6 +49,9 @@ class TileTask:
     prev: int
     extents: tuple[int, int, int, int]
     density: float = 1.0
+    write_back: bool = True
+    hand_over: bool = False
+    frees: tuple[TileRef, ...] = ()
 
     @property
     def macs(self) -> int:
@@ -98,6 +104,10 @@ class TileRefs:
     def dy(self, g: int, m: int, n: int) -> TileRef:
         return self._ref("dY", g, m, n, self.grid.dy_bytes)
 
+    def y(self, g: int, m: int, n: int) -> TileRef:
+        """Forward output tile: dense, the shape of a dY tile."""
+        return self._ref("Y", g, m, n, self.grid.y_bytes)
+
 
 class TaskList:
     """Accumulates tasks in issue order, deriving first/last/prev from per-output contribution counts."""
@@ -119,6 +129,13 @@ class TaskList:
         groups, rows, red, cols = grid.gemm_extents(g, m, n, k)
         self._add(refs.name, "dW", (g, m, n, k), (refs.x(g, m, k), refs.dy(g, m, n)), refs.dw(g, n, k),
                   core, len(grid.m_tiles), (groups, cols, rows, red), grid.x_density * grid.dy_density)
+
+    def add_forward(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
+        """Y[g,m,n] += X[g,m,k] . W[g,n,k]^T  (reduction over K)."""
+        grid = refs.grid
+        groups, rows, cols, red = grid.gemm_extents(g, m, n, k)
+        self._add(refs.name, "Y", (g, m, n, k), (refs.x(g, m, k), refs.w(g, n, k)), refs.y(g, m, n),
+                  core, len(grid.k_tiles), (groups, rows, red, cols), 1.0)
 
     def _add(self, layer: str, op: str, tile: tuple[int, int, int, int], inputs: tuple[TileRef, ...],
              output: TileRef, core: int, contributions: int, extents: tuple[int, int, int, int],
