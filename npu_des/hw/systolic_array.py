@@ -123,8 +123,10 @@ class SystolicArray:
 
     def charge(self, task: TileTask) -> int:
         """Cycles of `task` right after the tiles charged before it; updates the statistics (no SimPy)."""
-        weight_gradient = task.op == "dW"
-        dataflow = self.weight_gradient_dataflow if weight_gradient else self.input_gradient_dataflow
+        op = task.op
+        weight_gradient = op == "dW"
+        dataflow = self.weight_gradient_dataflow if weight_gradient else \
+            self.input_gradient_dataflow if op == "dX" else op_dataflow(self.dataflow, op)
         density = task.density if self.zero_skipping and weight_gradient else 1.0
         cost, accesses, last_fold = self._cost(task.extents, dataflow, density)
         cycles = self._cycles(task.extents) if density >= 1.0 and self._one_dataflow else cost
