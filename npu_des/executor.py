@@ -109,6 +109,9 @@ class CoreExecutor:
     def _prepare(self, task: TileTask) -> Generator[Any, Any, None]:
         waiting = self.waiting
         spm, dma = self.spm, self.dma
+        if task.frees and (handed := self.sync.task_event(task.prev)) is not None:
+            waiting[task.id] = (task, "previous contribution", task.prev)
+            yield handed  # a fused consumer's input is its producer task's output: let it exist first
         pending = [event for event in self.sync.deps[(task.layer, task.op)] if not event.triggered]
         loads = []
         if pending:  # X and W are in DRAM from the start: fetch them while dY is still being produced

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npu_des.config import run_options
+from npu_des.errors import ConfigError
 from npu_des.oracle import Access, access_sequence, replay, replay_schedule, slot_capacity
 from npu_des.schedule.tasks import TileRef
 from npu_des.sim import plan
@@ -117,3 +118,50 @@ def test_forward_ops_wait_for_their_producers():
     for layer in workload.layers:
         for producer in layer.inputs:
             assert rows[layer.name].start >= rows[producer].end
+
+
+# --- fusion ----------------------------------------------------------------------------------
+
+
+def _chain(image: int = 12) -> Workload:
+    """conv 3x3 -> depthwise 3x3 -> pointwise 1x1, the MobileNet-style chain fusion targets."""
+    a = conv("a", (), (4, image, image), 8, 3)
+    b = conv("b", ("a",), (8, image, image), 8, 3, groups=8)
+    c = conv("c", ("b",), (8, image, image), 8, 1)
+    return Workload("chain", (a, b, c))
+
+
+def test_fusion_never_writes_or_reads_a_fused_intermediate():
+    from npu_des.sim import simulate
+
+    hw = make_hw("cores.count=2", "spm.capacity_kb=16")
+    result = simulate(_chain(), hw, run_options(pass_="forward", fuse=("a+b+c",)))
+    transfers = [e for e in result.timeline if e.resource.endswith(".dma")]
+    assert not [e for e in transfers if e.layer in ("a", "b") and e.kind == "Y"]
+    assert not [e for e in transfers if e.layer in ("b", "c") and e.kind == "X"]
+    assert result.dram_bytes["write"]["Y"] == 2 * 8 * 12 * 12  # only c's output, once
+    assert result.choices["b"]["fused_group"] == "a+b+c"
+
+
+def test_fusion_pays_the_halo_in_recomputed_macs():
+    from npu_des.schedule.fusion import row_spans
+    from npu_des.sim import simulate
+
+    workload = _chain()
+    hw = make_hw("cores.count=1", "spm.capacity_kb=16")
+    plain = simulate(workload, hw, run_options(pass_="forward"))
+    fused = simulate(workload, hw, run_options(pass_="forward", fuse=("a+b+c",)))
+    rows = int(fused.choices["c"]["fused_rows"])
+    # c is 1x1 (no halo), b is 3x3 stride 1 pad 1: rows [r, r+t) of b need a's rows [r-1, r+t+1) clipped
+    assert row_spans(list(workload.layers), 0, rows) == [(0, min(12, rows + 1)), (0, rows), (0, rows)]
+    a_rows = sum(min(12, first + rows + 1) - max(0, first - 1) for first in range(0, 12, rows))
+    extra = (a_rows - 12) * 12 * workload.layers[0].gemm.K * 8
+    assert fused.macs - plain.macs == extra > 0
+
+
+def test_unfusable_group_is_one_config_error():
+    from npu_des.cli import main
+
+    with pytest.raises(ConfigError, match="not the only consumer|unknown layer"):
+        plan(_chain(), make_hw(), run_options(pass_="forward", fuse=("a+c",)))
+    assert main(["run", "--model", "tiny_cnn", "--pass", "forward", "--set", "run.fuse=[conv1+conv2]"]) == 2

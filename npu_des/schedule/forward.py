@@ -56,5 +56,16 @@ def forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int
 
 def build_forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, options: RunOptions,
                            capacity_bytes: int) -> Schedule:
-    """The forward schedule `options` asks for (layer by layer; fusion and pins come from fusion.py)."""
-    return forward_schedule(layers, grids, cores)
+    """The forward schedule `options` asks for: layer by layer, or with fused groups (`run.fuse`)."""
+    if not options.fuse:
+        return forward_schedule(layers, grids, cores)
+    from npu_des.schedule.fusion import auto_groups, fused_schedule, named_groups
+
+    in_flight = cores * (options.prefetch_depth + 1)
+    bytes_per_element = next(iter(grids.values())).bytes_per_element if grids else 2
+    budget = int(capacity_bytes * options.spm_fraction)
+    groups = (auto_groups(layers, budget, in_flight, bytes_per_element) if options.fuse == ("auto",)
+              else named_groups(layers, options.fuse))
+    schedule, _ = fused_schedule(layers, grids, cores, groups, capacity_bytes, in_flight, options.spm_fraction,
+                                 bytes_per_element)
+    return schedule

@@ -1,0 +1,228 @@
+"""Fused-layer execution of the forward pass (CGO'23 "fuse"): a chain of convs, row tile by row tile.
+
+A group is a chain of conv layers in which each layer's only consumer is the next and the next
+reads only it. For each tile of output rows of the group's last layer, the rows every earlier layer
+must produce follow backwards: a k x k stride-s consumer (padding p) needs producer rows
+[a*s - p, (b-1)*s - p + k) for its rows [a, b), clipped to the map, so neighbouring row tiles
+overlap and the overlap (halo) is recomputed, not kept. The intermediate tiles never reach DRAM:
+the producing task keeps its SPM reference (`write_back=False, hand_over=True`) and the consuming
+task names the same SPM key as its X input and frees it afterwards.
+
+Modelled exactly, and only this: full-channel tiles (all of N, K and the groups in one task, one
+task per layer per row tile), whole output rows, one image per step, all of a group's steps of one
+row tile on one core (row tiles dealt round-robin). A group whose step does not fit its share of
+the SPM is refused with a ConfigError naming the layers and the bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+from npu_des.errors import ConfigError
+from npu_des.schedule.forward import FORWARD_OP, add_layer, forward_op_deps
+from npu_des.schedule.tasks import KIND_CODES, OpId, Schedule, TaskList, TileRef, TileTask
+from npu_des.tiling import TileGrid
+from npu_des.workload.layers import Layer
+
+Y_CODE, X_CODE, W_CODE = KIND_CODES["Y"], KIND_CODES["X"], KIND_CODES["W"]
+
+
+@dataclass(frozen=True)
+class FusionReport:
+    """What fusing cost: MACs and array work done twice because row tiles overlap."""
+
+    groups: tuple[tuple[str, ...], ...]
+    row_tiles: dict[str, int]          # group's last layer -> output rows per step
+    extra_macs: int                    # recomputed halo MACs over the whole run
+    intermediate_bytes_saved: int      # feature-map bytes that no longer cross DRAM (write + read)
+
+
+def padding_of(layer: Layer) -> int:
+    """The conv's padding, recovered from its geometry (the lowering keeps only the sizes)."""
+    conv = layer.gemm.conv
+    assert conv is not None
+    return max(0, ((conv.out_h - 1) * conv.stride + conv.kernel_h - conv.in_h + 1) // 2)
+
+
+def input_rows(layer: Layer, first: int, last: int) -> tuple[int, int]:
+    """Input rows [start, end) that output rows [first, last) of conv `layer` read (halo included)."""
+    conv = layer.gemm.conv
+    assert conv is not None
+    pad = padding_of(layer)
+    return max(0, first * conv.stride - pad), min(conv.in_h, (last - 1) * conv.stride - pad + conv.kernel_h)
+
+
+def can_fuse(producer: Layer, consumer: Layer, consumers: dict[str, list[str]]) -> bool:
+    """Chain link: producer feeds only the consumer, which reads only it; both convs on the same map."""
+    p, c = producer.gemm.conv, consumer.gemm.conv
+    return (p is not None and c is not None and consumers.get(producer.name) == [consumer.name]
+            and consumer.inputs == (producer.name,) and p.batch == c.batch
+            and (p.out_h, p.out_w) == (c.in_h, c.in_w) and producer.out_shape[0] == c_in(consumer))
+
+
+def c_in(layer: Layer) -> int:
+    gemm = layer.gemm
+    return gemm.groups * gemm.K // gemm.k_unit
+
+
+def step_bytes(group: list[Layer], rows: int, bytes_per_element: int) -> tuple[int, int]:
+    """(largest per-task working set, all weights of the group) for `rows` output rows of the last layer."""
+    spans = row_spans(group, 0, rows)
+    largest = 0
+    for layer, (first, last) in zip(group, spans):
+        conv = layer.gemm.conv
+        start, end = input_rows(layer, first, last)
+        x = c_in(layer) * (end - start) * conv.in_w
+        y = layer.out_shape[0] * (last - first) * conv.out_w
+        largest = max(largest, x + y + layer.gemm.weight_elements)
+    weights = sum(layer.gemm.weight_elements for layer in group)
+    return largest * bytes_per_element, weights * bytes_per_element
+
+
+def row_spans(group: list[Layer], first: int, last: int) -> list[tuple[int, int]]:
+    """Output rows each layer of the group computes for output rows [first, last) of the last layer."""
+    spans = [(first, last)]
+    for layer in reversed(group[1:]):
+        spans.append(input_rows(layer, *spans[-1]))
+    return spans[::-1]
+
+
+def choose_rows(group: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int) -> int:
+    """Most output rows per step whose in-flight working sets (plus the group's weights) fit the budget."""
+    out_h = group[-1].gemm.conv.out_h
+    rows = out_h
+    while rows >= 1:
+        largest, weights = step_bytes(group, rows, bytes_per_element)
+        if largest * in_flight + weights <= budget_bytes:
+            return rows
+        rows = rows // 2 if rows > 1 else 0
+    names = "+".join(layer.name for layer in group)
+    largest, weights = step_bytes(group, 1, bytes_per_element)
+    need = largest * in_flight + weights
+    raise ConfigError(f"fused group '{names}' needs {need / 1024:.1f} KB for one output row "
+                      f"({in_flight} in-flight steps and its weights), {(need - budget_bytes) / 1024:.1f} KB "
+                      f"over the {budget_bytes / 1024:.0f} KB available", field="run.fuse")
+
+
+def fits(group: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int) -> bool:
+    """Whether one output row of the group fits the budget (see `choose_rows`)."""
+    largest, weights = step_bytes(group, 1, bytes_per_element)
+    return largest * in_flight + weights <= budget_bytes
+
+
+def auto_groups(layers: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int,
+                max_depth: int = 3) -> list[list[Layer]]:
+    """Greedy chains of up to `max_depth` fusible convs in forward order that fit (singletons left out)."""
+    consumers: dict[str, list[str]] = {}
+    for layer in layers:
+        for producer in layer.inputs:
+            consumers.setdefault(producer, []).append(layer.name)
+    groups: list[list[Layer]] = []
+    current: list[Layer] = []
+    for layer in layers:
+        if (current and len(current) < max_depth and can_fuse(current[-1], layer, consumers)
+                and fits([*current, layer], budget_bytes, in_flight, bytes_per_element)):
+            current.append(layer)
+            continue
+        if len(current) > 1:
+            groups.append(current)
+        current = [layer] if layer.gemm.conv is not None else []
+    if len(current) > 1:
+        groups.append(current)
+    return groups
+
+
+def named_groups(layers: list[Layer], specs: tuple[str, ...]) -> list[list[Layer]]:
+    """`a+b+c` specs -> layer chains; each must be a fusible chain in forward order."""
+    by_name = {layer.name: layer for layer in layers}
+    consumers: dict[str, list[str]] = {}
+    for layer in layers:
+        for producer in layer.inputs:
+            consumers.setdefault(producer, []).append(layer.name)
+    groups = []
+    for spec in specs:
+        names = spec.split("+")
+        unknown = [name for name in names if name not in by_name]
+        if unknown or len(names) < 2:
+            raise ConfigError(f"fused group '{spec}' " + (f"names unknown layer '{unknown[0]}'" if unknown
+                                                          else "needs at least two layers"), field="run.fuse",
+                              allowed="LAYER+LAYER[+...] chains of convs, or auto")
+        group = [by_name[name] for name in names]
+        for producer, consumer in pairwise(group):
+            if not can_fuse(producer, consumer, consumers):
+                raise ConfigError(f"fused group '{spec}': '{consumer.name}' is not the only consumer of "
+                                  f"'{producer.name}' reading only it (or not a conv on its map)", field="run.fuse")
+        groups.append(group)
+    return groups
+
+
+def fused_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, groups: list[list[Layer]],
+                   capacity_bytes: int, in_flight: int, spm_fraction: float,
+                   bytes_per_element: int) -> tuple[Schedule, FusionReport]:
+    """Forward schedule where each group runs row tile by row tile and the other layers layer by layer."""
+    group_of = {layer.name: tuple(group) for group in groups for layer in group}
+    tasks = TaskList()
+    op_deps: dict[OpId, tuple[OpId, ...]] = forward_op_deps(layers)
+    row_tiles: dict[str, int] = {}
+    extra_macs = saved = 0
+    done: set[str] = set()
+    for layer in layers:
+        if layer.name in done:
+            continue
+        group = group_of.get(layer.name)
+        if group is None:
+            add_layer(tasks, grids[layer.name], cores)
+            continue
+        done.update(member.name for member in group)
+        rows = choose_rows(list(group), int(capacity_bytes * spm_fraction), in_flight, bytes_per_element)
+        row_tiles[group[-1].name] = rows
+        extra, group_saved = _add_group(tasks, list(group), grids, cores, rows, bytes_per_element)
+        extra_macs += extra
+        saved += group_saved
+        for member in group[1:]:
+            op_deps[(member.name, FORWARD_OP)] = ()  # within a group each task waits for its producer task
+    report = FusionReport(tuple(tuple(m.name for m in g) for g in groups), row_tiles, extra_macs, saved)
+    choices = {member.name: {"fused_group": "+".join(m.name for m in group), "fused_rows": str(row_tiles[group[-1].name])}
+               for group in groups for member in group}
+    return Schedule("forward", tuple(tasks.tasks), op_deps, grids, choices), report
+
+
+def _add_group(tasks: TaskList, group: list[Layer], grids: dict[str, TileGrid], cores: int, rows: int,
+               bytes_per_element: int) -> tuple[int, int]:
+    """Append every step of one group; returns (recomputed MACs, intermediate DRAM bytes avoided)."""
+    last = group[-1].gemm.conv
+    computed = dict.fromkeys((layer.name for layer in group), 0)
+    weights = {layer.name: TileRef((grids[layer.name].index, W_CODE, 0, 0, 0), "W", layer.name,
+                                   layer.gemm.weight_elements * bytes_per_element) for layer in group}
+    step = 0
+    for image in range(last.batch):
+        for first in range(0, last.out_h, rows):
+            spans = row_spans(group, first, min(last.out_h, first + rows))
+            core = step % cores
+            previous: TileRef | None = None
+            previous_task = -1
+            for position, (layer, (top, bottom)) in enumerate(zip(group, spans)):
+                conv, gemm, index = layer.gemm.conv, layer.gemm, grids[layer.name].index
+                final = position == len(group) - 1
+                if previous is None:
+                    start, end = input_rows(layer, top, bottom)
+                    x = TileRef((index, X_CODE, image, start, end), "X", layer.name,
+                                c_in(layer) * (end - start) * conv.in_w * bytes_per_element)
+                else:
+                    x = previous
+                y_key = (index, Y_CODE, image, top, bottom) if final else (index, Y_CODE, step, top, -1 - image)
+                y = TileRef(y_key, "Y", layer.name, layer.out_shape[0] * (bottom - top) * conv.out_w
+                            * bytes_per_element)
+                m_rows = (bottom - top) * conv.out_w
+                task_id = len(tasks.tasks)
+                tasks.tasks.append(TileTask(
+                    task_id, core, layer.name, FORWARD_OP, (image, top, bottom, step), (x, weights[layer.name]), y,
+                    first=True, last=True, prev=previous_task, extents=(gemm.groups, m_rows, gemm.K, gemm.N),
+                    write_back=final, hand_over=not final, frees=(x,) if previous is not None else ()))
+                computed[layer.name] += gemm.groups * m_rows * gemm.K * gemm.N
+                previous, previous_task = (None, -1) if final else (y, task_id)
+            step += 1
+    extra = sum(computed[layer.name] - layer.gemm.macs for layer in group)
+    saved = 2 * sum(layer.gemm.M * layer.gemm.N * layer.gemm.groups for layer in group[:-1]) * bytes_per_element
+    return extra, saved
