@@ -105,6 +105,7 @@ class RunResult:
     spm_occupancy: list[tuple[float, int, int]] = field(repr=False)   # (cycle, used bytes, pinned bytes)
     options: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> tile / loop order / partition
+    arrays: list[dict[str, int]] = field(default_factory=list)  # per core: reconfigurations, reuses, skipped cycles
 
     @property
     def seconds(self) -> float:
@@ -151,4 +152,5 @@ class RunResult:
                     "evictions": self.spm_evictions},
             "core_busy_cycles": self.core_busy_cycles, "core_utilisation": self.core_utilisation,
             "pe_utilisation": self.pe_utilisation, "options": self.options, "choices": self.choices,
+            "arrays": self.arrays,
         }

@@ -212,7 +212,8 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
         spm_capacity_bytes=spm.capacity_bytes, spm_peak_bytes=spm.peak_bytes, spm_hits=sum(spm.hits),
         spm_misses=sum(spm.misses), spm_evictions=spm.evictions, dram_transfers=dram.transfers,
         tasks=len(schedule.tasks), layers=rows, timeline=timeline, spm_occupancy=spm.occupancy,
-        options=options.model_dump(mode="json", by_alias=True), choices=_choices(schedule))
+        options=options.model_dump(mode="json", by_alias=True), choices=_choices(schedule),
+        arrays=[dict(executor.array.statistics()) for executor in executors])
 
 
 def order_label(options: RunOptions) -> str:
