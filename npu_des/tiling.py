@@ -14,6 +14,7 @@ run is impossible and we say so before simulating.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import ceil
 
 from npu_des.errors import ConfigError
@@ -72,10 +73,19 @@ def choose_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, cor
     Returns None when even the smallest tile (1 x 1 x one channel) does not fit. Cycles are the
     dense ones, each op in its own dataflow, so sparsity never changes the tiles.
     """
-    from npu_des.hw.systolic_array import gemm_cycles, op_dataflow  # the formula only; no SimPy state
+    from npu_des.hw.systolic_array import op_dataflow  # the formula only; no SimPy state
 
     rows, cols, dataflows = array
-    dx_dataflow, dw_dataflow = op_dataflow(dataflows, "dX"), op_dataflow(dataflows, "dW")
+    return _best_tile_shape(gemm, budget_bytes, bytes_per_element, cores, rows, cols,
+                            op_dataflow(dataflows, "dX"), op_dataflow(dataflows, "dW"))
+
+
+@lru_cache(maxsize=4096)
+def _best_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, cores: int, rows: int, cols: int,
+                     dx_dataflow: str, dw_dataflow: str) -> TileShape | None:
+    """choose_tile_shape's search, memoised: networks repeat layer shapes (ResNet-50 has 54 layers, 24 shapes)."""
+    from npu_des.hw.systolic_array import gemm_cycles
+
     unit = gemm.k_unit
     best: tuple[float, int, TileShape] | None = None
     for tm in _candidates(gemm.M):
