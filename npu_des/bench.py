@@ -1,7 +1,7 @@
 """Speed benchmark of the simulator itself: wall time, SimPy events per second, peak memory.
 
 Timed runs are plain `simulate()` calls (best of N, so the number is the simulator, not the machine's
-noise). One extra, untimed run per case counts SimPy events (every `Environment.step`, i.e. every event
+noise; the first run is reported too, since planning memoises tile shapes across runs in one process). One extra, untimed run per case counts SimPy events (every `Environment.step`, i.e. every event
 the scheduler processed: timeouts, process resumptions, resource grants, DMA/DRAM completions) and
 measures peak Python heap with tracemalloc, which slows that run down and so is kept out of the timing.
 """
@@ -42,6 +42,7 @@ class BenchRecord:
     hardware: str
     order: str
     wall_seconds: float              # best of `repeats`
+    first_wall_seconds: float        # the first run: cold caches (tile-shape search memo, imports done)
     wall_seconds_all: list[float]
     simulated_cycles: float
     tasks: int
@@ -93,7 +94,7 @@ def bench_case(model: str, hardware: str, order: str, repeats: int = 3) -> Bench
     finally:
         tracemalloc.stop()
     best = min(walls)
-    return BenchRecord(model, hardware, order, best, walls, result.total_cycles, result.tasks, events[0],
+    return BenchRecord(model, hardware, order, best, walls[0], walls, result.total_cycles, result.tasks, events[0],
                        events[0] / best if best else 0.0, len(result.timeline), result.dram_transfers,
                        peak / 2**20)
 

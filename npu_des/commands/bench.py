@@ -44,12 +44,15 @@ def bench_command(args: argparse.Namespace) -> int:
     record = run_bench(args.model, hardware, orders, int(args.repeats))
     table = Table(title=f"npu-des bench: {args.model} backward, best of {args.repeats} "
                         f"(target < {TARGET_SECONDS:.0f} s per run)")
-    for column in ("hardware", "order", "wall s", "tasks", "SimPy events", "events/s", "peak MB"):
+    for column in ("hardware", "order", "wall s", "first s", "tasks", "SimPy events", "events/s", "peak MB"):
         table.add_column(column, justify="left" if column in ("hardware", "order") else "right")
     for run in record["runs"]:
-        table.add_row(run["hardware"], run["order"], f"{run['wall_seconds']:.3f}", f"{run['tasks']:,}",
+        table.add_row(run["hardware"], run["order"], f"{run['wall_seconds']:.3f}", f"{run['first_wall_seconds']:.3f}",
+                      f"{run['tasks']:,}",
                       f"{run['simpy_events']:,}", f"{run['events_per_second']:,.0f}", f"{run['peak_traced_mb']:.1f}")
     console = Console()
+    if not console.is_terminal:  # a redirected table keeps its columns whole
+        console = Console(width=120)
     console.print(table)
     console.print(f"max RSS {record['max_rss_mb']:.0f} MB; all under target: {record['all_under_target']}")
     if args.out:
