@@ -84,10 +84,18 @@ class DmaConfig(_Strict):
     outstanding: int = Field(default=4, ge=1, le=256)
 
 
+class VectorConfig(_Strict):
+    """A core's vector unit for non-GEMM backward ops (BN, activation, softmax): lanes and per-tile startup."""
+
+    elements_per_cycle: float = Field(default=32, gt=0, le=1e6)
+    startup_cycles: int = Field(default=16, ge=0, le=1_000_000)
+
+
 class CoreConfig(_Strict):
     count: int = Field(ge=1, le=64)
     array: ArrayConfig
     dma: DmaConfig = DmaConfig()
+    vector: VectorConfig = VectorConfig()
 
 
 class SpmConfig(_Strict):
@@ -151,6 +159,7 @@ class RunOptions(_Strict):
     fuse: tuple[str, ...] = ()  # forward pass: fused groups 'a+b+c', or 'auto' (npu_des/schedule/fusion.py)
     batch: int = Field(default=1, ge=1, le=4096)
     max_tasks: int = Field(default=2_000_000, ge=1)
+    vector_ops: bool = False  # simulate non-GEMM backward (BN/activation/softmax) on each core's vector unit
     density: float = 1.0
     density_file: str | None = None
     compression: Literal["none", "bitmap", "csr"] = "none"

@@ -15,7 +15,8 @@ from typing import Any
 import simpy
 
 from npu_des.hw import DmaEngine, Scratchpad, SystolicArray
-from npu_des.schedule.tasks import OpId, Schedule, TileTask
+from npu_des.hw.vector_unit import VectorUnit
+from npu_des.schedule.tasks import VECTOR_OP, OpId, Schedule, TileTask
 
 
 class Synchronizer:
@@ -68,9 +69,10 @@ class CoreExecutor:
     """One NPU core: its systolic array and DMA engine working through its share of the schedule."""
 
     def __init__(self, env: simpy.Environment, core: int, array: SystolicArray, dma: DmaEngine,
-                 spm: Scratchpad, tasks: list[TileTask], sync: Synchronizer, prefetch_depth: int) -> None:
+                 spm: Scratchpad, tasks: list[TileTask], sync: Synchronizer, prefetch_depth: int,
+                 vector: VectorUnit | None = None) -> None:
         self.env, self.core = env, core
-        self.array, self.dma, self.spm = array, dma, spm
+        self.array, self.dma, self.spm, self.vector = array, dma, spm, vector
         self.tasks = tasks
         self.sync = sync
         self.prefetch_depth = prefetch_depth
@@ -88,7 +90,7 @@ class CoreExecutor:
                 launched += 1
             yield preparing.popleft()
             start = env.now
-            yield self.array.compute(task)
+            yield (self.vector if task.op == VECTOR_OP else self.array).compute(task)
             self.compute_records.append((start, env.now, task))
             for ref in task.inputs:
                 spm.release(ref, dma)

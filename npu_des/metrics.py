@@ -106,6 +106,8 @@ class RunResult:
     options: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> tile / loop order / partition
     arrays: list[dict[str, int]] = field(default_factory=list)  # per core: reconfigurations, reuses, skipped cycles
+    vector_cycles: int = 0  # busy cycles of all vector units (non-GEMM backward ops), in core_busy_cycles too
+    vector_span_cycles: float = 0.0  # wall cycles the vector ops spanned (their DRAM traffic included)
 
     @property
     def seconds(self) -> float:
@@ -134,7 +136,7 @@ class RunResult:
     @property
     def lower_bound_cycles(self) -> float:
         """No schedule beats max(compute spread over all cores, compulsory bytes at full bandwidth)."""
-        compute = self.compute_cycles / self.cores
+        compute = (self.compute_cycles + self.vector_cycles) / self.cores
         memory = sum(self.compulsory_bytes.values()) / self.dram_bytes_per_cycle
         return max(compute, memory)
 
@@ -143,7 +145,9 @@ class RunResult:
             "model": self.model, "hardware": self.hardware, "order": self.order, "cores": self.cores,
             "clock_ghz": self.clock_ghz, "dram_bytes_per_cycle": self.dram_bytes_per_cycle,
             "total_cycles": self.total_cycles, "seconds": self.seconds,
-            "compute_cycles": self.compute_cycles, "macs": self.macs, "tasks": self.tasks,
+            "compute_cycles": self.compute_cycles, "vector_cycles": self.vector_cycles,
+            "vector_span_cycles": self.vector_span_cycles, "macs": self.macs,
+            "tasks": self.tasks,
             "lower_bound_cycles": self.lower_bound_cycles,
             "dram_bytes": self.dram_bytes, "total_dram_bytes": self.total_dram_bytes,
             "compulsory_bytes": self.compulsory_bytes, "dram_transfers": self.dram_transfers,

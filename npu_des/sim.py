@@ -8,10 +8,11 @@ from npu_des.config import HardwareConfig, RunOptions
 from npu_des.errors import ConfigError, SimulationStuck
 from npu_des.executor import CoreExecutor, Synchronizer
 from npu_des.hw import DmaEngine, DramChannel, Scratchpad, SystolicArray
+from npu_des.hw.vector_unit import VectorUnit
 from npu_des.metrics import ALL_KINDS, DIRECTIONS, KINDS, LayerRow, RunResult, TimelineEvent
 from npu_des.schedule import Schedule, build_schedule
 from npu_des.schedule.forward import build_forward_schedule, forward_layer_order
-from npu_des.schedule.tasks import KIND_CODES
+from npu_des.schedule.tasks import KIND_CODES, VECTOR_OP
 from npu_des.sparsity import Sparsity
 from npu_des.tiling import TileGrid, plan_tiles
 from npu_des.workload import Workload, backward_graph, backward_layer_order, forward_graph
@@ -105,7 +106,7 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
         executors.append(CoreExecutor(
             env, core, SystolicArray.from_config(env, array),
             dma_engine(env, core, dram, hw.cores.dma.outstanding), spm, schedule.tasks_of_core(core), sync,
-            options.prefetch_depth))
+            options.prefetch_depth, VectorUnit(env, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)))
     _unpin_when_layer_done(schedule, sync, spm, pins, executors[0].dma)
     for executor in executors:
         env.process(executor.run())
@@ -159,18 +160,18 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
              sync: Synchronizer) -> RunResult:
     names = [layer.name for layer in workload.layers]
     forward_pass = options.pass_ == "forward"
-    kinds = ALL_KINDS if forward_pass else KINDS
+    kinds = ALL_KINDS if forward_pass or options.vector_ops else KINDS  # vector ops read the saved Y
     timeline: list[TimelineEvent] = []
     layer_compute: dict[str, list[float]] = {}
     for executor in executors:
-        resource = f"core{executor.core}.array"
         for start, end, task in executor.compute_records:
+            resource = f"core{executor.core}.{'vector' if task.op == VECTOR_OP else 'array'}"
             timeline.append(TimelineEvent(resource, start, end, task.op, task.layer, task.op,
                                           ".".join(map(str, task.tile)), task.macs, ""))
             stats = layer_compute.setdefault(task.layer, [start, 0, 0, 0])
             stats[0] = min(stats[0], start)
             stats[1] += end - start
-            stats[2] += task.macs
+            stats[2] += task.macs if task.op != VECTOR_OP else 0
             stats[3] += 1
     layer_bytes = {name: {"read": dict.fromkeys(kinds, 0), "write": dict.fromkeys(kinds, 0)} for name in names}
     for executor in executors:
@@ -190,10 +191,13 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
         name = grid.layer.name
         for kind, nbytes in (grid.forward_compulsory_bytes() if forward_pass else grid.compulsory_bytes()).items():
             compulsory[kind] += nbytes
+        if (name, VECTOR_OP) in sync.op_end:  # read saved Y once, write the updated dY once
+            compulsory["Y"] += grid.compulsory_bytes()["dY"]
+            compulsory["dY"] += grid.compulsory_bytes()["dY"]
         start, busy, macs, count = layer_compute.get(name, [0.0, 0, 0, 0])
         dx_end = sync.op_end.get((name, "dX"), 0.0)
         dw_end = sync.op_end.get((name, "dW"), 0.0)
-        end = max(dx_end, dw_end, sync.op_end.get((name, "Y"), 0.0))
+        end = max(dx_end, dw_end, sync.op_end.get((name, "Y"), 0.0), sync.op_end.get((name, VECTOR_OP), 0.0))
         gemm, shape = grid.layer.gemm, grid.shape
         rows.append(LayerRow(name, grid.layer.kind, gemm.M, gemm.N, gemm.K, gemm.groups,
                              f"{shape.tg}x{shape.tm}x{shape.tn}x{shape.tk}", count, start, end,
@@ -206,7 +210,9 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
         model=workload.name, hardware=hw.name, order=order_label(options), cores=hw.cores.count,
         clock_ghz=hw.clock_ghz, total_cycles=env.now,
         compute_cycles=sum(e.array.busy_cycles for e in executors), macs=sum(e.array.macs for e in executors),
-        core_busy_cycles=[e.array.busy_cycles for e in executors],
+        core_busy_cycles=[e.array.busy_cycles + e.vector.busy_cycles for e in executors],
+        vector_cycles=sum(e.vector.busy_cycles for e in executors),
+        vector_span_cycles=_vector_span(executors, sync),
         pe_count_per_core=hw.cores.array.rows * hw.cores.array.cols, dram_bytes=dram_bytes,
         compulsory_bytes=compulsory, dram_bytes_per_cycle=hw.dram_bytes_per_cycle,
         spm_capacity_bytes=spm.capacity_bytes, spm_peak_bytes=spm.peak_bytes, spm_hits=sum(spm.hits),
@@ -214,6 +220,16 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
         tasks=len(schedule.tasks), layers=rows, timeline=timeline, spm_occupancy=spm.occupancy,
         options=options.model_dump(mode="json", by_alias=True), choices=_choices(schedule),
         arrays=[dict(executor.array.statistics()) for executor in executors])
+
+
+def _vector_span(executors: list[CoreExecutor], sync: Synchronizer) -> float:
+    """Wall cycles from each layer's first vector task to the end of its vector op (write-backs included)."""
+    first: dict[str, float] = {}
+    for executor in executors:
+        for start, _, task in executor.compute_records:
+            if task.op == VECTOR_OP:
+                first[task.layer] = min(first.get(task.layer, start), start)
+    return sum(sync.op_end[(layer, VECTOR_OP)] - start for layer, start in first.items())
 
 
 def order_label(options: RunOptions) -> str:

@@ -61,6 +61,9 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
     rows += [
         ("DRAM total", [f"{r.total_dram_bytes / MB:.2f} MB" for r in results]),
         ("SPM hit rate", [f"{r.spm_hit_rate:.1%}" for r in results]),
+        *([("vector ops (non-GEMM)", [f"{r.vector_span_cycles / r.total_cycles:.1%} of time, "
+                                      f"{r.vector_cycles:,} busy cyc" for r in results])]
+          if any(r.vector_cycles for r in results) else []),
         ("core busy", [" / ".join(f"{u:.0%}" for u in r.core_utilisation) for r in results]),
         ("PE utilisation", [f"{r.pe_utilisation:.1%}" for r in results]),
     ]

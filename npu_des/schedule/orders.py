@@ -32,10 +32,20 @@ def tile_loop(grid: TileGrid, loop_order: str) -> Iterator[tuple[int, int, int, 
             yield g, index["m"], index["n"], index["k"]
 
 
-def sequential(layers: list[Layer], grids: dict[str, TileGrid], cores: int, first: str = "dX") -> TaskList:
+def activation_gradients(tasks: TaskList, refs: TileRefs, cores: int) -> None:
+    """The layer's vector op: one in-place elementwise task per dY tile, dealt round-robin."""
+    g_count, m_count, n_count, _ = refs.grid.counts
+    for index, (g, m, n) in enumerate(product(range(g_count), range(m_count), range(n_count))):
+        tasks.add_activation_gradient(refs, g, m, n, index % cores)
+
+
+def sequential(layers: list[Layer], grids: dict[str, TileGrid], cores: int, first: str = "dX",
+               vector_layers: frozenset[str] = frozenset()) -> TaskList:
     tasks = TaskList()
     for layer in layers:
         refs = TileRefs(grids[layer.name])
+        if layer.name in vector_layers:
+            activation_gradients(tasks, refs, cores)
         ops = ("dX", "dW") if first == "dX" else ("dW", "dX")
         for op in ops:
             if op == "dX" and not layer.has_input_gradient:
@@ -77,10 +87,13 @@ def interleaved_core(partition: str, cores: int, counts: tuple[int, int, int, in
 
 
 def interleaved(layers: list[Layer], grids: dict[str, TileGrid], cores: int,
-                loop_orders: dict[str, str], partitions: dict[str, str]) -> TaskList:
+                loop_orders: dict[str, str], partitions: dict[str, str],
+                vector_layers: frozenset[str] = frozenset()) -> TaskList:
     tasks = TaskList()
     for layer in layers:
         refs = TileRefs(grids[layer.name])
+        if layer.name in vector_layers:
+            activation_gradients(tasks, refs, cores)
         partition = partitions[layer.name]
         counts = refs.grid.counts
         dy_tiles: dict[tuple[int, int, int], int] = {}

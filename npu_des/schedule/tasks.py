@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from npu_des.tiling import TileGrid
 
 OpId = tuple[str, str]  # (layer name, "dX" | "dW", or "Y" for a forward op)
+VECTOR_OP = "vector"  # non-GEMM backward (BN/activation/softmax), runs on the vector unit
 KIND_CODES = {"X": 0, "W": 1, "dY": 2, "dX": 3, "dW": 4, "Y": 5}  # Y: forward output (--pass forward)
 
 
@@ -136,6 +137,13 @@ class TaskList:
         groups, rows, cols, red = grid.gemm_extents(g, m, n, k)
         self._add(refs.name, "Y", (g, m, n, k), (refs.x(g, m, k), refs.w(g, n, k)), refs.y(g, m, n),
                   core, len(grid.k_tiles), (groups, rows, red, cols), 1.0)
+
+    def add_activation_gradient(self, refs: TileRefs, g: int, m: int, n: int, core: int) -> None:
+        """dY[g,m,n] = f'(Y[g,m,n]) * dY[g,m,n] in place, before the layer's GEMMs read dY: loads the
+        incoming gradient (first=False), reads the saved activation Y, writes the result back."""
+        groups, rows, cols, _ = refs.grid.gemm_extents(g, m, n, 0)
+        self.tasks.append(TileTask(len(self.tasks), core, refs.name, VECTOR_OP, (g, m, n, 0), (refs.y(g, m, n),),
+                                   refs.dy(g, m, n), first=False, last=True, prev=-1, extents=(groups, rows, 1, cols)))
 
     def _add(self, layer: str, op: str, tile: tuple[int, int, int, int], inputs: tuple[TileRef, ...],
              output: TileRef, core: int, contributions: int, extents: tuple[int, int, int, int],
