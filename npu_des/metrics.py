@@ -108,6 +108,7 @@ class RunResult:
     arrays: list[dict[str, int]] = field(default_factory=list)  # per core: reconfigurations, reuses, skipped cycles
     vector_cycles: int = 0  # busy cycles of all vector units (non-GEMM backward ops), in core_busy_cycles too
     vector_span_cycles: float = 0.0  # wall cycles the vector ops spanned (their DRAM traffic included)
+    notes: list[str] = field(default_factory=list)  # what the inputs left out: skipped ONNX nodes, unmapped keys
 
     @property
     def seconds(self) -> float:
@@ -146,7 +147,7 @@ class RunResult:
             "clock_ghz": self.clock_ghz, "dram_bytes_per_cycle": self.dram_bytes_per_cycle,
             "total_cycles": self.total_cycles, "seconds": self.seconds,
             "compute_cycles": self.compute_cycles, "vector_cycles": self.vector_cycles,
-            "vector_span_cycles": self.vector_span_cycles, "macs": self.macs,
+            "vector_span_cycles": self.vector_span_cycles, "macs": self.macs, "notes": self.notes,
             "tasks": self.tasks,
             "lower_bound_cycles": self.lower_bound_cycles,
             "dram_bytes": self.dram_bytes, "total_dram_bytes": self.total_dram_bytes,

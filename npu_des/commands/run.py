@@ -75,6 +75,8 @@ def run_command(args: argparse.Namespace) -> int:
         options = [run_options(args.set, **{**base, "pass_": "forward"})]
     inputs = load_inputs(args, options[0].batch)
     results: list[RunResult] = [simulate(inputs.workload, inputs.hardware, option) for option in options]
+    for result in results:
+        result.notes = list(inputs.notes)
     if args.out:
         for result in results:
             write_run(result, args.out / result.order if len(results) > 1 else args.out)

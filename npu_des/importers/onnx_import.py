@@ -133,7 +133,7 @@ class _Importer:
                 raise _Unsupported(f"unsupported op '{op}'")
         except _Unsupported as exc:
             if not self.skip_unsupported:
-                raise ConfigError(f"{exc}; pass skip_unsupported=True to treat it as pass-through",
+                raise ConfigError(f"{exc}; use --skip-unsupported (skip_unsupported=True) to treat it as pass-through",
                                   source=f"{self.source}: node '{name}'") from None
             self.skipped.append(name)
             outputs = self._feeding(node.input)
