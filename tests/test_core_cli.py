@@ -71,3 +71,19 @@ def test_skipped_onnx_nodes_need_the_flag_and_are_reported_in_the_summary(tmp_pa
     summary = json.loads((out / "summary.json").read_text())
     assert summary["notes"] == ["skipped 1 unsupported ONNX node(s) as pass-through: hardmax_b"]
     assert [row.split(",")[0] for row in (out / "layers.csv").read_text().splitlines()[1:]] == ["conv_a", "conv_c"]
+
+
+def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatch, capsys):
+    assert main(["run", "--model", "tiny_cnn", "--check"]) == 0
+    assert "check: all invariants hold" in capsys.readouterr().out
+    from npu_des.hw.dram import DramChannel
+
+    honest = DramChannel.transfer
+
+    def double_counting(self, nbytes, kind, direction):
+        self.bytes[(kind, direction)] = self.bytes.get((kind, direction), 0) + nbytes
+        return honest(self, nbytes, kind, direction)
+
+    monkeypatch.setattr(DramChannel, "transfer", double_counting)
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--check"]) == 1
+    assert "npu-des: check failed: sequential: bytes:" in capsys.readouterr().err

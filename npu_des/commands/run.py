@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from rich.console import Console
 
-from npu_des.commands._inputs import add_input_arguments, load_inputs
+from npu_des.commands._inputs import Inputs, add_input_arguments, load_inputs
 from npu_des.commands.plot import render
-from npu_des.config import run_options
+from npu_des.config import RunOptions, run_options
 from npu_des.errors import ConfigError
 from npu_des.metrics import RunResult
 from npu_des.report.tables import print_summary, write_run
@@ -37,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="write summary.json, layers.csv, timeline.csv, spm.csv here")
     parser.add_argument("--tile", help="force tile sizes M,N,K (elements)")
     parser.add_argument("--pin", action="append", default=[], metavar="LAYER:KIND", help="pin a tensor in the SPM")
+    parser.add_argument("--check", action="store_true",
+                        help="verify the run's invariants afterwards (capacity, bytes, dependencies, bounds); exit 1 if any fails")
     parser.add_argument("--loop-order", help="interleaved tile loop order: a permutation of mnk or auto (default mnk)")
     parser.add_argument("--json", action="store_true", help="print summaries as JSON instead of a table")
     parser.add_argument("--plot", action="store_true", help="also draw Gantt and per-layer charts into --out DIR")
@@ -77,6 +80,7 @@ def run_command(args: argparse.Namespace) -> int:
     results: list[RunResult] = [simulate(inputs.workload, inputs.hardware, option) for option in options]
     for result in results:
         result.notes = list(inputs.notes)
+    violations = _check(results, inputs, options) if args.check else []
     if args.out:
         for result in results:
             write_run(result, args.out / result.order if len(results) > 1 else args.out)
@@ -94,4 +98,17 @@ def run_command(args: argparse.Namespace) -> int:
         print_summary(results, console)
         if args.out:
             console.print(f"results written to {args.out}")
-    return 0
+    if args.check:
+        for line in violations:
+            print(f"npu-des: check failed: {line}", file=sys.stderr)
+        if not args.json:
+            Console().print("check: all invariants hold" if not violations else f"check: {len(violations)} violation(s)")
+    return 1 if violations else 0
+
+
+def _check(results: list[RunResult], inputs: Inputs, options: list[RunOptions]) -> list[str]:
+    """Invariant violations of every run, each prefixed with its order (npu_des/checks.py)."""
+    from npu_des.checks import check_run
+
+    return [f"{result.order}: {line}" for result, option in zip(results, options)
+            for line in check_run(result, inputs.workload, inputs.hardware, option)]
