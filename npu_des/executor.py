@@ -9,7 +9,7 @@ contribution to that output to finish, computes, releases, and writes back a fin
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
@@ -36,6 +36,9 @@ class Synchronizer:
             op: tuple(self.op_events[dep] for dep in schedule.op_deps.get(op, ()) if dep in self.op_events)
             for op in self.remaining}
         self.on_op_done: list = []
+        self.computed = 0
+        self.progress: Callable[[int], None] | None = None  # called with tasks done, every ~1% of them
+        self._progress_step = max(1, len(schedule.tasks) // 100)
 
     def task_event(self, task_id: int) -> simpy.Event | None:
         """Event that fires when task `task_id` has computed; None if it already has."""
@@ -48,6 +51,9 @@ class Synchronizer:
 
     def task_computed(self, task: TileTask) -> None:
         self.done[task.id] = 1
+        self.computed += 1
+        if self.progress is not None and self.computed % self._progress_step == 0:
+            self.progress(self.computed)
         event = self._task_events.pop(task.id, None)
         if event is not None:
             event.succeed()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import simpy
 
 from npu_des.config import HardwareConfig, RunOptions
@@ -82,12 +84,14 @@ def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid]) -> dict[tup
 
 
 def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
-             partitions: dict[str, str] | None = None, dma_engine: type[DmaEngine] = DmaEngine) -> RunResult:
+             partitions: dict[str, str] | None = None, dma_engine: type[DmaEngine] = DmaEngine,
+             progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Simulate the backward pass of `workload` on `hw` in the order `options.order`.
 
     `partitions` (layer -> multi-core scheme) overrides `options.partition` for those layers;
     with `partition: auto` each layer's scheme is chosen by simulating it alone (autotune.py).
     `dma_engine` lets an oracle variant (e.g. sweep_variants.DyOnceDmaEngine) replace the DMA model.
+    `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
     """
     if options.partition == "auto" and partitions is None:
         from npu_des.autotune import choose_partitions
@@ -100,6 +104,10 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     for layer_index, kind_code in pins:
         spm.pin_tensor(layer_index, kind_code)
     sync = Synchronizer(env, schedule)
+    if progress is not None:
+        total = len(schedule.tasks)
+        progress(0, total)
+        sync.progress = lambda done: progress(done, total)
     array = hw.cores.array
     executors = []
     for core in range(hw.cores.count):
@@ -111,6 +119,8 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     for executor in executors:
         env.process(executor.run())
     env.run()
+    if progress is not None:
+        progress(sync.computed, len(schedule.tasks))
     stuck = [executor for executor in executors if not executor.finished]
     if stuck or any(sync.remaining.values()):
         raise SimulationStuck(_describe_stuck(stuck, spm, env.now))

@@ -120,3 +120,11 @@ def test_same_inputs_give_identical_results(order):
     assert first.summary() == second.summary()
     assert first.timeline == second.timeline
     assert first.spm_occupancy == second.spm_occupancy
+
+
+def test_progress_reports_rise_to_the_task_count():
+    calls = []
+    result = simulate(build_model("tiny_cnn"), make_hw("cores.count=2"), run_options(order="interleaved"),
+                      progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0, result.tasks) and calls[-1] == (result.tasks, result.tasks)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -47,6 +49,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_command)
 
 
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[str], Callable[[int, int], None] | None]]:
+    """Yields `bar(label)` -> a simulate() progress callback (None when disabled: not a terminal)."""
+    if not enabled:
+        yield lambda _label: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        def bar(label: str) -> Callable[[int, int], None]:
+            task = progress.add_task(label, total=None)
+            return lambda done, total: progress.update(task, completed=done, total=total)
+
+        yield bar
+
+
 def parse_tile(text: str | None) -> dict[str, int] | None:
     if text is None:
         return None
@@ -77,7 +97,10 @@ def run_command(args: argparse.Namespace) -> int:
     if args.pass_ == "forward" or options[0].pass_ == "forward":  # one forward run, whatever --order says
         options = [run_options(args.set, **{**base, "pass_": "forward"})]
     inputs = load_inputs(args, options[0].batch)
-    results: list[RunResult] = [simulate(inputs.workload, inputs.hardware, option) for option in options]
+    with progress_bar(enabled=sys.stderr.isatty() and not args.json) as bar:
+        results: list[RunResult] = [simulate(inputs.workload, inputs.hardware, option,
+                                             progress=bar(f"{inputs.workload.name} {name}"))
+                                    for name, option in zip(orders, options)]
     for result in results:
         result.notes = list(inputs.notes)
     violations = _check(results, inputs, options) if args.check else []
