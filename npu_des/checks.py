@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from itertools import pairwise
 
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.hw.systolic_array import gemm_cycles
+from npu_des.hw.systolic_array import SystolicArray, gemm_cycles
+from npu_des.hw.vector_unit import VectorUnit
 from npu_des.metrics import DIRECTIONS, RunResult, TimelineEvent, kinds_of
 from npu_des.schedule import Schedule
+from npu_des.schedule.tasks import VECTOR_OP, TileTask
 from npu_des.sim import plan
-from npu_des.workload import Layer, Workload, backward_graph, forward_graph
+from npu_des.workload import Workload, backward_graph, forward_graph
 
 MAX_PER_CHECK = 5  # violations listed per check; the rest are counted
 
@@ -51,19 +53,53 @@ def rebuild_schedule(result: RunResult, workload: Workload, hw: HardwareConfig, 
 def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions) -> list[str]:
     """Every invariant violation of `result` as one line each; an empty list means the run is consistent."""
     schedule = rebuild_schedule(result, workload, hw, options)
-    computes = [event for event in result.timeline if event.resource.endswith(".array")]
+    computes = [event for event in result.timeline if event.resource.endswith((".array", ".vector"))]
     transfers = [event for event in result.timeline if event.resource.endswith(".dma")]
+    expected = expected_cycles(schedule, hw, computes)
     violations: list[str] = []
     violations += check_spm(result, hw)
     violations += check_byte_conservation(result, transfers)
     violations += check_transfers(result, hw, transfers)
     violations += check_partial_sum_hazards(transfers)
-    violations += check_tiles(result, schedule, hw, computes)
+    violations += check_tiles(result, schedule, workload, options, computes, expected)
     violations += check_one_tile_at_a_time(computes)
-    violations += check_dependencies(result, workload, computes)
+    violations += check_dependencies(result, workload, options, schedule, computes)
     violations += check_partial_sum_order(schedule, computes)
-    violations += check_lower_bounds(result, schedule, hw, computes, transfers)
+    violations += check_lower_bounds(result, schedule, options, hw, computes, transfers, expected)
     return violations
+
+
+def _task_key(task: TileTask) -> tuple[str, str, str]:
+    return task.layer, task.op, ".".join(map(str, task.tile))
+
+
+def expected_cycles(schedule: Schedule, hw: HardwareConfig, computes: list[TimelineEvent]) -> dict[int, int]:
+    """Task id -> cycles its unit should have taken, replaying each core's tiles in the order they ran.
+
+    A plain array (one dataflow, no stationary reuse, no zero skipping) costs SCALE-Sim's formula per
+    tile, computed here directly. Otherwise a tile's cost depends on the tile before it
+    (reconfiguration between dataflows, a stationary operand still resident), so each core's executed
+    sequence is replayed through a fresh array model. Vector tasks cost the vector unit's rate.
+    """
+    config = hw.cores.array
+    if isinstance(config.dataflow, str) and not config.stationary_reuse and not config.zero_skipping:
+        vector_unit = VectorUnit(None, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)
+        return {task.id: vector_unit.cycles(task.macs) if task.op == VECTOR_OP else
+                task.extents[0] * gemm_cycles(*task.extents[1:], config.rows, config.cols, config.dataflow)
+                for task in schedule.tasks}
+    tasks = {_task_key(task): task for task in schedule.tasks}
+    arrays = [SystolicArray.from_config(None, hw.cores.array) for _ in range(hw.cores.count)]
+    vector = VectorUnit(None, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)
+    cycles: dict[int, int] = {}
+    ran = sorted((event.start, event.end, event.resource, tasks[(event.layer, event.op, event.tile)])
+                 for event in computes if (event.layer, event.op, event.tile) in tasks)
+    for *_, task in ran:
+        if task.id not in cycles:
+            cycles[task.id] = vector.cycles(task.macs) if task.op == VECTOR_OP else arrays[task.core].charge(task)
+    for task in schedule.tasks:
+        if task.id not in cycles:
+            cycles[task.id] = vector.cycles(task.macs) if task.op == VECTOR_OP else arrays[task.core].charge(task)
+    return cycles
 
 
 def check_spm(result: RunResult, hw: HardwareConfig) -> list[str]:
@@ -159,46 +195,43 @@ def check_partial_sum_hazards(transfers: list[TimelineEvent]) -> list[str]:
     return _capped(hazards)
 
 
-def check_tiles(result: RunResult, schedule: Schedule, hw: HardwareConfig,
-                computes: list[TimelineEvent]) -> list[str]:
-    """Every scheduled tile computed exactly once, on its core, for the cycles the SCALE-Sim formula gives."""
-    array = hw.cores.array
-    planned = {(task.layer, task.op, ".".join(map(str, task.tile))): task for task in schedule.tasks}
+def check_tiles(result: RunResult, schedule: Schedule, workload: Workload, options: RunOptions,
+                computes: list[TimelineEvent], expected: dict[int, int]) -> list[str]:
+    """Every scheduled tile computed exactly once, on its core's array (or vector unit), for the cycles the
+    array model gives; the arrays' busy cycles and MACs add up to the schedule's and the network's."""
+    planned = {_task_key(task): task for task in schedule.tasks}
     seen = Counter((event.layer, event.op, event.tile) for event in computes)
     twice = [f"tiles: {_tile_id(*key)} computed {count} times" for key, count in seen.items() if count > 1]
     extra = [f"tiles: {_tile_id(*key)} computed but not scheduled" for key in seen if key not in planned]
     missing = [f"tiles: {_tile_id(*key)} scheduled but never computed" for key in planned if key not in seen]
     wrong = []
-    planned_cycles = 0
-    cycles_of: dict[tuple[int, int, int, int], int] = {}
-    for task in schedule.tasks:
-        if task.extents not in cycles_of:
-            groups, rows, reduction, cols = task.extents
-            cycles_of[task.extents] = groups * gemm_cycles(rows, reduction, cols, array.rows, array.cols,
-                                                           array.dataflow)
-        planned_cycles += cycles_of[task.extents]
     for event in computes:
         task = planned.get((event.layer, event.op, event.tile))
         if task is None:
             continue
-        if event.resource != f"core{task.core}.array":
+        unit = f"core{task.core}.{'vector' if task.op == VECTOR_OP else 'array'}"
+        if event.resource != unit:
             wrong.append(f"tiles: {_tile_id(event.layer, event.op, event.tile)} ran on {event.resource}, "
-                         f"scheduled on core{task.core}")
-        if abs(event.duration - cycles_of[task.extents]) > 1e-6:
+                         f"scheduled on {unit}")
+        if abs(event.duration - expected[task.id]) > 1e-6:
             wrong.append(f"tiles: {_tile_id(event.layer, event.op, event.tile)} took {event.duration:.1f} cycles, "
-                         f"the formula gives {cycles_of[task.extents]}")
+                         f"the array model gives {expected[task.id]}")
     out = _capped(twice) + _capped(extra) + _capped(missing) + _capped(wrong)
-    if result.compute_cycles != planned_cycles:
-        out.append(f"compute: arrays report {result.compute_cycles} busy cycles, the schedule needs {planned_cycles}")
-    expected_macs = sum(layer.gemm.macs * (2 if layer.has_input_gradient else 1) for layer in schedule_layers(schedule))
-    if result.macs != expected_macs:
-        out.append(f"compute: {result.macs} MACs done, the backward pass has {expected_macs}")
+    array_cycles = sum(expected[task.id] for task in schedule.tasks if task.op != VECTOR_OP)
+    vector_cycles = sum(expected[task.id] for task in schedule.tasks if task.op == VECTOR_OP)
+    if result.compute_cycles != array_cycles:
+        out.append(f"compute: arrays report {result.compute_cycles} busy cycles, the schedule needs {array_cycles}")
+    if result.vector_cycles != vector_cycles:
+        out.append(f"compute: vector units report {result.vector_cycles} busy cycles, the schedule needs "
+                   f"{vector_cycles}")
+    forward = options.pass_ == "forward"
+    network_macs = sum(layer.gemm.macs * (1 if forward else 2 if layer.has_input_gradient else 1)
+                       for layer in workload.layers)
+    recomputes = forward and bool(options.fuse)  # fused row tiles recompute their halo rows
+    if result.macs < network_macs or (result.macs != network_macs and not recomputes):
+        out.append(f"compute: {result.macs} MACs done, the {'forward' if forward else 'backward'} pass has "
+                   f"{network_macs}")
     return out
-
-
-def schedule_layers(schedule: Schedule) -> list[Layer]:
-    """The layers the schedule covers (its tile grids), in no particular order."""
-    return [grid.layer for grid in schedule.grids.values()]
 
 
 def check_one_tile_at_a_time(computes: list[TimelineEvent]) -> list[str]:
@@ -217,27 +250,61 @@ def check_one_tile_at_a_time(computes: list[TimelineEvent]) -> list[str]:
     return _capped(out)
 
 
-def check_dependencies(result: RunResult, workload: Workload, computes: list[TimelineEvent]) -> list[str]:
-    """No tile of a layer's ops starts before every consumer layer's dX op has ended (its dY is ready)."""
-    backward = backward_graph(forward_graph(workload))
+def check_dependencies(result: RunResult, workload: Workload, options: RunOptions, schedule: Schedule,
+                       computes: list[TimelineEvent]) -> list[str]:
+    """No tile starts before the data it reads exists.
+
+    Backward, from the graph alone: no dX/dW tile of a layer starts before every consumer layer's dX op
+    has ended (its dY is complete). Forward without fusion: no Y tile starts before its producers' Y.
+    And for any pass: no op starts before the ops the schedule says it waits for have computed.
+    """
+    forward = forward_graph(workload)
     rows = {row.layer: row for row in result.layers}
     first_start: dict[tuple[str, str], TimelineEvent] = {}
+    last_end: dict[tuple[str, str], float] = {}
     for event in computes:
         op = (event.layer, event.op)
         if op not in first_start or event.start < first_start[op].start:
             first_start[op] = event
+        last_end[op] = max(last_end.get(op, 0.0), event.end)
+
+    def op_end(op: tuple[str, str]) -> float:
+        row = rows.get(op[0])
+        if row is not None and op[1] in ("dX", "dW"):
+            return row.dX_end if op[1] == "dX" else row.dW_end
+        return last_end.get(op, float("inf"))  # the op cannot end before its last tile has computed
+
     out = []
+    if options.pass_ == "forward":
+        if not options.fuse:
+            for (layer, op), event in sorted(first_start.items()):
+                for producer in forward.predecessors(layer):
+                    end = rows[producer].end if producer in rows else float("inf")
+                    if _close_below(event.start, end):
+                        out.append(f"deps: {_tile_id(layer, op, event.tile)} starts at cycle {event.start:.0f}, "
+                                   f"before Y of '{producer}' (its input) ends at {end:.0f}")
+    else:
+        backward = backward_graph(forward)
+        for op, event in sorted(first_start.items()):
+            if op[1] == VECTOR_OP:
+                continue
+            if op not in backward:
+                out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} belongs to no backward op")
+                continue
+            for producer_layer, producer_op in backward.predecessors(op):
+                end = op_end((producer_layer, producer_op))
+                if _close_below(event.start, end):
+                    out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} starts at cycle "
+                               f"{event.start:.0f}, before {producer_op} of '{producer_layer}' (its dY) ends at "
+                               f"{end:.0f}")
     for op, event in sorted(first_start.items()):
-        if op not in backward:
-            out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} belongs to no backward op")
-            continue
-        for producer_layer, producer_op in backward.predecessors(op):
-            row = rows.get(producer_layer)
-            end = row.dX_end if row is not None else float("inf")
-            if _close_below(event.start, end):
+        for dependency in schedule.op_deps.get(op, ()):
+            end = op_end(dependency)
+            if end != float("inf") and _close_below(event.start, end):
                 out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} starts at cycle {event.start:.0f}, "
-                           f"before {producer_op} of '{producer_layer}' (its dY) ends at {end:.0f}")
-    return _capped(out)
+                           f"before {dependency[1]} of '{dependency[0]}', which the schedule waits for, ends at "
+                           f"{end:.0f}")
+    return _capped(dict.fromkeys(out))
 
 
 def check_partial_sum_order(schedule: Schedule, computes: list[TimelineEvent]) -> list[str]:
@@ -248,9 +315,8 @@ def check_partial_sum_order(schedule: Schedule, computes: list[TimelineEvent]) -
     for task in tasks:
         if task.prev < 0:
             continue
-        event = by_task.get((task.layer, task.op, ".".join(map(str, task.tile))))
-        previous = tasks[task.prev]
-        before = by_task.get((previous.layer, previous.op, ".".join(map(str, previous.tile))))
+        event = by_task.get(_task_key(task))
+        before = by_task.get(_task_key(tasks[task.prev]))
         if event is not None and before is not None and _close_below(event.start, before.end):
             out.append(f"order: {_tile_id(event.layer, event.op, event.tile)} starts at {event.start:.0f}, before "
                        f"the previous contribution ({_tile_id(before.layer, before.op, before.tile)}) ends at "
@@ -258,20 +324,21 @@ def check_partial_sum_order(schedule: Schedule, computes: list[TimelineEvent]) -
     return _capped(out)
 
 
-def check_lower_bounds(result: RunResult, schedule: Schedule, hw: HardwareConfig,
-                       computes: list[TimelineEvent], transfers: list[TimelineEvent]) -> list[str]:
+def check_lower_bounds(result: RunResult, schedule: Schedule, options: RunOptions, hw: HardwareConfig,
+                       computes: list[TimelineEvent], transfers: list[TimelineEvent],
+                       expected: dict[int, int]) -> list[str]:
     """Run and every layer take at least max(compute cycles / cores, compulsory bytes / bytes-per-cycle).
 
-    A layer's window runs from its first activity (a load may precede its first compute) to its last
-    (the final write-back), so the bound holds however layers overlap.
+    Compute counts the array and vector cycles of the layer's tiles; compulsory bytes are
+    `compulsory_bytes(schedule)`. A layer's window
+    runs from its first activity (a load may precede its first compute) to its last (the final
+    write-back), so the bound holds however layers overlap.
     """
-    array, cores, bytes_per_cycle = hw.cores.array, hw.cores.count, hw.dram_bytes_per_cycle
+    cores, bytes_per_cycle = hw.cores.count, hw.dram_bytes_per_cycle
     layer_cycles: dict[str, int] = defaultdict(int)
     for task in schedule.tasks:
-        groups, rows, reduction, cols = task.extents
-        layer_cycles[task.layer] += groups * gemm_cycles(rows, reduction, cols, array.rows, array.cols,
-                                                         array.dataflow)
-    compulsory = {name: sum(grid.compulsory_bytes().values()) for name, grid in schedule.grids.items()}
+        layer_cycles[task.layer] += expected[task.id]
+    compulsory = compulsory_bytes(schedule)
     out = []
     bound = max(sum(layer_cycles.values()) / cores, sum(compulsory.values()) / bytes_per_cycle)
     if _close_below(result.total_cycles, bound):
@@ -293,3 +360,32 @@ def check_lower_bounds(result: RunResult, schedule: Schedule, hw: HardwareConfig
             out.append(f"bound: layer '{row.layer}' active {end - span[0]:.0f} cycles, below its lower bound "
                        f"{layer_bound:.0f}")
     return _capped(out)
+
+
+def compulsory_bytes(schedule: Schedule) -> dict[str, int]:
+    """Per layer, the bytes no policy can avoid moving, read off the schedule in issue order.
+
+    Each distinct input tile (and an output updated in place without an earlier producer) is read
+    once unless an earlier task produced it and kept it on chip (a fused or pinned feature map,
+    `write_back=False`) or wrote it back; each distinct final output tile written back is written once. Partial sums, re-reads and evictions are what a policy adds on top.
+    """
+    read: set[tuple] = set()
+    produced: set[tuple] = set()
+    written: set[tuple] = set()
+    on_chip: set[tuple] = set()
+    out: dict[str, int] = defaultdict(int)
+    for task in schedule.tasks:
+        output = task.output
+        # an output that is not a first contribution is read-modify-write (a vector op updating dY in place)
+        reads = task.inputs if task.first or output.key in produced else (*task.inputs, output)
+        for ref in reads:
+            if ref.key not in read and ref.key not in on_chip and ref.key not in written:
+                read.add(ref.key)
+                out[ref.layer] += ref.nbytes
+        produced.add(output.key)
+        if task.last and not task.write_back:
+            on_chip.add(output.key)
+        elif task.last and output.key not in written:
+            written.add(output.key)
+            out[output.layer] += output.nbytes
+    return dict(out)
