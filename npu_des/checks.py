@@ -18,6 +18,7 @@ from npu_des.hw.systolic_array import SystolicArray, gemm_cycles
 from npu_des.hw.vector_unit import VectorUnit
 from npu_des.metrics import DIRECTIONS, RunResult, TimelineEvent, kinds_of
 from npu_des.schedule import Schedule
+from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.tasks import VECTOR_OP, TileTask
 from npu_des.sim import plan
 from npu_des.workload import Workload, backward_graph, forward_graph
@@ -363,29 +364,8 @@ def check_lower_bounds(result: RunResult, schedule: Schedule, options: RunOption
 
 
 def compulsory_bytes(schedule: Schedule) -> dict[str, int]:
-    """Per layer, the bytes no policy can avoid moving, read off the schedule in issue order.
-
-    Each distinct input tile (and an output updated in place without an earlier producer) is read
-    once unless an earlier task produced it and kept it on chip (a fused or pinned feature map,
-    `write_back=False`) or wrote it back; each distinct final output tile written back is written once. Partial sums, re-reads and evictions are what a policy adds on top.
-    """
-    read: set[tuple] = set()
-    produced: set[tuple] = set()
-    written: set[tuple] = set()
-    on_chip: set[tuple] = set()
+    """Per layer, the bytes no policy can avoid moving (npu_des/schedule/compulsory.py)."""
     out: dict[str, int] = defaultdict(int)
-    for task in schedule.tasks:
-        output = task.output
-        # an output that is not a first contribution is read-modify-write (a vector op updating dY in place)
-        reads = task.inputs if task.first or output.key in produced else (*task.inputs, output)
-        for ref in reads:
-            if ref.key not in read and ref.key not in on_chip and ref.key not in written:
-                read.add(ref.key)
-                out[ref.layer] += ref.nbytes
-        produced.add(output.key)
-        if task.last and not task.write_back:
-            on_chip.add(output.key)
-        elif task.last and output.key not in written:
-            written.add(output.key)
-            out[output.layer] += output.nbytes
+    for (layer, _kind), nbytes in compulsory_traffic(schedule).items():
+        out[layer] += nbytes
     return dict(out)

@@ -13,6 +13,7 @@ from npu_des.hw import DmaEngine, DramChannel, Scratchpad, SystolicArray
 from npu_des.hw.vector_unit import VectorUnit
 from npu_des.metrics import ALL_KINDS, DIRECTIONS, KINDS, LayerRow, RunResult, TimelineEvent
 from npu_des.schedule import Schedule, build_schedule
+from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.forward import build_forward_schedule, forward_layer_order
 from npu_des.schedule.tasks import KIND_CODES, VECTOR_OP
 from npu_des.sparsity import Sparsity
@@ -197,13 +198,10 @@ def _collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedu
 
     rows = []
     compulsory = dict.fromkeys(kinds, 0)
+    for (_layer, kind), nbytes in compulsory_traffic(schedule).items():
+        compulsory[kind] += nbytes
     for grid in sorted(schedule.grids.values(), key=lambda g: g.index):
         name = grid.layer.name
-        for kind, nbytes in (grid.forward_compulsory_bytes() if forward_pass else grid.compulsory_bytes()).items():
-            compulsory[kind] += nbytes
-        if (name, VECTOR_OP) in sync.op_end:  # read saved Y once, write the updated dY once
-            compulsory["Y"] += grid.compulsory_bytes()["dY"]
-            compulsory["dY"] += grid.compulsory_bytes()["dY"]
         start, busy, macs, count = layer_compute.get(name, [0.0, 0, 0, 0])
         dx_end = sync.op_end.get((name, "dX"), 0.0)
         dw_end = sync.op_end.get((name, "dW"), 0.0)

@@ -252,10 +252,7 @@ def test_simulator_keeps_its_invariants_on_random_small_configs(workload, hw, op
         return
     event(f"{result.tasks // 100 * 100}+ tasks")
     json.dumps(result.summary())  # the summary is always JSON-ready
-    # total time >= lower bound (for fused runs the reported bound is wrong today, so check_run's own
-    # bound stands in: see test_fused_forward_run_reports_the_lower_bound_of_its_plan)
-    fused = bool(options.fuse)
-    assert fused or result.total_cycles >= result.lower_bound_cycles * (1 - 1e-9)
+    assert result.total_cycles >= result.lower_bound_cycles * (1 - 1e-9)
     # SPM peak <= capacity
     assert result.spm_peak_bytes <= hw.spm.capacity_bytes
     # bytes conservation: DMA transfers in the timeline == the DRAM channel's totals
@@ -271,7 +268,7 @@ def test_simulator_keeps_its_invariants_on_random_small_configs(workload, hw, op
     assert computed == sorted((t.layer, t.op, ".".join(map(str, t.tile))) for t in schedule.tasks)
     # and everything else the checker knows (dependencies, partial-sum order and hazards, per-layer bounds, ...)
     violations = check_run(result, workload, hw, options)
-    assert [line for line in violations if not (fused and line.startswith("bound: run reports lower bound"))] == []
+    assert violations == []
 
 
 @pytest.mark.parametrize("seed_hw", ["edge_dual", "ethos_n77"])

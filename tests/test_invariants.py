@@ -92,29 +92,21 @@ def test_checker_passes_with_array_features_vector_ops_and_forward_pass(settings
         assert violations == []
 
 
-# RunResult.lower_bound_cycles counts fused intermediates (handed over in the SPM, never stored) as
-# compulsory DRAM bytes, so a fused run can report a bound above its own time (core bug).
-FUSED_BOUND_BUG = "bound: run reports lower bound"
-
-
 @pytest.mark.parametrize("model", ["tiny_cnn", "resnet50"])
 def test_checker_passes_on_fused_forward_runs(model):
     workload = build_model(model)
     hw = load_hardware("edge_dual")
     options = run_options(["run.pass=forward", "run.fuse=[auto]"])
     _, violations = run_and_check(workload, hw, options)
-    assert [line for line in violations if not line.startswith(FUSED_BOUND_BUG)] == []
+    assert violations == []
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: sim._collect adds forward_compulsory_bytes() of every layer, "
-                   "including fused intermediates that never cross DRAM; when fixed, delete this xfail and "
-                   "FUSED_BOUND_BUG here and in test_fuzz.py")
 def test_fused_forward_run_reports_the_lower_bound_of_its_plan():
     workload = build_model("tiny_cnn")
     hw = load_hardware("edge_dual")
     options = run_options(["run.pass=forward", "run.fuse=[auto]"])
     result, violations = run_and_check(workload, hw, options)
-    assert [line for line in violations if line.startswith(FUSED_BOUND_BUG)] == []
+    assert [line for line in violations if line.startswith("bound:")] == []
     assert result.lower_bound_cycles <= result.total_cycles
 
 
