@@ -26,7 +26,13 @@ class ConfigError(ValueError):
         if allowed:
             parts.append(f"(allowed: {allowed})")
         super().__init__(one_line(" ".join(parts)))
-        self.source, self.field, self.allowed = source, field, allowed
+        self.message, self.source, self.field, self.allowed = message, source, field, allowed
+
+    def with_source(self, source: str) -> ConfigError:
+        """The same error attributed to `source` (e.g. the hardware a plan failed on), unless it names one."""
+        if self.source:
+            return self
+        return ConfigError(self.message, source=source, field=self.field, allowed=self.allowed)
 
 
 class SimulationStuck(RuntimeError):

@@ -25,7 +25,18 @@ KIND_NAMES = {code: kind for kind, code in KIND_CODES.items()}
 
 def plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
          partitions: dict[str, str] | None = None) -> tuple[Schedule, dict[tuple[int, int], int]]:
-    """Graph -> tiles -> schedule, with every capacity check done before any simulation."""
+    """Graph -> tiles -> schedule, with every capacity check done before any simulation.
+
+    A plan that cannot fit names the hardware and model it failed on.
+    """
+    try:
+        return _plan(workload, hw, options, partitions)
+    except ConfigError as error:
+        raise error.with_source(f"model '{workload.name}' on hardware '{hw.name}'") from None
+
+
+def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
+          partitions: dict[str, str] | None) -> tuple[Schedule, dict[tuple[int, int], int]]:
     forward = forward_graph(workload)
     backward = backward_graph(forward)
     forward_pass = options.pass_ == "forward"
