@@ -155,7 +155,8 @@ class RunOptions(_Strict):
     tile: TileOverride | None = None
     spm_fraction: float = Field(default=0.5, gt=0, le=1)
     prefetch_depth: int = Field(default=1, ge=0, le=8)
-    pins: tuple[str, ...] = ()
+    pins: tuple[str, ...] = ()  # LAYER:KIND; forward: LAYER:Y keeps a feature map on chip to its consumer
+    pin_plan: Literal["none", "greedy", "optimal"] = "none"  # npu_des/planner.py: choose pins (forward: and fusion)
     fuse: tuple[str, ...] = ()  # forward pass: fused groups 'a+b+c', or 'auto' (npu_des/schedule/fusion.py)
     batch: int = Field(default=1, ge=1, le=4096)
     max_tasks: int = Field(default=2_000_000, ge=1)

@@ -122,16 +122,17 @@ class CoreExecutor:
             yield handed  # a fused consumer's input is its producer task's output: let it exist first
         pending = [event for event in self.sync.deps[(task.layer, task.op)] if not event.triggered]
         loads = []
+        later = task.inputs
         if pending:  # X and W are in DRAM from the start: fetch them while dY is still being produced
-            loads = [event for ref in task.inputs
-                     if ref.kind != "dY" and (event := spm.acquire(ref, True, dma)) is not None]
+            early = [ref for ref in task.inputs if ref.kind != "dY" and not spm.pinned(ref)]
+            later = tuple(ref for ref in task.inputs if ref not in early)  # a pin's lifetime starts with its op
+            loads = [event for ref in early if (event := spm.acquire(ref, True, dma)) is not None]
             waiting[task.id] = (task, "dY producers", None)
             for event in pending:
                 if not event.triggered:
                     yield event
         waiting[task.id] = (task, "operands", None)
-        loads += [event for ref in task.inputs
-                  if (not pending or ref.kind == "dY") and (event := spm.acquire(ref, True, dma)) is not None]
+        loads += [event for ref in later if (event := spm.acquire(ref, True, dma)) is not None]
         output = task.output
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
         # A resident partial sum is referenced at once, so it survives between back-to-back

@@ -12,9 +12,18 @@ from npu_des.executor import CoreExecutor, Synchronizer
 from npu_des.hw import DmaEngine, DramChannel, Scratchpad, SystolicArray
 from npu_des.hw.vector_unit import VectorUnit
 from npu_des.metrics import ALL_KINDS, DIRECTIONS, KINDS, LayerRow, RunResult, TimelineEvent
+from npu_des.planner import PinCandidate, check_pins_fit, plan_pins
 from npu_des.schedule import Schedule, build_schedule
 from npu_des.schedule.compulsory import compulsory_traffic
-from npu_des.schedule.forward import build_forward_schedule, forward_layer_order
+from npu_des.schedule.forward import forward_layer_order
+from npu_des.schedule.pinning import (
+    backward_candidates,
+    disjoint_pin_deps,
+    estimated_dy_reads,
+    in_flight_bytes,
+    mark_pins,
+    plan_forward_pins,
+)
 from npu_des.schedule.tasks import KIND_CODES, VECTOR_OP
 from npu_des.sparsity import Sparsity
 from npu_des.tiling import TileGrid, plan_tiles
@@ -24,19 +33,21 @@ KIND_NAMES = {code: kind for kind, code in KIND_CODES.items()}
 
 
 def plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
-         partitions: dict[str, str] | None = None) -> tuple[Schedule, dict[tuple[int, int], int]]:
+         partitions: dict[str, str] | None = None,
+         dy_reads: dict[str, int] | None = None) -> tuple[Schedule, dict[tuple[int, int], int]]:
     """Graph -> tiles -> schedule, with every capacity check done before any simulation.
 
-    A plan that cannot fit names the hardware and model it failed on.
+    A plan that cannot fit names the hardware and model it failed on. `dy_reads` (layer -> dY bytes
+    read by an unpinned run) lets the backward pin planner weigh each dY pin by what it saves.
     """
     try:
-        return _plan(workload, hw, options, partitions)
+        return _plan(workload, hw, options, partitions, dy_reads)
     except ConfigError as error:
         raise error.with_source(f"model '{workload.name}' on hardware '{hw.name}'") from None
 
 
-def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
-          partitions: dict[str, str] | None) -> tuple[Schedule, dict[tuple[int, int], int]]:
+def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partitions: dict[str, str] | None,
+          dy_reads: dict[str, int] | None) -> tuple[Schedule, dict[tuple[int, int], int]]:
     forward = forward_graph(workload)
     backward = backward_graph(forward)
     forward_pass = options.pass_ == "forward"
@@ -50,17 +61,26 @@ def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
                   "array": (hw.cores.array.rows, hw.cores.array.cols, hw.cores.array.dataflow),
                   "sparsity": Sparsity.from_options(options)}
     grids = plan_tiles(layers, indices, **common)
-    pins = resolve_pins(options.pins, grids)
-    if pins:
-        grids = plan_tiles(layers, indices, reserved_bytes=sum(pins.values()), **common)
-        pins = resolve_pins(options.pins, grids)
-    check_task_count(grids, options.max_tasks, hw.spm.capacity_bytes)
+    if options.pins and options.pin_plan != "none":
+        raise ConfigError("give either run.pins or run.pin_plan, not both", field="run.pin_plan")
     if forward_pass:
-        schedule = build_forward_schedule(layers, grids, hw.cores.count, options, hw.spm.capacity_bytes)
-    else:
-        schedule = build_schedule(layers, backward, grids, hw.cores.count, options, hw.spm.capacity_bytes,
-                                  partitions)
-    return schedule, pins
+        return plan_forward_pins(layers, grids, hw, options, in_flight, check_task_count)
+    check_task_count(grids, options.max_tasks, hw.spm.capacity_bytes)
+    budget = hw.spm.capacity_bytes - in_flight_bytes(grids, in_flight)
+    pins = resolve_pins(options.pins, grids, {layer.name: q for q, layer in enumerate(layers)})
+    if options.pin_plan != "none":
+        reads = dy_reads if dy_reads is not None else estimated_dy_reads(grids, options.order)
+        chosen = plan_pins(options.pin_plan, backward_candidates(layers, grids, reads), budget)
+        by_name = {f"{grid.layer.name}:dY": grid.index for grid in grids.values()}
+        pins = {(by_name[pin.tensor], KIND_CODES["dY"]): pin for pin in chosen}
+    check_pins_fit(list(pins.values()), budget, "run.pin_plan" if options.pin_plan != "none" else "run.pins")
+    schedule = build_schedule(layers, backward, grids, hw.cores.count, options, hw.spm.capacity_bytes, partitions)
+    names = {grid.index: name for name, grid in grids.items()}
+    ops = {name: tuple(op for op in schedule.op_deps if op[0] == name) for name in grids}
+    schedule = disjoint_pin_deps(schedule, [(ops[names[index]], ops[names[index]], pin.start, pin.end)
+                                            for (index, _), pin in pins.items()])
+    return mark_pins(schedule, {names[index]: KIND_NAMES[code] for index, code in pins}), \
+        {key: pin.nbytes for key, pin in pins.items()}
 
 
 def check_task_count(grids: dict[str, TileGrid], max_tasks: int, capacity_bytes: int) -> None:
@@ -78,20 +98,25 @@ def check_task_count(grids: dict[str, TileGrid], max_tasks: int, capacity_bytes:
             "use a larger spm.capacity_kb or raise run.max_tasks", field="spm.capacity_kb")
 
 
-def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid]) -> dict[tuple[int, int], int]:
-    """`LAYER:KIND` pin specs -> {(layer index, kind code): tensor bytes}."""
-    pins: dict[tuple[int, int], int] = {}
+def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid],
+                 positions: dict[str, int]) -> dict[tuple[int, int], PinCandidate]:
+    """Backward `LAYER:KIND` pin specs -> {(layer index, kind code): pin alive over [q, q+1] of backward order}.
+
+    A layer's pins last until all its ops finish, which may be after the next layer has started,
+    so the pins of consecutive layers share the SPM and are checked together.
+    """
+    pins: dict[tuple[int, int], PinCandidate] = {}
     for spec in specs:
         layer, _, kind = spec.rpartition(":")
         if layer not in grids:
             raise ConfigError(f"pin '{spec}' names unknown layer '{layer}'", field="run.pins",
                               allowed="LAYER:KIND with a layer of the model")
-        if kind not in KIND_CODES:
+        if kind not in KINDS:
             raise ConfigError(f"pin '{spec}' names unknown tensor kind '{kind}'", field="run.pins",
-                              allowed=", ".join(KINDS))
+                              allowed=", ".join(KINDS) + " (Y on forward runs)")
         grid = grids[layer]
-        pins[(grid.index, KIND_CODES[kind])] = (grid.forward_compulsory_bytes() if kind == "Y"
-                                                else grid.compulsory_bytes())[kind]
+        nbytes = grid.compulsory_bytes()[kind]
+        pins[(grid.index, KIND_CODES[kind])] = PinCandidate(spec, nbytes, 0, positions[layer], positions[layer] + 1)
     return pins
 
 
@@ -109,7 +134,11 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
         from npu_des.autotune import choose_partitions
 
         partitions = choose_partitions(workload, hw, options)
-    schedule, pins = plan(workload, hw, options, partitions)
+    dy_reads = None
+    if options.pin_plan != "none" and options.pass_ == "backward":  # weigh dY pins by a measured unpinned run
+        unpinned = simulate(workload, hw, options.model_copy(update={"pin_plan": "none"}), partitions, dma_engine)
+        dy_reads = {row.layer: row.read_bytes["dY"] for row in unpinned.layers}
+    schedule, pins = plan(workload, hw, options, partitions, dy_reads)
     env = simpy.Environment()
     dram = DramChannel(env, hw.dram_bytes_per_cycle, hw.dram.latency_cycles)
     spm = Scratchpad(env, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers))
@@ -127,7 +156,7 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
             env, core, SystolicArray.from_config(env, array),
             dma_engine(env, core, dram, hw.cores.dma.outstanding), spm, schedule.tasks_of_core(core), sync,
             options.prefetch_depth, VectorUnit(env, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)))
-    _unpin_when_layer_done(schedule, sync, spm, pins, executors[0].dma)
+    _unpin_when_layer_done(schedule, sync, spm, _releases(workload, pins), executors[0].dma)
     for executor in executors:
         env.process(executor.run())
     env.run()
@@ -139,10 +168,18 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     return _collect(workload, hw, options, schedule, env, dram, spm, executors, sync)
 
 
+def _releases(workload: Workload, pins: dict[tuple[int, int], int]) -> dict[tuple[int, int], str]:
+    """The layer whose completion frees each pin: its own, or for a forward feature map its only consumer."""
+    names = [layer.name for layer in workload.layers]
+    consumer = {producer: layer.name for layer in workload.layers for producer in layer.inputs}
+    return {(index, code): consumer[names[index]] if code == KIND_CODES["Y"] else names[index]
+            for index, code in pins}
+
+
 def _unpin_when_layer_done(schedule: Schedule, sync: Synchronizer, spm: Scratchpad,
-                           pins: dict[tuple[int, int], int], dma: DmaEngine) -> None:
-    """A pinned tensor is released once every op of its layer has finished."""
-    if not pins:
+                           releases: dict[tuple[int, int], str], dma: DmaEngine) -> None:
+    """A pinned tensor is released once every op of the layer that last reads it has finished."""
+    if not releases:
         return
     ops_left = {grid.layer.name: sum(1 for op in sync.remaining if op[0] == grid.layer.name)
                 for grid in schedule.grids.values()}
@@ -150,9 +187,8 @@ def _unpin_when_layer_done(schedule: Schedule, sync: Synchronizer, spm: Scratchp
     def on_op_done(op: tuple[str, str]) -> None:
         ops_left[op[0]] -= 1
         if ops_left[op[0]] == 0:
-            index = schedule.grids[op[0]].index
-            for layer_index, kind_code in pins:
-                if layer_index == index:
+            for (layer_index, kind_code), layer in releases.items():
+                if layer == op[0]:
                     spm.unpin_tensor(layer_index, kind_code, dma)
 
     sync.on_op_done.append(on_op_done)

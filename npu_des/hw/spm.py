@@ -114,6 +114,11 @@ class Scratchpad:
                     self._unreferenced(entry, dma)
         self._record()
 
+    def pinned(self, ref: TileRef) -> bool:
+        """Whether `ref`'s tensor is pinned now."""
+        key = ref.key
+        return (key[0], key[1]) in self._pinned_tensors
+
     def resident(self, ref: TileRef) -> bool:
         return ref.key in self._entries
 

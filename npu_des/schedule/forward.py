@@ -4,16 +4,19 @@ Layers run in forward topological order; each layer's output tiles (g, m, n) are
 cores round-robin, with the reduction over K innermost so a partial sum stays resident while it
 accumulates. A layer's op waits for its producers' forward ops (op deps), exactly as a backward op
 waits for its dY producers. Feature maps cross DRAM at every layer boundary: Y is written back
-and the consumer reads it as its own X tiles (pinning and fusion, which avoid that, are in
-npu_des/schedule/fusion.py).
+and the consumer reads it as its own X tiles, except where fused (npu_des/schedule/fusion.py) or
+pinned (`pinned`: producer -> consumer; the producer's Y stays in the SPM, `write_back=False`, and
+the consumer's X tiles are those Y tiles, see npu_des/schedule/pinning.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import networkx as nx
 
 from npu_des.config import RunOptions
-from npu_des.schedule.tasks import OpId, Schedule, TaskList, TileRefs
+from npu_des.schedule.tasks import OpId, Schedule, TaskList, TileRef, TileRefs
 from npu_des.tiling import TileGrid
 from npu_des.workload.layers import Layer
 
@@ -33,9 +36,43 @@ def forward_op_deps(layers: list[Layer]) -> dict[OpId, tuple[OpId, ...]]:
             for layer in layers}
 
 
-def add_layer(tasks: TaskList, grid: TileGrid, cores: int) -> None:
-    """Every tile task of one layer's forward GEMM, output tiles round-robin over the cores."""
-    refs = TileRefs(grid)
+class _PinnedInputRefs(TileRefs):
+    """A consumer whose X tiles are its pinned producer's Y tiles (same SPM keys, full-channel tiles)."""
+
+    def __init__(self, grid: TileGrid, producer: TileRefs) -> None:
+        super().__init__(grid)
+        self.producer = producer
+
+    def x(self, g: int, m: int, k: int) -> TileRef:
+        return self.producer.y(g, m, k)
+
+
+class LayerAdder:
+    """Appends whole layers, keeping pinned producers' Y on chip and feeding it to their consumers."""
+
+    def __init__(self, cores: int, pinned: dict[str, str] | None = None) -> None:
+        self.cores = cores
+        self.pinned = pinned or {}
+        self._producer_of = {consumer: producer for producer, consumer in self.pinned.items()}
+        self._refs: dict[str, TileRefs] = {}
+
+    def add(self, tasks: TaskList, grid: TileGrid) -> None:
+        name = grid.layer.name
+        producer = self._producer_of.get(name)
+        refs = _PinnedInputRefs(grid, self._refs[producer]) if producer else TileRefs(grid)
+        if name in self.pinned:
+            self._refs[name] = refs
+        add_layer(tasks, grid, self.cores, refs, keep_output=name in self.pinned)
+
+
+def add_layer(tasks: TaskList, grid: TileGrid, cores: int, refs: TileRefs | None = None,
+              keep_output: bool = False) -> None:
+    """Every tile task of one layer's forward GEMM, output tiles round-robin over the cores.
+
+    `keep_output`: final Y tiles stay in the SPM (a pinned feature map), never written back.
+    """
+    refs = refs or TileRefs(grid)
+    first = len(tasks.tasks)
     g_count, m_count, n_count, k_count = grid.counts
     output = 0
     for g in range(g_count):
@@ -44,28 +81,47 @@ def add_layer(tasks: TaskList, grid: TileGrid, cores: int) -> None:
                 for k in range(k_count):
                     tasks.add_forward(refs, g, m, n, k, output % cores)
                 output += 1
+    if keep_output:
+        for index in range(first, len(tasks.tasks)):
+            if tasks.tasks[index].last:
+                tasks.tasks[index] = replace(tasks.tasks[index], write_back=False)
 
 
-def forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int) -> Schedule:
-    """Layer-by-layer forward schedule (no pinning, no fusion)."""
+def forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int,
+                     pinned: dict[str, str] | None = None) -> Schedule:
+    """Layer-by-layer forward schedule (no fusion); `pinned` feature maps (producer -> consumer) stay on chip."""
     tasks = TaskList()
+    adder = LayerAdder(cores, pinned)
     for layer in layers:
-        add_layer(tasks, grids[layer.name], cores)
+        adder.add(tasks, grids[layer.name])
     return Schedule("forward", tuple(tasks.tasks), forward_op_deps(layers), grids)
 
 
-def build_forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, options: RunOptions,
-                           capacity_bytes: int) -> Schedule:
-    """The forward schedule `options` asks for: layer by layer, or with fused groups (`run.fuse`)."""
+def fusion_groups(layers: list[Layer], options: RunOptions, capacity_bytes: int, cores: int,
+                  bytes_per_element: int) -> list[list[Layer]]:
+    """The fused groups `run.fuse` names, or `auto`'s greedy chains (npu_des/schedule/fusion.py)."""
     if not options.fuse:
-        return forward_schedule(layers, grids, cores)
-    from npu_des.schedule.fusion import auto_groups, fused_schedule, named_groups
+        return []
+    from npu_des.schedule.fusion import auto_groups, named_groups
 
     in_flight = cores * (options.prefetch_depth + 1)
-    bytes_per_element = next(iter(grids.values())).bytes_per_element if grids else 2
     budget = int(capacity_bytes * options.spm_fraction)
-    groups = (auto_groups(layers, budget, in_flight, bytes_per_element) if options.fuse == ("auto",)
-              else named_groups(layers, options.fuse))
+    return (auto_groups(layers, budget, in_flight, bytes_per_element) if options.fuse == ("auto",)
+            else named_groups(layers, options.fuse))
+
+
+def build_forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, options: RunOptions,
+                           capacity_bytes: int, groups: list[list[Layer]] | None = None,
+                           pinned: dict[str, str] | None = None) -> Schedule:
+    """The forward schedule: layer by layer, with fused `groups` (default: from `run.fuse`) and `pinned` maps."""
+    bytes_per_element = next(iter(grids.values())).bytes_per_element if grids else 2
+    if groups is None:
+        groups = fusion_groups(layers, options, capacity_bytes, cores, bytes_per_element)
+    if not groups:
+        return forward_schedule(layers, grids, cores, pinned)
+    from npu_des.schedule.fusion import fused_schedule
+
+    in_flight = cores * (options.prefetch_depth + 1)
     schedule, _ = fused_schedule(layers, grids, cores, groups, capacity_bytes, in_flight, options.spm_fraction,
-                                 bytes_per_element)
+                                 bytes_per_element, pinned)
     return schedule

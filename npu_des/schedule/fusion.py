@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from npu_des.errors import ConfigError
-from npu_des.schedule.forward import FORWARD_OP, add_layer, forward_op_deps
+from npu_des.schedule.forward import FORWARD_OP, LayerAdder, forward_op_deps
 from npu_des.schedule.tasks import KIND_CODES, OpId, Schedule, TaskList, TileRef, TileTask
 from npu_des.tiling import TileGrid
 from npu_des.workload.layers import Layer
@@ -111,6 +111,17 @@ def fits(group: list[Layer], budget_bytes: int, in_flight: int, bytes_per_elemen
     return largest * in_flight + weights <= budget_bytes
 
 
+def fused_input_bytes(group: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int) -> int:
+    """DRAM bytes of the group input's row tiles (halo rows read again by each step), as `_add_group` reads them."""
+    first, last = group[0], group[-1].gemm.conv
+    rows = choose_rows(group, budget_bytes, in_flight, bytes_per_element)
+    total = 0
+    for top in range(0, last.out_h, rows):
+        start, end = input_rows(first, *row_spans(group, top, min(last.out_h, top + rows))[0])
+        total += c_in(first) * (end - start) * first.gemm.conv.in_w
+    return total * last.batch * bytes_per_element
+
+
 def auto_groups(layers: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int,
                 max_depth: int = 3) -> list[list[Layer]]:
     """Greedy chains of up to `max_depth` fusible convs in forward order that fit (singletons left out)."""
@@ -159,10 +170,12 @@ def named_groups(layers: list[Layer], specs: tuple[str, ...]) -> list[list[Layer
 
 def fused_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, groups: list[list[Layer]],
                    capacity_bytes: int, in_flight: int, spm_fraction: float,
-                   bytes_per_element: int) -> tuple[Schedule, FusionReport]:
-    """Forward schedule where each group runs row tile by row tile and the other layers layer by layer."""
+                   bytes_per_element: int, pinned: dict[str, str] | None = None) -> tuple[Schedule, FusionReport]:
+    """Forward schedule where each group runs row tile by row tile and the other layers layer by layer
+    (`pinned` producer -> consumer feature maps of those stay on chip; none may touch a group)."""
     group_of = {layer.name: tuple(group) for group in groups for layer in group}
     tasks = TaskList()
+    adder = LayerAdder(cores, pinned)
     op_deps: dict[OpId, tuple[OpId, ...]] = forward_op_deps(layers)
     row_tiles: dict[str, int] = {}
     extra_macs = saved = 0
@@ -172,7 +185,7 @@ def fused_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, 
             continue
         group = group_of.get(layer.name)
         if group is None:
-            add_layer(tasks, grids[layer.name], cores)
+            adder.add(tasks, grids[layer.name])
             continue
         done.update(member.name for member in group)
         rows = choose_rows(list(group), int(capacity_bytes * spm_fraction), in_flight, bytes_per_element)
