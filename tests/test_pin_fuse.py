@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from npu_des.config import run_options
 from npu_des.errors import ConfigError
 from npu_des.oracle import Access, access_sequence, replay, replay_schedule, slot_capacity
+from npu_des.planner import PinCandidate, alive_peak, check_pins_fit, greedy_pins, optimal_pins
 from npu_des.schedule.tasks import TileRef
 from npu_des.sim import plan
 from npu_des.workload import Workload, conv, linear
@@ -165,3 +166,125 @@ def test_unfusable_group_is_one_config_error():
     with pytest.raises(ConfigError, match="not the only consumer|unknown layer"):
         plan(_chain(), make_hw(), run_options(pass_="forward", fuse=("a+c",)))
     assert main(["run", "--model", "tiny_cnn", "--pass", "forward", "--set", "run.fuse=[conv1+conv2]"]) == 2
+
+
+# --- pin planner ---------------------------------------------------------------------------
+
+
+def _pin(name: str, nbytes: int, saving: int, start: int) -> PinCandidate:
+    return PinCandidate(name, nbytes, saving, start, start + 1)
+
+
+def test_greedy_takes_the_best_ratio_and_blocks_both_neighbours():
+    # budget 10: b (5 B, saves 6) has the best ratio, but alive together with a or c it needs 11 B,
+    # so greedy ends with 6 saved; a and c never coexist ([0,1] and [2,3]), so the optimum pins both: 12.
+    candidates = [_pin("a", 6, 6, 0), _pin("b", 5, 6, 1), _pin("c", 6, 6, 2)]
+    assert [p.tensor for p in greedy_pins(candidates, 10)] == ["b"]
+    assert [p.tensor for p in optimal_pins(candidates, 10)] == ["a", "c"]
+    assert alive_peak(optimal_pins(candidates, 10))[0] == 6
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 20), st.integers(0, 20)), min_size=1, max_size=7), st.integers(1, 40))
+def test_optimal_pins_equal_brute_force_and_beat_greedy(sizes, budget):
+    candidates = [_pin(f"t{i}", nbytes, saving, i) for i, (nbytes, saving) in enumerate(sizes)]
+    best = 0
+    for mask in range(1 << len(candidates)):
+        chosen = [c for i, c in enumerate(candidates) if mask >> i & 1]
+        if alive_peak(chosen)[0] <= budget:
+            best = max(best, sum(c.saving for c in chosen))
+    optimal, greedy = optimal_pins(candidates, budget), greedy_pins(candidates, budget)
+    assert alive_peak(optimal)[0] <= budget and alive_peak(greedy)[0] <= budget
+    assert sum(c.saving for c in optimal) == best >= sum(c.saving for c in greedy)
+
+
+def test_pins_of_layers_apart_share_the_spm_in_time():
+    # a [0,1] and c [2,3] are never alive together: 12 B of pins fit a 6 B budget; b [1,2] overlaps both.
+    check_pins_fit([_pin("a", 6, 0, 0), _pin("c", 6, 0, 2)], 6)
+    with pytest.raises(ConfigError, match=r"pins a, b hold 0.0 KB .* over"):
+        check_pins_fit([_pin("a", 6, 0, 0), _pin("b", 1, 0, 1)], 6)
+
+
+def test_planned_dy_pins_are_read_once_and_pinned_bytes_fit():
+    from npu_des.models import build_model
+    from npu_des.sim import simulate
+
+    workload = build_model("tiny_cnn")
+    # 16 KB SPM, 8 KB in flight: sequential reads conv2's 8 KB dY 3x and conv3's 4 KB 1.9x; they are
+    # neighbours in backward order (12 KB together), so the optimum pins conv2 alone (saves 16 KB).
+    order = "sequential"
+    hw = make_hw("cores.count=2", "spm.capacity_kb=16", "dram.bandwidth_gbps=4")
+    options = run_options(order=order, pin_plan="optimal")
+    result = simulate(workload, hw, options)
+    schedule, _ = plan(workload, hw, options)
+    pinned = [name for name, choice in result.choices.items() if choice.get("pinned") == "dY"]
+    assert pinned == ["conv2"]
+    for row in result.layers:
+        if row.layer in pinned:
+            assert row.read_bytes["dY"] == schedule.grids[row.layer].compulsory_bytes()["dY"]
+    assert max(p for _, _, p in result.spm_occupancy) <= hw.spm.capacity_bytes
+    assert max(p for _, _, p in result.spm_occupancy) > 0
+    unpinned = simulate(workload, hw, run_options(order=order))
+    assert result.dram_bytes["read"]["dY"] < unpinned.dram_bytes["read"]["dY"]
+
+
+def test_backward_pins_of_layers_apart_may_exceed_the_budget_together():
+    from npu_des.models import build_model
+    from npu_des.sim import simulate
+
+    # 16 KB SPM, 8 KB in flight, so 8 KB for pins. conv4's dY (4 KB, backward position 1) and conv1's
+    # (8 KB, position 4) sum to 12 KB, which the old all-pins check refused; they are never alive
+    # together (conv1's ops wait for conv4's to finish), so pinned bytes peak at 8 KB.
+    hw = make_hw("cores.count=2", "spm.capacity_kb=16", "dram.bandwidth_gbps=4")
+    result = simulate(build_model("tiny_cnn"), hw, run_options(order="sequential", pins=("conv4:dY", "conv1:dY")))
+    assert max(p for _, _, p in result.spm_occupancy) == 8192
+    rows = {row.layer: row for row in result.layers}
+    assert rows["conv1"].read_bytes["dY"] == 8192 and rows["conv4"].read_bytes["dY"] == 4096
+    with pytest.raises(ConfigError, match="pins conv3:dY, conv2:dY hold 12.0 KB"):
+        plan(build_model("tiny_cnn"), hw, run_options(order="sequential", pins=("conv3:dY", "conv2:dY")))
+
+
+def test_forward_pinned_feature_map_never_touches_dram():
+    from npu_des.sim import simulate
+
+    hw = make_hw("cores.count=2", "spm.capacity_kb=64")
+    result = simulate(_chain(), hw, run_options(pass_="forward", pins=("a:Y", "b:Y")))
+    transfers = [e for e in result.timeline if e.resource.endswith(".dma")]
+    assert not [e for e in transfers if e.layer in ("a", "b") and e.kind == "Y"]
+    assert not [e for e in transfers if e.layer in ("b", "c") and e.kind == "X"]
+    assert result.dram_bytes["write"]["Y"] == 2 * 8 * 12 * 12  # only c's output
+    assert result.choices["a"]["pinned"] == "Y->b"
+    # a's Y and b's Y are alive together while b runs: 2 x 2304 B
+    assert max(p for _, _, p in result.spm_occupancy) == 2 * 8 * 144 * 2
+    plain = simulate(_chain(), hw, run_options(pass_="forward"))
+    assert plain.macs == result.macs
+
+
+def test_forward_plans_never_move_more_feature_map_bytes_than_layer_by_layer():
+    from npu_des.sim import simulate
+
+    hw = make_hw("cores.count=2", "spm.capacity_kb=64")
+
+    def feature_map_bytes(**kw):
+        result = simulate(_chain(), hw, run_options(pass_="forward", **kw))
+        return result.dram_bytes["read"]["X"] + result.dram_bytes["write"]["Y"]
+
+    neither = feature_map_bytes()
+    assert feature_map_bytes(pin_plan="optimal") < neither
+    assert feature_map_bytes(pin_plan="optimal", fuse=("auto",)) <= feature_map_bytes(pin_plan="greedy",
+                                                                                        fuse=("auto",))
+
+
+@pytest.mark.parametrize(("argv", "expect"), [
+    (["--pass", "forward", "--pin", "conv3:Y", "--set", "cores.count=1", "--set", "run.prefetch_depth=0",
+      "--set", "run.spm_fraction=0.9", "--set", "spm.capacity_kb=16"], "pins conv3:Y hold 4.0 KB"),
+    (["--pass", "forward", "--pin", "conv1:Y"], "does not feed only the next layer"),
+    (["--pass", "forward", "--pin", "conv1:dY"], "LAYER:Y"),
+    (["--pin", "conv1:dY", "--set", "run.pin_plan=optimal"], "not both"),
+])
+def test_bad_pin_plan_is_one_line_and_exit_2(argv, expect, capsys):
+    from npu_des.cli import main
+
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expect in err, err
