@@ -165,6 +165,12 @@ class RunOptions(_Strict):
     density_file: str | None = None
     compression: Literal["none", "bitmap", "csr"] = "none"
 
+    @field_validator("fuse", "pins", mode="before")
+    @classmethod
+    def _one_item_is_a_list_of_one(cls, value: object) -> object:
+        """`--set run.fuse=auto` and `--set run.pins=conv1:dY` mean a list of one item."""
+        return (value,) if isinstance(value, str) else value
+
     @field_validator("density")
     @classmethod
     def _density_is_fraction(cls, value: float) -> float:
@@ -303,6 +309,9 @@ def hardware_from_dict(data: dict[str, Any], source: str = "<hardware>") -> Hard
 def run_options(overrides: list[str] | tuple[str, ...] = (), **fields: Any) -> RunOptions:
     """Build RunOptions from keyword fields plus `run.key=value` overrides."""
     data: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+    for name, field in RunOptions.model_fields.items():  # one spelling per field, so `--set run.pass=` overrides
+        if field.alias and name in data:
+            data[field.alias] = data.pop(name)
     run_overrides = [o[len("run."):] for o in overrides if o.startswith("run.")]
     data = apply_overrides(data, run_overrides, source="--set")
     try:

@@ -87,3 +87,8 @@ def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatc
     monkeypatch.setattr(DramChannel, "transfer", double_counting)
     assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--check"]) == 1
     assert "npu-des: check failed: sequential: bytes:" in capsys.readouterr().err
+
+
+def test_a_single_fuse_or_pin_value_needs_no_list_brackets(capsys):
+    assert main(["run", "--model", "tiny_cnn", "--set", "run.pass=forward", "--set", "run.fuse=auto"]) == 0
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--set", "run.pins=conv1:dY"]) == 0
