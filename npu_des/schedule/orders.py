@@ -39,13 +39,20 @@ def activation_gradients(tasks: TaskList, refs: TileRefs, cores: int) -> None:
         tasks.add_activation_gradient(refs, g, m, n, index % cores)
 
 
-def sequential(layers: list[Layer], grids: dict[str, TileGrid], cores: int, first: str = "dX",
-               vector_layers: frozenset[str] = frozenset()) -> TaskList:
-    tasks = TaskList()
+def _layer_tiles(tasks: TaskList, layers: list[Layer], grids: dict[str, TileGrid], cores: int,
+                 vector_layers: frozenset[str]) -> Iterator[tuple[Layer, TileRefs]]:
+    """Each layer with its tile refs, after emitting its vector op (the non-GEMM backward runs first)."""
     for layer in layers:
         refs = TileRefs(grids[layer.name])
         if layer.name in vector_layers:
             activation_gradients(tasks, refs, cores)
+        yield layer, refs
+
+
+def sequential(layers: list[Layer], grids: dict[str, TileGrid], cores: int, first: str = "dX",
+               vector_layers: frozenset[str] = frozenset()) -> TaskList:
+    tasks = TaskList()
+    for layer, refs in _layer_tiles(tasks, layers, grids, cores, vector_layers):
         ops = ("dX", "dW") if first == "dX" else ("dW", "dX")
         for op in ops:
             if op == "dX" and not layer.has_input_gradient:
@@ -90,10 +97,7 @@ def interleaved(layers: list[Layer], grids: dict[str, TileGrid], cores: int,
                 loop_orders: dict[str, str], partitions: dict[str, str],
                 vector_layers: frozenset[str] = frozenset()) -> TaskList:
     tasks = TaskList()
-    for layer in layers:
-        refs = TileRefs(grids[layer.name])
-        if layer.name in vector_layers:
-            activation_gradients(tasks, refs, cores)
+    for layer, refs in _layer_tiles(tasks, layers, grids, cores, vector_layers):
         partition = partitions[layer.name]
         counts = refs.grid.counts
         dy_tiles: dict[tuple[int, int, int], int] = {}
