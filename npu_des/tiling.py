@@ -205,13 +205,13 @@ class TileGrid:
 
 def plan_tiles(layers: list[Layer], indices: dict[str, int], *, capacity_bytes: int, in_flight_tasks: int,
                bytes_per_element: int, spm_fraction: float, cores: int = 1,
-               array: tuple[int, int, str | dict[str, str]] = (1, 1, "os"), reserved_bytes: int = 0,
+               array: tuple[int, int, str | dict[str, str]] = (1, 1, "os"),
                override: tuple[int, int, int] | None = None, sparsity: Sparsity | None = None) -> dict[str, TileGrid]:
     """Tile grid for every layer; ConfigError if a layer's in-flight working set cannot fit the SPM.
 
     Tile shapes and the capacity check use dense bytes, so sparsity changes what moves, not the tiles.
     """
-    usable = capacity_bytes - reserved_bytes
+    usable = capacity_bytes
     if sparsity is not None:
         sparsity.check_layers(layer.name for layer in layers)
     grids: dict[str, TileGrid] = {}
@@ -229,10 +229,9 @@ def plan_tiles(layers: list[Layer], indices: dict[str, int], *, capacity_bytes: 
             shape = chosen or TileShape(1, 1, 1, gemm.k_unit)
         need = task_working_set_elements(gemm, shape) * bytes_per_element * in_flight_tasks
         if need > usable:
-            pinned = f" plus {reserved_bytes / 1024:.0f} KB pinned" if reserved_bytes else ""
             raise ConfigError(
                 f"layer '{layer.name}': working set {need / 1024:.1f} KB ({in_flight_tasks} in-flight tile tasks "
-                f"of tile {shape.tm}x{shape.tn}x{shape.tk}){pinned} exceeds SPM {capacity_bytes / 1024:.0f} KB",
+                f"of tile {shape.tm}x{shape.tn}x{shape.tk}) exceeds SPM {capacity_bytes / 1024:.0f} KB",
                 field="spm.capacity_kb" if override is None else "run.tile")
         grids[layer.name] = TileGrid.build(layer, indices[layer.name], shape, bytes_per_element, sparsity)
     return grids

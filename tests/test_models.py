@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 
 from npu_des.errors import ConfigError
-from npu_des.models import MODELS, build_model, model_names, model_table, weight_parameters
+from npu_des.models import MODELS, build_model, model_names, model_table
 from npu_des.models.faster_rcnn import faster_rcnn, vgg16_convs
 from npu_des.models.ncf import ncf
 from npu_des.models.transformer import bert_base, gpt2_small
@@ -27,7 +27,7 @@ def test_zoo_model_matches_published_macs_and_weights(name: str, macs: float, we
                                                       tolerance: float) -> None:
     workload = build_model(name)
     assert workload.macs == pytest.approx(macs, rel=tolerance)
-    assert weight_parameters(workload) == pytest.approx(weights, rel=tolerance)
+    assert workload.parameters == pytest.approx(weights, rel=tolerance)
 
 
 def test_vgg16_conv_part_is_15_3_gmacs_at_224() -> None:
@@ -49,7 +49,7 @@ def test_faster_rcnn_rpn_heads_read_the_rpn_conv_at_stride_16() -> None:
 def test_bert_base_has_85m_encoder_weights_and_11_gmacs_at_seq_128() -> None:
     # per block 768*2304 + 768*768 + 2*768*3072 = 7,077,888 weights; x 12 blocks
     workload = bert_base(seq_len=128)
-    assert weight_parameters(workload) == 12 * 7_077_888
+    assert workload.parameters == 12 * 7_077_888
     # per block 128 tokens x 7,077,888 + scores and context 2 x 12 heads x 128*64*128
     assert workload.macs == 12 * (128 * 7_077_888 + 2 * 12 * 128 * 64 * 128)
 
@@ -66,8 +66,8 @@ def test_attention_gemms_run_once_per_sequence_and_head() -> None:
 def test_gpt2_small_weights_are_124m_less_position_embeddings() -> None:
     workload = gpt2_small(seq_len=64)
     # 12 blocks x 7,077,888 + tied LM head 768 x 50257 = 123.5 M (published 124 M incl. 0.8 M positions)
-    assert weight_parameters(workload) == 12 * 7_077_888 + 768 * 50257
-    assert weight_parameters(gpt2_small(seq_len=64, lm_head=False)) == 12 * 7_077_888
+    assert workload.parameters == 12 * 7_077_888 + 768 * 50257
+    assert gpt2_small(seq_len=64, lm_head=False).parameters == 12 * 7_077_888
 
 
 def test_residual_stream_readers_list_every_contributor() -> None:

@@ -52,16 +52,11 @@ def build_model(name: str, batch: int = 1) -> Workload:
     return MODELS[key](batch=batch)
 
 
-def weight_parameters(workload: Workload) -> int:
-    """Trained weights (kept for callers of the zoo API; the count lives on Workload)."""
-    return workload.parameters
-
-
 def model_table(batch: int = 1) -> list[ModelRow]:
     """Every zoo model with its layer count, MACs and parameter bytes (2 bytes per element)."""
     rows = []
     for name in model_names():
         workload = build_model(name, batch)
         rows.append(ModelRow(name, len(workload.layers), workload.macs,
-                             weight_parameters(workload) * PARAMETER_BYTES_PER_ELEMENT))
+                             workload.parameters * PARAMETER_BYTES_PER_ELEMENT))
     return rows
