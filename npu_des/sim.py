@@ -107,7 +107,10 @@ def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid],
     """
     pins: dict[tuple[int, int], PinCandidate] = {}
     for spec in specs:
-        layer, _, kind = spec.rpartition(":")
+        layer, colon, kind = spec.rpartition(":")
+        if not colon:
+            raise ConfigError(f"pin '{spec}' names no tensor kind", field="run.pins",
+                              allowed="LAYER:KIND, e.g. conv1:dY")
         if layer not in grids:
             raise ConfigError(f"pin '{spec}' names unknown layer '{layer}'", field="run.pins",
                               allowed="LAYER:KIND with a layer of the model")

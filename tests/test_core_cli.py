@@ -40,6 +40,7 @@ def test_both_orders_write_comparison(tmp_path):
         (["run", "--set", "spm.capacity_kb=0.01"], "exceeds SPM 0 KB"),
         (["run", "--model", "tiny_cnn", "--pin", "conv9:dY"], "unknown layer 'conv9'"),
         (["run", "--model", "tiny_cnn", "--pin", "conv1:dZ"], "unknown tensor kind 'dZ'"),
+        (["run", "--model", "tiny_cnn", "--pin", "conv1"], "pin 'conv1' names no tensor kind"),
         (["run", "--model", "resnet50", "--pin", "layer4.0.conv2:W"], "KB over"),
     ],
 )
