@@ -6,7 +6,8 @@
 
 Wall seconds are the best of --repeats plain simulate() calls; SimPy events (Environment.step calls)
 and the tracemalloc peak come from one extra, untimed run. Run by hand before and after a change to
-a hot path (executor, hw/, schedule); it is not a timed test. The logic lives in npu_des/bench.py.
+a hot path (sim/executor.py, sim/components/, schedule/); it is not a timed test. The logic lives in
+npu_des/analysis/bench.py.
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from npu_des.models import model_names
-from npu_des.sweep import build_spec, run_sweep
-from npu_des.sweep_table import to_frame
+from npu_des.sweep.runner import run_sweep
+from npu_des.sweep.spec import build_spec
+from npu_des.sweep.table import to_frame
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

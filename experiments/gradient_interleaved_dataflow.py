@@ -29,9 +29,10 @@ from rich.console import Console
 from rich.table import Table
 
 from npu_des.config import load_hardware, run_options
-from npu_des.hw.systolic_array import replay
+from npu_des.sim.components.systolic_array import replay
 from npu_des.models import build_model
-from npu_des.sim import plan, simulate
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

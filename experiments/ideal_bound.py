@@ -6,7 +6,7 @@ when dY re-reads are removed. How we model "fetched once":
 * Pinning every layer's dY (`run.pins`) is the hardware-honest way, but pins are reserved for the
   whole run, so the sum of all dY tensors must fit the SPM next to the working tiles. We try it per
   model and print why it does not fit.
-* So we use the `dy_once` simulator variant (npu_des/sweep_variants.py): the sequential schedule,
+* So we use the `dy_once` simulator variant (npu_des/sweep/variants.py): the sequential schedule,
   SPM and contention are unchanged, but a dY tile crosses DRAM only the first time it is read;
   later misses on it cost no DRAM bytes or time. That removes exactly the dY re-reads and nothing else.
 
@@ -31,7 +31,7 @@ from _common import (
 from npu_des.config import load_hardware, run_options
 from npu_des.errors import ConfigError
 from npu_des.models import build_model
-from npu_des.sim import plan
+from npu_des.schedule.plan import plan
 
 NAME = "ideal_bound"
 REFERENCE = {"os": 0.93, "ws": 0.89}  # replication study: dY-once time / sequential time

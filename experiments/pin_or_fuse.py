@@ -16,7 +16,7 @@ from _common import available, finish, parse_args, plt, print_table, save_figure
 
 from npu_des.config import load_hardware, run_options
 from npu_des.models import build_model
-from npu_des.sim import simulate
+from npu_des.sim.driver import simulate
 
 FORWARD = {"neither": {}, "fuse": {"fuse": ("auto",)}, "pin": {"pin_plan": "optimal"},
            "pin+fuse": {"pin_plan": "optimal", "fuse": ("auto",)}}

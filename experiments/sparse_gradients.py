@@ -25,7 +25,7 @@ from rich.table import Table
 
 from npu_des.config import load_hardware, run_options
 from npu_des.models import build_model
-from npu_des.sim import simulate
+from npu_des.sim.driver import simulate
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

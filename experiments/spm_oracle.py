@@ -3,7 +3,7 @@
 Per model and order on one NPU: the simulated run's DRAM bytes (LRU, several cores, prefetch),
 and the oracle replays of the same schedule (one access stream in issue order): LRU and OPT over
 true tile sizes in C bytes (OPT a heuristic there), and LRU and OPT in the uniform-slot model
-(C // largest tile slots), where OPT's miss count is provably minimal (npu_des/oracle.py).
+(C // largest tile slots), where OPT's miss count is provably minimal (npu_des/analysis/oracle.py).
 Writes results/spm_oracle/oracle.csv and prints the table.
 """
 
@@ -14,8 +14,9 @@ from _common import available, finish, parse_args, print_table
 
 from npu_des.config import load_hardware, run_options
 from npu_des.models import build_model
-from npu_des.oracle import replay_schedule
-from npu_des.sim import plan, simulate
+from npu_des.analysis.oracle import replay_schedule
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from npu_des.errors import ConfigError
+from npu_des.kinds import GRADIENT_OPS
 
 PRESET_DIR = Path(__file__).parent / "presets"
 Dataflow = Literal["os", "ws", "is"]
@@ -34,7 +35,6 @@ class _Strict(BaseModel):
 
 
 DATAFLOWS = ("os", "ws", "is")
-GRADIENT_OPS = ("dX", "dW")
 
 
 class ArrayConfig(_Strict):
@@ -70,7 +70,7 @@ class ArrayConfig(_Strict):
                 if not isinstance(dataflow, str) or dataflow not in DATAFLOWS:
                     raise ValueError(f"op '{op}': unknown dataflow {_one_line(repr(dataflow))} "
                                      f"(allowed: {', '.join(DATAFLOWS)})")
-            return {op: value.get(op, "os") for op in GRADIENT_OPS}
+            return {op.value: value.get(op, "os") for op in GRADIENT_OPS}
         raise ValueError("must be one of os, ws, is, or a mapping of op to dataflow such as {dX: ws, dW: os}")
 
     def dataflow_of(self, op: str) -> str:

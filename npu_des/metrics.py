@@ -5,25 +5,27 @@ Tensor kinds are exactly X, W, dY, dX, dW (forward runs add Y); directions are r
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("X", "W", "dY", "dX", "dW")
-FORWARD_KINDS = ("X", "W", "Y")   # --pass forward: Y is a layer's output feature map
-ALL_KINDS = (*KINDS, "Y")          # what a forward run's byte tables hold (backward kinds stay, at zero)
+from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, TensorKind
+
+__all__ = ["ALL_KINDS", "CORE_UNIT", "DIRECTIONS", "KINDS", "LayerRow", "RunResult", "TimelineEvent", "kinds_of"]
+
+CORE_UNIT = re.compile(r"core(\d+)\.(\w+)$")  # a core's unit in `TimelineEvent.resource`: core0.array, core1.dma
 
 
-def kinds_of(dram_bytes: dict[str, dict[str, int]]) -> tuple[str, ...]:
+def kinds_of(dram_bytes: dict[str, dict[str, int]]) -> tuple[TensorKind, ...]:
     """The kinds a run's byte table covers: KINDS, plus Y for a forward run."""
-    return ALL_KINDS if "Y" in dram_bytes.get("read", {}) else KINDS
-DIRECTIONS = ("read", "write")
+    return ALL_KINDS if TensorKind.Y in dram_bytes.get(Direction.READ, {}) else KINDS
 
 
 @dataclass(frozen=True, slots=True)
 class TimelineEvent:
     """One busy interval of one resource: a compute tile, a DMA transfer, or a DRAM-channel busy period."""
 
-    resource: str       # "core0.array", "core0.dma", "dram"
+    resource: str       # "core0.array", "core0.dma", "dram" (CORE_UNIT matches the core units)
     start: float        # cycles
     end: float
     kind: str           # compute: op (dX/dW); dma: tensor kind; dram: "busy"
@@ -38,9 +40,9 @@ class TimelineEvent:
         return self.end - self.start
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LayerRow:
-    """Per-layer backward statistics (both gradient ops of the layer)."""
+    """Per-layer statistics (both gradient ops of the layer, or its forward op); built by keyword."""
 
     layer: str
     kind: str
@@ -56,8 +58,8 @@ class LayerRow:
     dW_end: float
     compute_cycles: int
     macs: int
-    read_bytes: dict[str, int]
-    write_bytes: dict[str, int]
+    read_bytes: dict[TensorKind, int]
+    write_bytes: dict[TensorKind, int]
     spm_hits: int
     spm_misses: int
 
@@ -90,8 +92,8 @@ class RunResult:
     macs: int
     core_busy_cycles: list[int]
     pe_count_per_core: int
-    dram_bytes: dict[str, dict[str, int]]          # direction -> kind -> bytes
-    compulsory_bytes: dict[str, int]                # kind -> bytes (each distinct tile once)
+    dram_bytes: dict[Direction, dict[TensorKind, int]]  # direction -> kind -> bytes
+    compulsory_bytes: dict[TensorKind, int]              # kind -> bytes (each distinct tile once)
     dram_bytes_per_cycle: float
     spm_capacity_bytes: int
     spm_peak_bytes: int

@@ -77,7 +77,7 @@ def test_skipped_onnx_nodes_need_the_flag_and_are_reported_in_the_summary(tmp_pa
 def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatch, capsys):
     assert main(["run", "--model", "tiny_cnn", "--check"]) == 0
     assert "check: all invariants hold" in capsys.readouterr().out
-    from npu_des.hw.dram import DramChannel
+    from npu_des.sim.components.dram import DramChannel
 
     honest = DramChannel.transfer
 

@@ -9,10 +9,11 @@ import pytest
 from conftest import make_hw
 
 from npu_des.config import run_options
-from npu_des.metrics import KINDS
+from npu_des.kinds import KINDS
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
-from npu_des.sim import plan, simulate
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
 
 ORDERS = ("sequential", "interleaved")
 

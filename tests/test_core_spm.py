@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import simpy
 
-from npu_des.hw import DmaEngine, DramChannel, Scratchpad
+from npu_des.kinds import KIND_CODES, TensorKind, TileKey
 from npu_des.schedule.tasks import TileRef
+from npu_des.sim.components import DmaEngine, DramChannel, Scratchpad
 
 
 def world(capacity: int, policy: str = "lru"):
@@ -14,8 +15,8 @@ def world(capacity: int, policy: str = "lru"):
     return env, Scratchpad(env, capacity, policy, layers=1), DmaEngine(env, 0, dram, outstanding=4), dram
 
 
-def tile(n: int, kind: str = "X", nbytes: int = 100) -> TileRef:
-    return TileRef((0, {"X": 0, "dW": 4}[kind], 0, n, 0), kind, "layer", nbytes)
+def tile(n: int, kind: TensorKind = TensorKind.X, nbytes: int = 100) -> TileRef:
+    return TileRef(TileKey(0, KIND_CODES[kind], 0, n, 0), kind, "layer", nbytes)
 
 
 def test_in_use_tile_is_never_evicted_and_allocation_waits():

@@ -8,10 +8,11 @@ import simpy
 from conftest import make_hw
 
 from npu_des.config import run_options
-from npu_des.hw.dram import DramChannel
-from npu_des.hw.systolic_array import gemm_cycles
+from npu_des.sim.components.dram import DramChannel
+from npu_des.tiling.compute_model import gemm_cycles
 from npu_des.models import build_model
-from npu_des.sim import plan, simulate
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
 
 ORDERS = ("sequential", "interleaved")
 

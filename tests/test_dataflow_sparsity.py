@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from npu_des.cli import main
 from npu_des.config import load_hardware, run_options
-from npu_des.hw.systolic_array import gemm_cycles, op_dataflow, replay
+from npu_des.sim.components.systolic_array import replay
+from npu_des.tiling.compute_model import gemm_cycles, op_dataflow
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
-from npu_des.sim import plan, simulate
-from npu_des.sparsity import compressed_bytes
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
+from npu_des.tiling.sparsity import compressed_bytes
 
 PER_OP = "cores.array.dataflow={dX: ws, dW: os}"
 WHOLE = {"m": 64, "n": 64, "k": 64}  # one tile per layer

@@ -84,7 +84,7 @@ def test_golden_comparison_names_the_changed_field():
 
 def test_bench_counts_the_same_simpy_events_every_time(tmp_path):
     """The benchmark's event count is a property of the inputs, not of the machine (npu-des bench)."""
-    from npu_des.bench import bench_case
+    from npu_des.analysis.bench import bench_case
     from npu_des.cli import main
 
     first = bench_case("tiny_cnn", "edge_dual", "interleaved", repeats=1)

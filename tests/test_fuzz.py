@@ -16,12 +16,14 @@ import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from npu_des.checks import check_run
+from npu_des.analysis.checks import check_run
 from npu_des.cli import main
 from npu_des.config import HardwareConfig, RunOptions, hardware_from_dict, load_hardware, run_options
 from npu_des.errors import ConfigError
-from npu_des.metrics import DIRECTIONS, KINDS, kinds_of
-from npu_des.sim import plan, simulate
+from npu_des.kinds import DIRECTIONS, KINDS
+from npu_des.metrics import kinds_of
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
 from npu_des.workload import Workload, conv, linear
 
 PRESET = yaml.safe_load((Path(__file__).parents[1] / "npu_des" / "presets" / "edge_dual.yaml").read_text())

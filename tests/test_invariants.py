@@ -10,16 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 
-import npu_des.sim
-from npu_des.checks import check_run
+import npu_des.schedule.plan
+from npu_des.analysis.checks import check_run
 from npu_des.cli import main
 from npu_des.config import HardwareConfig, RunOptions, load_hardware, run_options
 from npu_des.errors import SimulationStuck
-from npu_des.hw import DramChannel, Scratchpad, SystolicArray
+from npu_des.sim.components import DramChannel, Scratchpad, SystolicArray
 from npu_des.metrics import RunResult
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
-from npu_des.sim import simulate
+from npu_des.sim.driver import simulate
 from npu_des.workload import Workload, conv
 
 
@@ -163,13 +163,13 @@ def test_checker_catches_array_that_miscounts_cycles(monkeypatch):
 
 def test_checker_catches_schedule_with_dropped_dependencies(monkeypatch):
     workload, hw, options = tiny_edge()
-    original = npu_des.sim.build_schedule
+    original = npu_des.schedule.plan.build_schedule
 
     def without_dependencies(*args, **kwargs):
         return dataclasses.replace(original(*args, **kwargs), op_deps={})
 
     with monkeypatch.context() as patch:
-        patch.setattr(npu_des.sim, "build_schedule", without_dependencies)
+        patch.setattr(npu_des.schedule.plan, "build_schedule", without_dependencies)
         result = simulate(workload, hw, options)
     violations = check_run(result, workload, hw, options)  # re-plans with the intact schedule
     assert any(line.startswith("deps:") and "(its dY) ends" in line for line in violations)
@@ -177,7 +177,7 @@ def test_checker_catches_schedule_with_dropped_dependencies(monkeypatch):
 
 def test_checker_catches_schedule_that_skips_a_tile(monkeypatch):
     workload, hw, options = tiny_edge()
-    original = npu_des.sim.build_schedule
+    original = npu_des.schedule.plan.build_schedule
 
     def skipping_one_tile(*args, **kwargs):
         schedule = original(*args, **kwargs)
@@ -188,7 +188,7 @@ def test_checker_catches_schedule_that_skips_a_tile(monkeypatch):
         return dataclasses.replace(schedule, tasks=tasks)
 
     with monkeypatch.context() as patch:
-        patch.setattr(npu_des.sim, "build_schedule", skipping_one_tile)
+        patch.setattr(npu_des.schedule.plan, "build_schedule", skipping_one_tile)
         result = simulate(workload, hw, options)
     violations = check_run(result, workload, hw, options)
     assert any("scheduled but never computed" in line for line in violations)
@@ -223,7 +223,7 @@ def test_partial_sum_is_not_read_back_before_its_write_back_ends():
 # --- the stuck-run detector ------------------------------------------------------------------
 
 def test_task_waiting_on_a_later_task_raises_simulation_stuck(monkeypatch):
-    original = npu_des.sim.build_schedule
+    original = npu_des.schedule.plan.build_schedule
     broken: dict[str, int] = {}
 
     def waits_on_later_task(*args, **kwargs):
@@ -234,7 +234,7 @@ def test_task_waiting_on_a_later_task_raises_simulation_stuck(monkeypatch):
         tasks[0] = dataclasses.replace(first, prev=broken["later"])
         return dataclasses.replace(schedule, tasks=tuple(tasks))
 
-    monkeypatch.setattr(npu_des.sim, "build_schedule", waits_on_later_task)
+    monkeypatch.setattr(npu_des.schedule.plan, "build_schedule", waits_on_later_task)
     with time_limit(20), pytest.raises(SimulationStuck) as stuck:
         simulate(*tiny_edge())
     message = str(stuck.value)
@@ -243,7 +243,7 @@ def test_task_waiting_on_a_later_task_raises_simulation_stuck(monkeypatch):
 
 
 def test_cyclic_op_dependencies_raise_simulation_stuck(monkeypatch):
-    original = npu_des.sim.build_schedule
+    original = npu_des.schedule.plan.build_schedule
 
     def cyclic(*args, **kwargs):
         schedule = original(*args, **kwargs)
@@ -252,7 +252,7 @@ def test_cyclic_op_dependencies_raise_simulation_stuck(monkeypatch):
         deps[("fc", "dW")] = (("fc", "dX"),)
         return dataclasses.replace(schedule, op_deps=deps)
 
-    monkeypatch.setattr(npu_des.sim, "build_schedule", cyclic)
+    monkeypatch.setattr(npu_des.schedule.plan, "build_schedule", cyclic)
     workload, hw, options = tiny_edge()
     with time_limit(20), pytest.raises(SimulationStuck) as stuck:
         simulate(workload, hw, options)
@@ -260,13 +260,13 @@ def test_cyclic_op_dependencies_raise_simulation_stuck(monkeypatch):
 
 
 def test_stuck_run_is_an_error_line_and_exit_2_on_the_cli(monkeypatch, capsys):
-    original = npu_des.sim.build_schedule
+    original = npu_des.schedule.plan.build_schedule
 
     def cyclic(*args, **kwargs):
         schedule = original(*args, **kwargs)
         return dataclasses.replace(schedule, op_deps={**schedule.op_deps, ("fc", "dW"): (("fc", "dW"),)})
 
-    monkeypatch.setattr(npu_des.sim, "build_schedule", cyclic)
+    monkeypatch.setattr(npu_des.schedule.plan, "build_schedule", cyclic)
     with time_limit(20):
         code = main(["run", "--model", "tiny_cnn", "--order", "sequential"])
     err = capsys.readouterr().err

@@ -7,13 +7,14 @@ from collections import Counter
 import pytest
 from conftest import make_hw
 
-from npu_des.autotune import layer_time
+from npu_des.sim.autotune import layer_time
 from npu_des.config import run_options
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
 from npu_des.schedule import PARTITIONS
 from npu_des.schedule.estimate import LOOP_ORDERS, interleaved_traffic, total_bytes
-from npu_des.sim import plan, simulate
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
 
 TILE = 8  # elements; 8 x 8 x 2 bytes = 128 B per tile
 

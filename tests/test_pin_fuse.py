@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 
 from npu_des.config import run_options
 from npu_des.errors import ConfigError
-from npu_des.oracle import Access, access_sequence, replay, replay_schedule, slot_capacity
-from npu_des.planner import PinCandidate, alive_peak, check_pins_fit, greedy_pins, optimal_pins
+from npu_des.analysis.oracle import Access, access_sequence, replay, replay_schedule, slot_capacity
+from npu_des.schedule.planner import PinCandidate, alive_peak, check_pins_fit, greedy_pins, optimal_pins
+from npu_des.kinds import TensorKind, TileKey
 from npu_des.schedule.tasks import TileRef
-from npu_des.sim import plan
+from npu_des.schedule.plan import plan
 from npu_des.workload import Workload, conv, linear
 
 # --- oracle ----------------------------------------------------------------------------------
@@ -53,7 +54,7 @@ def test_opt_misses_never_exceed_lru_in_the_slot_model(workload, order, slots):
 
 
 def _ref(name: int, nbytes: int = 10) -> TileRef:
-    return TileRef((0, 0, 0, name, 0), "X", "l", nbytes)
+    return TileRef(TileKey(0, 0, 0, name, 0), TensorKind.X, "l", nbytes)
 
 
 def test_opt_beats_lru_on_a_cyclic_stream():
@@ -67,7 +68,7 @@ def test_opt_beats_lru_on_a_cyclic_stream():
 
 
 def test_dirty_partial_sum_evicted_is_written_and_read_back():
-    out = TileRef((0, 3, 0, 0, 0), "dX", "l", 100)
+    out = TileRef(TileKey(0, 3, 0, 0, 0), TensorKind.DX, "l", 100)
     accesses = [Access(0, _ref(1), True, False, False), Access(0, out, False, True, False),
                 Access(1, _ref(2), True, False, False), Access(1, _ref(3), True, False, False),
                 Access(2, _ref(4), True, False, False), Access(2, out, True, True, True)]
@@ -97,7 +98,7 @@ def test_replay_schedule_reports_both_policies():
 
 def test_forward_pass_with_big_spm_moves_each_feature_map_once():
     from npu_des.models import build_model
-    from npu_des.sim import simulate
+    from npu_des.sim.driver import simulate
 
     workload = build_model("tiny_cnn")
     result = simulate(workload, make_hw("cores.count=2", "spm.capacity_kb=65536"), run_options(pass_="forward"))
@@ -111,7 +112,7 @@ def test_forward_pass_with_big_spm_moves_each_feature_map_once():
 
 def test_forward_ops_wait_for_their_producers():
     from npu_des.models import build_model
-    from npu_des.sim import simulate
+    from npu_des.sim.driver import simulate
 
     workload = build_model("tiny_cnn")
     result = simulate(workload, make_hw("cores.count=2", "spm.capacity_kb=24"), run_options(pass_="forward"))
@@ -133,7 +134,7 @@ def _chain(image: int = 12) -> Workload:
 
 
 def test_fusion_never_writes_or_reads_a_fused_intermediate():
-    from npu_des.sim import simulate
+    from npu_des.sim.driver import simulate
 
     hw = make_hw("cores.count=2", "spm.capacity_kb=16")
     result = simulate(_chain(), hw, run_options(pass_="forward", fuse=("a+b+c",)))
@@ -146,7 +147,7 @@ def test_fusion_never_writes_or_reads_a_fused_intermediate():
 
 def test_fusion_pays_the_halo_in_recomputed_macs():
     from npu_des.schedule.fusion import row_spans
-    from npu_des.sim import simulate
+    from npu_des.sim.driver import simulate
 
     workload = _chain()
     hw = make_hw("cores.count=1", "spm.capacity_kb=16")
@@ -207,7 +208,7 @@ def test_pins_of_layers_apart_share_the_spm_in_time():
 
 def test_planned_dy_pins_are_read_once_and_pinned_bytes_fit():
     from npu_des.models import build_model
-    from npu_des.sim import simulate
+    from npu_des.sim.driver import simulate
 
     workload = build_model("tiny_cnn")
     # 16 KB SPM, 8 KB in flight: sequential reads conv2's 8 KB dY 3x and conv3's 4 KB 1.9x; they are
@@ -230,7 +231,7 @@ def test_planned_dy_pins_are_read_once_and_pinned_bytes_fit():
 
 def test_backward_pins_of_layers_apart_may_exceed_the_budget_together():
     from npu_des.models import build_model
-    from npu_des.sim import simulate
+    from npu_des.sim.driver import simulate
 
     # 16 KB SPM, 8 KB in flight, so 8 KB for pins. conv4's dY (4 KB, backward position 1) and conv1's
     # (8 KB, position 4) sum to 12 KB, which the old all-pins check refused; they are never alive
@@ -245,7 +246,7 @@ def test_backward_pins_of_layers_apart_may_exceed_the_budget_together():
 
 
 def test_forward_pinned_feature_map_never_touches_dram():
-    from npu_des.sim import simulate
+    from npu_des.sim.driver import simulate
 
     hw = make_hw("cores.count=2", "spm.capacity_kb=64")
     result = simulate(_chain(), hw, run_options(pass_="forward", pins=("a:Y", "b:Y")))
@@ -261,7 +262,7 @@ def test_forward_pinned_feature_map_never_touches_dram():
 
 
 def test_forward_plans_never_move_more_feature_map_bytes_than_layer_by_layer():
-    from npu_des.sim import simulate
+    from npu_des.sim.driver import simulate
 
     hw = make_hw("cores.count=2", "spm.capacity_kb=64")
 

@@ -21,7 +21,7 @@ from npu_des.report.layer_bars import layer_bytes
 from npu_des.report.saved import layer_window, load_runs
 from npu_des.report.tables import read_timeline, write_run
 from npu_des.report.trace import trace_events
-from npu_des.sim import simulate
+from npu_des.sim.driver import simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from npu_des.cli import main
-from npu_des.sweep import build_spec, run_sweep, split_list
-from npu_des.sweep_table import CSV, JOURNAL, load_sweep
+from npu_des.sweep.runner import run_sweep
+from npu_des.sweep.spec import build_spec, split_list
+from npu_des.sweep.table import CSV, JOURNAL, load_sweep
 
 TINY = ("tiny_cnn",)
 

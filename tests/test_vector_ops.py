@@ -10,7 +10,8 @@ from conftest import make_hw
 from npu_des.cli import main
 from npu_des.config import run_options
 from npu_des.models import build_model
-from npu_des.sim import plan, simulate
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
 
 ORDERS = ("sequential", "interleaved")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from npu_des.bench import (
+from npu_des.analysis.bench import (
     DEFAULT_HARDWARE,
     DEFAULT_MODEL,
     DEFAULT_ORDERS,

@@ -9,11 +9,11 @@ import argparse
 import json
 import sys
 
-from npu_des.checks import check_run
+from npu_des.analysis.checks import check_run
 from npu_des.commands._inputs import add_input_arguments, load_inputs
 from npu_des.commands.run import ORDER_CHOICES, parse_tile, selected_orders
 from npu_des.config import run_options
-from npu_des.sim import simulate
+from npu_des.sim.driver import simulate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

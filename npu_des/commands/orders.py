@@ -13,7 +13,8 @@ from rich.table import Table
 from npu_des.commands._inputs import add_input_arguments, load_inputs
 from npu_des.config import run_options
 from npu_des.schedule.estimate import LOOP_ORDERS, best_loop_order, interleaved_traffic, total_bytes
-from npu_des.sim import plan, simulate
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

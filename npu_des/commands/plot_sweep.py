@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from npu_des.report.sweep_plots import plot_sweep
-from npu_des.sweep_table import load_sweep
+from npu_des.sweep.table import load_sweep
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

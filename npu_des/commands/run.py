@@ -17,7 +17,7 @@ from npu_des.config import RunOptions, run_options
 from npu_des.errors import ConfigError
 from npu_des.metrics import RunResult
 from npu_des.report.tables import print_summary, write_run
-from npu_des.sim import simulate
+from npu_des.sim.driver import simulate
 
 # --order name -> RunOptions fields; "both" = the two orders the MICRO'23 comparison needs
 ORDER_CHOICES = {
@@ -131,7 +131,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _check(results: list[RunResult], inputs: Inputs, options: list[RunOptions]) -> list[str]:
     """Invariant violations of every run, each prefixed with its order (npu_des/checks.py)."""
-    from npu_des.checks import check_run
+    from npu_des.analysis.checks import check_run
 
     return [f"{result.order}: {line}" for result, option in zip(results, options)
             for line in check_run(result, inputs.workload, inputs.hardware, option)]

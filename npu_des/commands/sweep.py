@@ -12,9 +12,10 @@ from rich.table import Table
 
 from npu_des.config import ORDERS
 from npu_des.models import model_names
-from npu_des.sweep import build_spec, run_sweep, split_list
-from npu_des.sweep_table import CSV, JOURNAL
-from npu_des.sweep_variants import VARIANTS
+from npu_des.sweep.runner import run_sweep
+from npu_des.sweep.spec import build_spec, split_list
+from npu_des.sweep.table import CSV, JOURNAL
+from npu_des.sweep.variants import VARIANTS
 
 SHOWN_ROWS = 40
 

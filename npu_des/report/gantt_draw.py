@@ -12,7 +12,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter
 
-from npu_des.report.gantt import (
+from npu_des.report.gantt_data import GanttData, Lane
+from npu_des.report.style import (
     DRAM_BUSY_COLOUR,
     DRAM_UTIL_COLOUR,
     FIGURE_WIDTH_INCHES,
@@ -20,8 +21,6 @@ from npu_des.report.gantt import (
     SPM_CAPACITY_COLOUR,
     SPM_PINNED_COLOUR,
     SPM_USED_COLOUR,
-    GanttData,
-    Lane,
 )
 
 STRIP_HEIGHT = 0.8

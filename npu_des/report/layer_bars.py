@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from npu_des.metrics import DIRECTIONS, KINDS
-from npu_des.report.gantt import DPI, LOAD_COLOURS, STORE_COLOURS
+from npu_des.kinds import DIRECTIONS, KINDS, Direction
 from npu_des.report.saved import SavedRun
+from npu_des.report.style import LOAD_COLOURS, OTHER_COLOUR, STORE_COLOURS, save_figure
 
 HATCHES = ("", "////", "..", "xx")
 MB = 1e6
@@ -59,10 +59,10 @@ def draw_layer_bars(runs: list[SavedRun], stem: Path, formats: tuple[str, ...] =
         y = positions - 0.4 + height * (run_index + 0.5)
         left = np.zeros(len(data.layers))
         for column, (direction, kind) in enumerate(data.columns):
-            colours = LOAD_COLOURS if direction == "read" else STORE_COLOURS
+            colours = LOAD_COLOURS if direction == Direction.READ else STORE_COLOURS
             widths = data.bytes[run_index, column] / MB
             drawn = widths > 0  # most layers move only some kinds; skipping empty bars halves the patches
-            ax.barh(y[drawn], widths[drawn], height=height * 0.95, left=left[drawn], color=colours.get(kind, "#7f7f7f"),
+            ax.barh(y[drawn], widths[drawn], height=height * 0.95, left=left[drawn], color=colours.get(kind, OTHER_COLOUR),
                     hatch=HATCHES[run_index % len(HATCHES)], edgecolor="white", linewidth=0)
             left += widths
     ax.set_yticks(positions, data.layers, fontsize=7)
@@ -72,16 +72,10 @@ def draw_layer_bars(runs: list[SavedRun], stem: Path, formats: tuple[str, ...] =
     totals = ", ".join(f"{order} {data.bytes[i].sum() / MB:,.1f} MB" for i, order in enumerate(data.orders))
     ax.set_title(f"{runs[0].model} backward on {runs[0].hardware}: DRAM bytes per layer by tensor kind ({totals})",
                  fontsize=10)
-    handles = [Patch(color=(LOAD_COLOURS if d == "read" else STORE_COLOURS).get(k, "#7f7f7f"),
-                     label=f"{'load' if d == 'read' else 'store'} {k}") for d, k in data.columns]
+    handles = [Patch(color=(LOAD_COLOURS if d == Direction.READ else STORE_COLOURS).get(k, OTHER_COLOUR),
+                     label=f"{'load' if d == Direction.READ else 'store'} {k}") for d, k in data.columns]
     if count > 1:
         handles += [Patch(facecolor="#dddddd", hatch=HATCHES[i % len(HATCHES)], edgecolor="white",
                           label=f"{order} (bar {i + 1} of each layer)") for i, order in enumerate(data.orders)]
     ax.legend(handles=handles, loc="lower right", fontsize=8)
-    paths = []
-    for extension in formats:
-        path = stem.parent / f"{stem.name}.{extension}"  # not with_suffix: layer names have dots
-        figure.savefig(path, dpi=DPI)
-        figure.set_layout_engine("none")
-        paths.append(path)
-    return paths
+    return save_figure(figure, stem, formats)

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from npu_des.kinds import DIRECTIONS, Direction, TensorKind
 from npu_des.metrics import RunResult, TimelineEvent, kinds_of
 
 MB = 1e6
@@ -53,7 +54,7 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
         ("time", [f"{r.seconds * 1e3:.3f} ms" for r in results]),
         ("lower bound (cycles)", [f"{r.lower_bound_cycles:,.0f}" for r in results]),
     ]
-    for direction in ("read", "write"):
+    for direction in DIRECTIONS:
         for kind in kinds_of(results[0].dram_bytes):
             values = [r.dram_bytes[direction].get(kind, 0) for r in results]
             if any(values):
@@ -86,4 +87,5 @@ def print_summary(results: list[RunResult], console: Console | None = None) -> N
         seq, inter = by_order["sequential"], by_order["interleaved"]
         console.print(f"interleaved / sequential time: {inter.total_cycles / seq.total_cycles:.3f} "
                       f"(speedup {seq.total_cycles / inter.total_cycles:.3f}x); dY reads "
-                      f"{seq.dram_bytes['read']['dY'] / MB:.2f} MB -> {inter.dram_bytes['read']['dY'] / MB:.2f} MB")
+                      f"{seq.dram_bytes[Direction.READ][TensorKind.DY] / MB:.2f} MB -> "
+                      f"{inter.dram_bytes[Direction.READ][TensorKind.DY] / MB:.2f} MB")

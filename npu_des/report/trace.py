@@ -10,16 +10,14 @@ only nest slices on a thread and would mangle overlapping ones.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from npu_des.metrics import TimelineEvent
+from npu_des.kinds import Direction
+from npu_des.metrics import CORE_UNIT, TimelineEvent
 from npu_des.report.saved import SavedRun
-
-CORE_UNIT = re.compile(r"core(\d+)\.(\w+)$")
 UNIT_NAMES = {"array": "systolic array", "dma": "DMA engine"}
 UNIT_TID_BASE = {"array": 100, "dma": 200}   # slot k of a unit gets tid base + k
 NS_PER_US = 1000.0
@@ -30,7 +28,7 @@ def event_name(event: TimelineEvent) -> str:
     if event.resource == "dram":
         return "DRAM busy"
     if event.direction:
-        action = "load" if event.direction == "read" else "store"
+        action = "load" if event.direction == Direction.READ else "store"
         return f"{action} {event.kind} {event.layer}".rstrip()
     return f"{event.kind} {event.layer}".rstrip()
 

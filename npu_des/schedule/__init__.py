@@ -1,47 +1,12 @@
-"""Schedules: backward graph + tile grids -> tile tasks in issue order (no SimPy here)."""
+"""Schedules: layer graphs + tile grids -> tile tasks in issue order, and the plan of a run (no SimPy here).
 
-from __future__ import annotations
+`plan.plan` ties the steps together: tiles (npu_des.tiling), the backward (`backward`, `orders`) or
+forward (`forward`, `fusion`) schedule, and pins (`pinning`, `planner`), every capacity check done
+before any simulation.
+"""
 
-import networkx as nx
-
-from npu_des.config import RunOptions
-from npu_des.schedule.estimate import best_loop_order
-from npu_des.schedule.orders import PARTITIONS, interleaved, sequential
+from npu_des.schedule.backward import build_schedule
+from npu_des.schedule.orders import PARTITIONS
 from npu_des.schedule.tasks import VECTOR_OP, OpId, Schedule, TileRef, TileTask
-from npu_des.tiling import TileGrid
-from npu_des.workload.graph import output_gradient_producers
-from npu_des.workload.layers import Layer
 
-__all__ = ["PARTITIONS", "Schedule", "TileRef", "TileTask", "build_schedule"]
-
-
-def build_schedule(layers_backward: list[Layer], backward: nx.DiGraph, grids: dict[str, TileGrid],
-                   cores: int, options: RunOptions, capacity_bytes: int,
-                   partitions: dict[str, str] | None = None) -> Schedule:
-    """Tile tasks of every layer in backward order, and each op's dependencies on dY producers.
-
-    `loop_order: auto` picks each layer's interleaved loop order from the closed-form traffic
-    estimate; `partitions` (layer -> scheme) overrides `options.partition` per layer.
-    """
-    op_deps: dict[OpId, tuple[OpId, ...]] = {op: tuple(output_gradient_producers(backward, op))
-                                             for op in backward.nodes}
-    vector_layers = frozenset()
-    if options.vector_ops:  # layers whose dY comes from consumers get the non-GEMM backward first
-        vector_layers = frozenset(layer.name for layer in layers_backward if op_deps[(layer.name, "dW")])
-        for name in vector_layers:
-            vector = (name, VECTOR_OP)
-            op_deps[vector] = op_deps[(name, "dW")]
-            for op in ("dX", "dW"):
-                if (name, op) in op_deps:
-                    op_deps[(name, op)] = (vector,)
-    choices: dict[str, dict[str, str]] = {}
-    if options.order == "sequential":
-        tasks = sequential(layers_backward, grids, cores, options.sequential_first, vector_layers)
-    else:
-        loop_orders = {name: best_loop_order(grid, capacity_bytes) if options.loop_order == "auto"
-                       else options.loop_order for name, grid in grids.items()}
-        default = options.partition if options.partition != "auto" else "output"
-        chosen = {name: (partitions or {}).get(name, default) for name in grids}
-        tasks = interleaved(layers_backward, grids, cores, loop_orders, chosen, vector_layers)
-        choices = {name: {"loop_order": loop_orders[name], "partition": chosen[name]} for name in grids}
-    return Schedule(options.order, tuple(tasks.tasks), op_deps, grids, choices)
+__all__ = ["PARTITIONS", "VECTOR_OP", "OpId", "Schedule", "TileRef", "TileTask", "build_schedule"]

@@ -4,7 +4,8 @@ Layers run in forward topological order; each layer's output tiles (g, m, n) are
 cores round-robin, with the reduction over K innermost so a partial sum stays resident while it
 accumulates. A layer's op waits for its producers' forward ops (op deps), exactly as a backward op
 waits for its dY producers. Feature maps cross DRAM at every layer boundary: Y is written back
-and the consumer reads it as its own X tiles, except where fused (npu_des/schedule/fusion.py) or
+and the consumer reads it as its own X tiles, except where fused (npu_des/schedule/fusion.py, which also
+builds the forward schedule with fused groups) or
 pinned (`pinned`: producer -> consumer; the producer's Y stays in the SPM, `write_back=False`, and
 the consumer's X tiles are those Y tiles, see npu_des/schedule/pinning.py).
 """
@@ -15,13 +16,12 @@ from dataclasses import replace
 
 import networkx as nx
 
-from npu_des.config import RunOptions
-from npu_des.schedule.tasks import OpId, Schedule, TaskList, TileRef, TileRefs
+from npu_des.kinds import Op, OpId
+from npu_des.schedule.tasks import Schedule, TaskList, TileRef, TileRefs
 from npu_des.tiling import TileGrid
 from npu_des.workload.layers import Layer
 
-FORWARD_OP = "Y"
-FORWARD_LOOP = "mnk"  # Y[m,n] reduces over k: k innermost
+FORWARD_OP = Op.Y  # old name of Op.Y
 
 
 def forward_layer_order(forward: nx.DiGraph) -> list[Layer]:
@@ -32,7 +32,7 @@ def forward_layer_order(forward: nx.DiGraph) -> list[Layer]:
 
 def forward_op_deps(layers: list[Layer]) -> dict[OpId, tuple[OpId, ...]]:
     """A layer's forward op waits for the forward ops of the layers feeding it."""
-    return {(layer.name, FORWARD_OP): tuple(sorted((producer, FORWARD_OP) for producer in layer.inputs))
+    return {(layer.name, Op.Y): tuple(sorted((producer, Op.Y) for producer in layer.inputs))
             for layer in layers}
 
 
@@ -95,33 +95,3 @@ def forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int
     for layer in layers:
         adder.add(tasks, grids[layer.name])
     return Schedule("forward", tuple(tasks.tasks), forward_op_deps(layers), grids)
-
-
-def fusion_groups(layers: list[Layer], options: RunOptions, capacity_bytes: int, cores: int,
-                  bytes_per_element: int) -> list[list[Layer]]:
-    """The fused groups `run.fuse` names, or `auto`'s greedy chains (npu_des/schedule/fusion.py)."""
-    if not options.fuse:
-        return []
-    from npu_des.schedule.fusion import auto_groups, named_groups
-
-    in_flight = cores * (options.prefetch_depth + 1)
-    budget = int(capacity_bytes * options.spm_fraction)
-    return (auto_groups(layers, budget, in_flight, bytes_per_element) if options.fuse == ("auto",)
-            else named_groups(layers, options.fuse))
-
-
-def build_forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, options: RunOptions,
-                           capacity_bytes: int, groups: list[list[Layer]] | None = None,
-                           pinned: dict[str, str] | None = None) -> Schedule:
-    """The forward schedule: layer by layer, with fused `groups` (default: from `run.fuse`) and `pinned` maps."""
-    bytes_per_element = next(iter(grids.values())).bytes_per_element if grids else 2
-    if groups is None:
-        groups = fusion_groups(layers, options, capacity_bytes, cores, bytes_per_element)
-    if not groups:
-        return forward_schedule(layers, grids, cores, pinned)
-    from npu_des.schedule.fusion import fused_schedule
-
-    in_flight = cores * (options.prefetch_depth + 1)
-    schedule, _ = fused_schedule(layers, grids, cores, groups, capacity_bytes, in_flight, options.spm_fraction,
-                                 bytes_per_element, pinned)
-    return schedule

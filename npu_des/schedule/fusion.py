@@ -11,7 +11,8 @@ task names the same SPM key as its X input and frees it afterwards.
 Modelled exactly, and only this: full-channel tiles (all of N, K and the groups in one task, one
 task per layer per row tile), whole output rows, one image per step, all of a group's steps of one
 row tile on one core (row tiles dealt round-robin). A group whose step does not fit its share of
-the SPM is refused with a ConfigError naming the layers and the bytes.
+the SPM is refused with a ConfigError naming the layers and the bytes. A step's share is the SPM
+budget's `tiles_bytes` over its in-flight tasks, like any tile's.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from npu_des.errors import ConfigError
-from npu_des.schedule.forward import FORWARD_OP, LayerAdder, forward_op_deps
-from npu_des.schedule.tasks import KIND_CODES, OpId, Schedule, TaskList, TileRef, TileTask
-from npu_des.tiling import TileGrid
+from npu_des.kinds import KIND_CODES, GemmExtents, Op, OpId, TensorKind, TileKey
+from npu_des.schedule.forward import LayerAdder, forward_op_deps, forward_schedule
+from npu_des.schedule.tasks import Schedule, TaskList, TileRef, TileTask
+from npu_des.tiling import SpmBudget, TileGrid
 from npu_des.workload.layers import Layer
 
-Y_CODE, X_CODE, W_CODE = KIND_CODES["Y"], KIND_CODES["X"], KIND_CODES["W"]
+Y_CODE, X_CODE, W_CODE = KIND_CODES[TensorKind.Y], KIND_CODES[TensorKind.X], KIND_CODES[TensorKind.W]
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,9 @@ def row_spans(group: list[Layer], first: int, last: int) -> list[tuple[int, int]
     return spans[::-1]
 
 
-def choose_rows(group: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int) -> int:
+def choose_rows(group: list[Layer], budget: SpmBudget) -> int:
     """Most output rows per step whose in-flight working sets (plus the group's weights) fit the budget."""
+    budget_bytes, in_flight, bytes_per_element = budget.tiles_bytes, budget.in_flight_tasks, budget.bytes_per_element
     out_h = group[-1].gemm.conv.out_h
     rows = out_h
     while rows >= 1:
@@ -105,25 +108,24 @@ def choose_rows(group: list[Layer], budget_bytes: int, in_flight: int, bytes_per
                       f"over the {budget_bytes / 1024:.0f} KB available", field="run.fuse")
 
 
-def fits(group: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int) -> bool:
+def fits(group: list[Layer], budget: SpmBudget) -> bool:
     """Whether one output row of the group fits the budget (see `choose_rows`)."""
-    largest, weights = step_bytes(group, 1, bytes_per_element)
-    return largest * in_flight + weights <= budget_bytes
+    largest, weights = step_bytes(group, 1, budget.bytes_per_element)
+    return largest * budget.in_flight_tasks + weights <= budget.tiles_bytes
 
 
-def fused_input_bytes(group: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int) -> int:
+def fused_input_bytes(group: list[Layer], budget: SpmBudget) -> int:
     """DRAM bytes of the group input's row tiles (halo rows read again by each step), as `_add_group` reads them."""
     first, last = group[0], group[-1].gemm.conv
-    rows = choose_rows(group, budget_bytes, in_flight, bytes_per_element)
+    rows = choose_rows(group, budget)
     total = 0
     for top in range(0, last.out_h, rows):
         start, end = input_rows(first, *row_spans(group, top, min(last.out_h, top + rows))[0])
         total += c_in(first) * (end - start) * first.gemm.conv.in_w
-    return total * last.batch * bytes_per_element
+    return total * last.batch * budget.bytes_per_element
 
 
-def auto_groups(layers: list[Layer], budget_bytes: int, in_flight: int, bytes_per_element: int,
-                max_depth: int = 3) -> list[list[Layer]]:
+def auto_groups(layers: list[Layer], budget: SpmBudget, max_depth: int = 3) -> list[list[Layer]]:
     """Greedy chains of up to `max_depth` fusible convs in forward order that fit (singletons left out)."""
     consumers: dict[str, list[str]] = {}
     for layer in layers:
@@ -133,7 +135,7 @@ def auto_groups(layers: list[Layer], budget_bytes: int, in_flight: int, bytes_pe
     current: list[Layer] = []
     for layer in layers:
         if (current and len(current) < max_depth and can_fuse(current[-1], layer, consumers)
-                and fits([*current, layer], budget_bytes, in_flight, bytes_per_element)):
+                and fits([*current, layer], budget)):
             current.append(layer)
             continue
         if len(current) > 1:
@@ -169,8 +171,7 @@ def named_groups(layers: list[Layer], specs: tuple[str, ...]) -> list[list[Layer
 
 
 def fused_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, groups: list[list[Layer]],
-                   capacity_bytes: int, in_flight: int, spm_fraction: float,
-                   bytes_per_element: int, pinned: dict[str, str] | None = None) -> tuple[Schedule, FusionReport]:
+                   budget: SpmBudget, pinned: dict[str, str] | None = None) -> tuple[Schedule, FusionReport]:
     """Forward schedule where each group runs row tile by row tile and the other layers layer by layer
     (`pinned` producer -> consumer feature maps of those stay on chip; none may touch a group)."""
     group_of = {layer.name: tuple(group) for group in groups for layer in group}
@@ -188,13 +189,13 @@ def fused_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, 
             adder.add(tasks, grids[layer.name])
             continue
         done.update(member.name for member in group)
-        rows = choose_rows(list(group), int(capacity_bytes * spm_fraction), in_flight, bytes_per_element)
+        rows = choose_rows(list(group), budget)
         row_tiles[group[-1].name] = rows
-        extra, group_saved = _add_group(tasks, list(group), grids, cores, rows, bytes_per_element)
+        extra, group_saved = _add_group(tasks, list(group), grids, cores, rows, budget.bytes_per_element)
         extra_macs += extra
         saved += group_saved
         for member in group[1:]:
-            op_deps[(member.name, FORWARD_OP)] = ()  # within a group each task waits for its producer task
+            op_deps[(member.name, Op.Y)] = ()  # within a group each task waits for its producer task
     report = FusionReport(tuple(tuple(m.name for m in g) for g in groups), row_tiles, extra_macs, saved)
     choices = {member.name: {"fused_group": "+".join(m.name for m in group), "fused_rows": str(row_tiles[group[-1].name])}
                for group in groups for member in group}
@@ -206,7 +207,7 @@ def _add_group(tasks: TaskList, group: list[Layer], grids: dict[str, TileGrid], 
     """Append every step of one group; returns (recomputed MACs, intermediate DRAM bytes avoided)."""
     last = group[-1].gemm.conv
     computed = dict.fromkeys((layer.name for layer in group), 0)
-    weights = {layer.name: TileRef((grids[layer.name].index, W_CODE, 0, 0, 0), "W", layer.name,
+    weights = {layer.name: TileRef(TileKey(grids[layer.name].index, W_CODE, 0, 0, 0), TensorKind.W, layer.name,
                                    layer.gemm.weight_elements * bytes_per_element) for layer in group}
     step = 0
     for image in range(last.batch):
@@ -220,18 +221,19 @@ def _add_group(tasks: TaskList, group: list[Layer], grids: dict[str, TileGrid], 
                 final = position == len(group) - 1
                 if previous is None:
                     start, end = input_rows(layer, top, bottom)
-                    x = TileRef((index, X_CODE, image, start, end), "X", layer.name,
+                    x = TileRef(TileKey(index, X_CODE, image, start, end), TensorKind.X, layer.name,
                                 c_in(layer) * (end - start) * conv.in_w * bytes_per_element)
                 else:
                     x = previous
-                y_key = (index, Y_CODE, image, top, bottom) if final else (index, Y_CODE, step, top, -1 - image)
-                y = TileRef(y_key, "Y", layer.name, layer.out_shape[0] * (bottom - top) * conv.out_w
+                y_key = TileKey(index, Y_CODE, image, top, bottom) if final else TileKey(index, Y_CODE, step, top,
+                                                                                          -1 - image)
+                y = TileRef(y_key, TensorKind.Y, layer.name, layer.out_shape[0] * (bottom - top) * conv.out_w
                             * bytes_per_element)
                 m_rows = (bottom - top) * conv.out_w
                 task_id = len(tasks.tasks)
                 tasks.tasks.append(TileTask(
-                    task_id, core, layer.name, FORWARD_OP, (image, top, bottom, step), (x, weights[layer.name]), y,
-                    first=True, last=True, prev=previous_task, extents=(gemm.groups, m_rows, gemm.K, gemm.N),
+                    task_id, core, layer.name, Op.Y, (image, top, bottom, step), (x, weights[layer.name]), y,
+                    first=True, last=True, prev=previous_task, extents=GemmExtents(gemm.groups, m_rows, gemm.K, gemm.N),
                     write_back=final, hand_over=not final, frees=(x,) if previous is not None else ()))
                 computed[layer.name] += gemm.groups * m_rows * gemm.K * gemm.N
                 previous, previous_task = (None, -1) if final else (y, task_id)
@@ -239,3 +241,19 @@ def _add_group(tasks: TaskList, group: list[Layer], grids: dict[str, TileGrid], 
     extra = sum(computed[layer.name] - layer.gemm.macs for layer in group)
     saved = 2 * sum(layer.gemm.M * layer.gemm.N * layer.gemm.groups for layer in group[:-1]) * bytes_per_element
     return extra, saved
+
+
+def fusion_groups(layers: list[Layer], fuse: tuple[str, ...], budget: SpmBudget) -> list[list[Layer]]:
+    """The fused groups `run.fuse` names, or `auto`'s greedy chains."""
+    if not fuse:
+        return []
+    return auto_groups(layers, budget) if fuse == ("auto",) else named_groups(layers, fuse)
+
+
+def build_forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, budget: SpmBudget,
+                           groups: list[list[Layer]], pinned: dict[str, str] | None = None) -> Schedule:
+    """The forward schedule: layer by layer, with fused `groups` and `pinned` feature maps (producer -> consumer)."""
+    if not groups:
+        return forward_schedule(layers, grids, cores, pinned)
+    schedule, _ = fused_schedule(layers, grids, cores, groups, budget, pinned)
+    return schedule

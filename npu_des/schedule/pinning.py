@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from itertools import pairwise
 
-from npu_des.config import HardwareConfig, RunOptions
+from npu_des.config import RunOptions
 from npu_des.errors import ConfigError
-from npu_des.planner import (
+from npu_des.kinds import KIND_CODES, Op, OpId, TensorKind
+from npu_des.schedule.fusion import build_forward_schedule, can_fuse, fits, fused_input_bytes, fusion_groups
+from npu_des.schedule.planner import (
     ForwardLink,
     PinCandidate,
     check_pins_fit,
@@ -25,18 +27,16 @@ from npu_des.planner import (
     pin_components,
     plan_forward_links,
 )
-from npu_des.schedule.forward import FORWARD_OP, build_forward_schedule, fusion_groups
-from npu_des.schedule.tasks import KIND_CODES, OpId, Schedule
-from npu_des.tiling import TileGrid, TileShape, _candidates, task_working_set_elements
+from npu_des.schedule.tasks import Schedule
+from npu_des.tiling import (
+    SpmBudget,
+    TileGrid,
+    TileShape,
+    largest_working_set_bytes,
+    task_working_set_elements,
+    tile_size_candidates,
+)
 from npu_des.workload.layers import Layer
-
-Y_CODE = KIND_CODES["Y"]
-
-
-def in_flight_bytes(grids: dict[str, TileGrid], in_flight: int) -> int:
-    """SPM the in-flight tile tasks can hold at once: in-flight tasks times the largest task working set."""
-    return in_flight * max((task_working_set_elements(g.layer.gemm, g.shape) * g.bytes_per_element
-                            for g in grids.values()), default=0)
 
 
 def _pointwise(producer: Layer, consumer: Layer) -> bool:
@@ -60,7 +60,7 @@ def fits_rows(layer: Layer, tm: int, task_budget_bytes: int, bytes_per_element: 
 
 def largest_rows(layer: Layer, task_budget_bytes: int, bytes_per_element: int) -> int:
     """Largest M tile (of the tiler's 1, 2, 4, ... split candidates) whose full-channel task fits; 0 if none."""
-    for tm in _candidates(layer.gemm.M):
+    for tm in tile_size_candidates(layer.gemm.M):
         if fits_rows(layer, tm, task_budget_bytes, bytes_per_element):
             return tm
     return 0
@@ -80,7 +80,7 @@ def forward_links(layers: list[Layer], grids: dict[str, TileGrid], task_budget_b
         p_grid, c_grid = grids[producer.name], grids[consumer.name]
         bpe = p_grid.bytes_per_element
         nbytes = producer.gemm.M * producer.gemm.N * producer.gemm.groups * bpe
-        saving = p_grid.forward_compulsory_bytes()["Y"] + c_grid.forward_compulsory_bytes()["X"]
+        saving = p_grid.forward_compulsory_bytes()[TensorKind.Y] + c_grid.forward_compulsory_bytes()[TensorKind.X]
         mode = "rows" if _pointwise(producer, consumer) else "whole"
         if mode == "rows":
             pinnable = all(largest_rows(layer, task_budget_bytes, bpe) for layer in (producer, consumer))
@@ -110,7 +110,7 @@ def backward_candidates(layers_backward: list[Layer], grids: dict[str, TileGrid]
     """dY of each layer, alive over [q, q+1] of backward order; pinned it is read once, saving the re-reads."""
     candidates = []
     for position, layer in enumerate(layers_backward):
-        nbytes = grids[layer.name].compulsory_bytes()["dY"]
+        nbytes = grids[layer.name].compulsory_bytes()[TensorKind.DY]
         candidates.append(PinCandidate(f"{layer.name}:dY", nbytes, max(0, dy_reads.get(layer.name, 0) - nbytes),
                                        position, position + 1))
     return candidates
@@ -119,7 +119,7 @@ def backward_candidates(layers_backward: list[Layer], grids: dict[str, TileGrid]
 def estimated_dy_reads(grids: dict[str, TileGrid], order: str) -> dict[str, int]:
     """Without a measured run: the sequential order reads dY once per op (twice), interleaved once."""
     reads = 2 if order == "sequential" else 1
-    return {name: (reads if grid.layer.has_input_gradient else 1) * grid.compulsory_bytes()["dY"]
+    return {name: (reads if grid.layer.has_input_gradient else 1) * grid.compulsory_bytes()[TensorKind.DY]
             for name, grid in grids.items()}
 
 
@@ -144,20 +144,17 @@ def disjoint_pin_deps(schedule: Schedule, lifetimes: list[tuple[tuple[OpId, ...]
     return replace(schedule, op_deps=op_deps)
 
 
-def plan_forward_pins(layers: list[Layer], grids: dict[str, TileGrid], hw: HardwareConfig, options: RunOptions,
-                      in_flight: int, check_task_count: Callable[[dict[str, TileGrid], int, int], None],
+def plan_forward_pins(layers: list[Layer], grids: dict[str, TileGrid], cores: int, budget: SpmBudget,
+                      options: RunOptions, check_task_count: Callable[[dict[str, TileGrid]], None],
                       ) -> tuple[Schedule, dict[tuple[int, int], int]]:
     """Forward: decide fused groups and pinned feature maps (given, or by the planner), then the schedule.
 
     Re-tiled pinned layers and fused steps stay within `spm_fraction` of the SPM like every tile, so
     pins get what the in-flight working sets can never need: capacity - max(those, fraction).
     """
-    from npu_des.schedule.fusion import can_fuse, fits, fused_input_bytes
-
-    capacity, bpe = hw.spm.capacity_bytes, hw.bytes_per_element
-    fraction_bytes = int(capacity * options.spm_fraction)
-    task_budget = fraction_bytes // in_flight
-    budget = capacity - max(in_flight_bytes(grids, in_flight), fraction_bytes)
+    bpe = budget.bytes_per_element
+    task_budget = budget.task_bytes
+    pin_budget = budget.forward_pin_bytes(largest_working_set_bytes(grids.values()))
     by_name = {layer.name: layer for layer in layers}
     consumers: dict[str, list[str]] = {}
     for layer in layers:
@@ -171,12 +168,11 @@ def plan_forward_pins(layers: list[Layer], grids: dict[str, TileGrid], hw: Hardw
 
     def group_cost(names: tuple[str, ...]) -> int | None:
         group = [by_name[name] for name in names]
-        if not fits(group, fraction_bytes, in_flight, bpe):
+        if not fits(group, budget):
             return None
-        return fused_input_bytes(group, fraction_bytes, in_flight, bpe) - grids[names[0]].forward_compulsory_bytes()["X"]
+        return fused_input_bytes(group, budget) - grids[names[0]].forward_compulsory_bytes()[TensorKind.X]
 
-    groups = [[layer.name for layer in group]
-              for group in fusion_groups(layers, options, capacity, hw.cores.count, bpe)]
+    groups = [[layer.name for layer in group] for group in fusion_groups(layers, options.fuse, budget)]
     if options.pins:
         pinned = _given_forward_pins(options.pins, links, by_name)
         if not components_fit(pinned, whole_fits):
@@ -186,11 +182,11 @@ def plan_forward_pins(layers: list[Layer], grids: dict[str, TileGrid], hw: Hardw
         fixed = {name for group in groups for name in group} if options.fuse != ("auto",) else set()
         free = [link if link.producer not in fixed and link.consumer not in fixed
                 else replace(link, pinnable=False) for link in links]
-        result = plan_forward_links(free, budget, True, options.fuse == ("auto",), group_cost, whole_fits)
+        result = plan_forward_links(free, pin_budget, True, options.fuse == ("auto",), group_cost, whole_fits)
         pinned = result.pinned
         groups = [list(group) for group in result.groups] if options.fuse == ("auto",) else groups
     elif options.pin_plan == "greedy":
-        pinned = greedy_forward_links(links, budget, groups, whole_fits).pinned
+        pinned = greedy_forward_links(links, pin_budget, groups, whole_fits).pinned
     else:
         pinned = ()
     in_groups = {name for group in groups for name in group}
@@ -199,16 +195,16 @@ def plan_forward_pins(layers: list[Layer], grids: dict[str, TileGrid], hw: Hardw
         raise ConfigError(f"pinned {', '.join(clash)} touches a fused group", field="run.pins",
                           allowed="pins of layers outside run.fuse groups")
     check_pins_fit([PinCandidate(link.tensor, link.nbytes, link.saving, link.position, link.position + 1)
-                    for link in pinned], budget, "run.pins" if options.pins else "run.pin_plan")
+                    for link in pinned], pin_budget, "run.pins" if options.pins else "run.pin_plan")
     grids = retile_pinned(grids, pinned, task_budget)
-    check_task_count(grids, options.max_tasks, capacity)
-    schedule = build_forward_schedule(layers, grids, hw.cores.count, options, capacity,
+    check_task_count(grids)
+    schedule = build_forward_schedule(layers, grids, cores, budget,
                                       [[by_name[name] for name in group] for group in groups],
                                       {link.producer: link.consumer for link in pinned})
-    schedule = disjoint_pin_deps(schedule, [(((link.producer, FORWARD_OP),), ((link.consumer, FORWARD_OP),),
+    schedule = disjoint_pin_deps(schedule, [(((link.producer, Op.Y),), ((link.consumer, Op.Y),),
                                              link.position, link.position + 1) for link in pinned])
     schedule = mark_pins(schedule, {link.producer: f"Y->{link.consumer}" for link in pinned})
-    return schedule, {(grids[link.producer].index, KIND_CODES["Y"]): link.nbytes for link in pinned}
+    return schedule, {(grids[link.producer].index, KIND_CODES[TensorKind.Y]): link.nbytes for link in pinned}
 
 
 def _given_forward_pins(specs: tuple[str, ...], links: list[ForwardLink],
@@ -218,7 +214,7 @@ def _given_forward_pins(specs: tuple[str, ...], links: list[ForwardLink],
     pinned = []
     for spec in specs:
         layer, _, kind = spec.rpartition(":")
-        if layer not in by_name or kind != "Y":
+        if layer not in by_name or kind != TensorKind.Y:
             raise ConfigError(f"pin '{spec}' is not LAYER:Y with a layer of the model", field="run.pins",
                               allowed="LAYER:Y on a forward run")
         link = by_producer.get(layer)

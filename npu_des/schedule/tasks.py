@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from npu_des.kinds import KIND_CODES, GemmExtents, Op, OpId, TensorKind, TileIndex, TileKey
 from npu_des.tiling import TileGrid
 
-OpId = tuple[str, str]  # (layer name, "dX" | "dW", or "Y" for a forward op)
-VECTOR_OP = "vector"  # non-GEMM backward (BN/activation/softmax), runs on the vector unit
-KIND_CODES = {"X": 0, "W": 1, "dY": 2, "dX": 3, "dW": 4, "Y": 5}  # Y: forward output (--pass forward)
+__all__ = ["KIND_CODES", "VECTOR_OP", "OpId", "Schedule", "TaskList", "TileRef", "TileRefs", "TileTask"]
+
+VECTOR_OP = Op.VECTOR  # old name of Op.VECTOR
 
 
 @dataclass(frozen=True, slots=True)
 class TileRef:
     """One tile of one tensor; `key` identifies it in the SPM, `nbytes` is what it costs over DRAM."""
 
-    key: tuple[int, int, int, int, int]  # (layer index, kind code, g, row tile, col tile)
-    kind: str
+    key: TileKey
+    kind: TensorKind
     layer: str
     nbytes: int
 
@@ -41,14 +42,14 @@ class TileTask:
     id: int
     core: int
     layer: str
-    op: str
+    op: Op
     tile: tuple[int, int, int, int]
     inputs: tuple[TileRef, ...]
     output: TileRef
     first: bool
     last: bool
     prev: int
-    extents: tuple[int, int, int, int]
+    extents: GemmExtents
     density: float = 1.0
     write_back: bool = True
     hand_over: bool = False
@@ -56,8 +57,7 @@ class TileTask:
 
     @property
     def macs(self) -> int:
-        groups, rows, reduction, cols = self.extents
-        return groups * rows * reduction * cols
+        return self.extents.macs
 
 
 @dataclass(frozen=True)
@@ -82,32 +82,32 @@ class TileRefs:
         self.name = grid.layer.name
         self._cache: dict[tuple[int, int, int, int], TileRef] = {}
 
-    def _ref(self, kind: str, g: int, a: int, b: int, nbytes_fn: Callable[[int, int, int], int]) -> TileRef:
-        key = (self.grid.index, KIND_CODES[kind], g, a, b)
-        ref = self._cache.get(key[1:])
+    def _ref(self, kind: TensorKind, g: int, a: int, b: int, nbytes_fn: Callable[[int, int, int], int]) -> TileRef:
+        code = KIND_CODES[kind]
+        ref = self._cache.get((code, g, a, b))
         if ref is None:
-            ref = TileRef(key, kind, self.name, nbytes_fn(g, a, b))
-            self._cache[key[1:]] = ref
+            ref = TileRef(TileKey(self.grid.index, code, g, a, b), kind, self.name, nbytes_fn(g, a, b))
+            self._cache[(code, g, a, b)] = ref
         return ref
 
     def x(self, g: int, m: int, k: int) -> TileRef:
-        return self._ref("X", g, m, k, self.grid.x_bytes)
+        return self._ref(TensorKind.X, g, m, k, self.grid.x_bytes)
 
     def dx(self, g: int, m: int, k: int) -> TileRef:
-        return self._ref("dX", g, m, k, self.grid.dx_bytes)
+        return self._ref(TensorKind.DX, g, m, k, self.grid.dx_bytes)
 
     def w(self, g: int, n: int, k: int) -> TileRef:
-        return self._ref("W", g, n, k, self.grid.w_bytes)
+        return self._ref(TensorKind.W, g, n, k, self.grid.w_bytes)
 
     def dw(self, g: int, n: int, k: int) -> TileRef:
-        return self._ref("dW", g, n, k, self.grid.w_bytes)
+        return self._ref(TensorKind.DW, g, n, k, self.grid.w_bytes)
 
     def dy(self, g: int, m: int, n: int) -> TileRef:
-        return self._ref("dY", g, m, n, self.grid.dy_bytes)
+        return self._ref(TensorKind.DY, g, m, n, self.grid.dy_bytes)
 
     def y(self, g: int, m: int, n: int) -> TileRef:
         """Forward output tile: dense, the shape of a dY tile."""
-        return self._ref("Y", g, m, n, self.grid.y_bytes)
+        return self._ref(TensorKind.Y, g, m, n, self.grid.y_bytes)
 
 
 class TaskList:
@@ -115,39 +115,40 @@ class TaskList:
 
     def __init__(self) -> None:
         self.tasks: list[TileTask] = []
-        self._seen: dict[tuple, tuple[int, int]] = {}  # output key -> (contributions so far, last task id)
+        self._seen: dict[TileKey, tuple[int, int]] = {}  # output key -> (contributions so far, last task id)
 
     def add_input_gradient(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
         """dX[g,m,k] += dY[g,m,n] . W[g,n,k]^T  (reduction over N)."""
         grid = refs.grid
-        groups, rows, red, cols = grid.gemm_extents(g, m, n, k)
-        self._add(refs.name, "dX", (g, m, n, k), (refs.dy(g, m, n), refs.w(g, n, k)), refs.dx(g, m, k),
-                  core, len(grid.n_tiles), (groups, rows, red, cols), 1.0)
+        size = grid.gemm_extents(g, m, n, k)
+        self._add(refs.name, Op.DX, TileIndex(g, m, n, k), (refs.dy(g, m, n), refs.w(g, n, k)), refs.dx(g, m, k),
+                  core, len(grid.n_tiles), GemmExtents(size.g, size.m, size.n, size.k), 1.0)
 
     def add_weight_gradient(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
         """dW[g,k,n] += X[g,m,k]^T . dY[g,m,n]  (reduction over M)."""
         grid = refs.grid
-        groups, rows, red, cols = grid.gemm_extents(g, m, n, k)
-        self._add(refs.name, "dW", (g, m, n, k), (refs.x(g, m, k), refs.dy(g, m, n)), refs.dw(g, n, k),
-                  core, len(grid.m_tiles), (groups, cols, rows, red), grid.x_density * grid.dy_density)
+        size = grid.gemm_extents(g, m, n, k)
+        self._add(refs.name, Op.DW, TileIndex(g, m, n, k), (refs.x(g, m, k), refs.dy(g, m, n)), refs.dw(g, n, k),
+                  core, len(grid.m_tiles), GemmExtents(size.g, size.k, size.m, size.n),
+                  grid.x_density * grid.dy_density)
 
     def add_forward(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
         """Y[g,m,n] += X[g,m,k] . W[g,n,k]^T  (reduction over K)."""
         grid = refs.grid
-        groups, rows, cols, red = grid.gemm_extents(g, m, n, k)
-        self._add(refs.name, "Y", (g, m, n, k), (refs.x(g, m, k), refs.w(g, n, k)), refs.y(g, m, n),
-                  core, len(grid.k_tiles), (groups, rows, red, cols), 1.0)
+        size = grid.gemm_extents(g, m, n, k)
+        self._add(refs.name, Op.Y, TileIndex(g, m, n, k), (refs.x(g, m, k), refs.w(g, n, k)), refs.y(g, m, n),
+                  core, len(grid.k_tiles), GemmExtents(size.g, size.m, size.k, size.n), 1.0)
 
     def add_activation_gradient(self, refs: TileRefs, g: int, m: int, n: int, core: int) -> None:
         """dY[g,m,n] = f'(Y[g,m,n]) * dY[g,m,n] in place, before the layer's GEMMs read dY: loads the
         incoming gradient (first=False), reads the saved activation Y, writes the result back."""
-        groups, rows, cols, _ = refs.grid.gemm_extents(g, m, n, 0)
-        self.tasks.append(TileTask(len(self.tasks), core, refs.name, VECTOR_OP, (g, m, n, 0), (refs.y(g, m, n),),
-                                   refs.dy(g, m, n), first=False, last=True, prev=-1, extents=(groups, rows, 1, cols)))
+        size = refs.grid.gemm_extents(g, m, n, 0)
+        self.tasks.append(TileTask(len(self.tasks), core, refs.name, Op.VECTOR, TileIndex(g, m, n, 0),
+                                   (refs.y(g, m, n),), refs.dy(g, m, n), first=False, last=True, prev=-1,
+                                   extents=GemmExtents(size.g, size.m, 1, size.n)))
 
-    def _add(self, layer: str, op: str, tile: tuple[int, int, int, int], inputs: tuple[TileRef, ...],
-             output: TileRef, core: int, contributions: int, extents: tuple[int, int, int, int],
-             density: float) -> None:
+    def _add(self, layer: str, op: Op, tile: TileIndex, inputs: tuple[TileRef, ...],
+             output: TileRef, core: int, contributions: int, extents: GemmExtents, density: float) -> None:
         done, prev = self._seen.get(output.key, (0, -1))
         task_id = len(self.tasks)
         self.tasks.append(TileTask(task_id, core, layer, op, tile, inputs, output, first=done == 0,

@@ -16,7 +16,7 @@ from typing import Any
 from npu_des.config import load_hardware, run_options
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
-from npu_des.sim import simulate
+from npu_des.sim.driver import simulate
 from npu_des.workload import Workload
 
 GOLDEN_DIR = Path(__file__).parent

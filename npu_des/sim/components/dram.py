@@ -9,8 +9,18 @@ per transfer, exact completion times. A lone transfer of S bytes takes latency +
 from __future__ import annotations
 
 import heapq
+from typing import NamedTuple
 
 import simpy
+
+from npu_des.kinds import Direction, TensorKind
+
+
+class BusyInterval(NamedTuple):
+    """A span of cycles during which at least one transfer was on the channel."""
+
+    start: float
+    end: float
 
 
 class DramChannel:
@@ -20,8 +30,8 @@ class DramChannel:
         self.env = env
         self.bytes_per_cycle = bytes_per_cycle
         self.latency_cycles = latency_cycles
-        self.bytes: dict[tuple[str, str], int] = {}
-        self.busy_intervals: list[tuple[float, float]] = []
+        self.bytes: dict[tuple[TensorKind, Direction], int] = {}
+        self.busy_intervals: list[BusyInterval] = []
         self.transfers = 0
         self._virtual = 0.0
         self._updated = 0.0
@@ -30,7 +40,7 @@ class DramChannel:
         self._generation = 0
         self._busy_since = 0.0
 
-    def transfer(self, nbytes: int, kind: str, direction: str) -> simpy.Event:
+    def transfer(self, nbytes: int, kind: TensorKind, direction: Direction) -> simpy.Event:
         """Move `nbytes`; the returned event fires when the last byte has crossed the channel."""
         key = (kind, direction)
         self.bytes[key] = self.bytes.get(key, 0) + nbytes
@@ -77,4 +87,4 @@ class DramChannel:
         if self._active:
             self._reschedule()
         else:
-            self.busy_intervals.append((self._busy_since, self.env.now))
+            self.busy_intervals.append(BusyInterval(self._busy_since, self.env.now))

@@ -10,13 +10,32 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, NamedTuple
 
 import simpy
 
-from npu_des.hw import DmaEngine, Scratchpad, SystolicArray
-from npu_des.hw.vector_unit import VectorUnit
-from npu_des.schedule.tasks import VECTOR_OP, OpId, Schedule, TileTask
+from npu_des.kinds import Op, OpId, TensorKind, WaitReason
+from npu_des.schedule.tasks import Schedule, TileTask
+from npu_des.sim.components.dma import DmaEngine
+from npu_des.sim.components.spm import Scratchpad
+from npu_des.sim.components.systolic_array import SystolicArray
+from npu_des.sim.components.vector_unit import VectorUnit
+
+
+class ComputeRecord(NamedTuple):
+    """One tile task on a core's array or vector unit: when it computed."""
+
+    start: float
+    end: float
+    task: TileTask
+
+
+class Waiting(NamedTuple):
+    """What a prepared task waits for, kept so a stuck run can say it; `task_id` names the awaited task."""
+
+    task: TileTask
+    reason: WaitReason
+    task_id: int | None = None
 
 
 class Synchronizer:
@@ -35,7 +54,7 @@ class Synchronizer:
         self.deps: dict[OpId, tuple[simpy.Event, ...]] = {
             op: tuple(self.op_events[dep] for dep in schedule.op_deps.get(op, ()) if dep in self.op_events)
             for op in self.remaining}
-        self.on_op_done: list = []
+        self.on_op_done: list[Callable[[OpId], None]] = []
         self.computed = 0
         self.progress: Callable[[int], None] | None = None  # called with tasks done, every ~1% of them
         self._progress_step = max(1, len(schedule.tasks) // 100)
@@ -76,15 +95,15 @@ class CoreExecutor:
 
     def __init__(self, env: simpy.Environment, core: int, array: SystolicArray, dma: DmaEngine,
                  spm: Scratchpad, tasks: list[TileTask], sync: Synchronizer, prefetch_depth: int,
-                 vector: VectorUnit | None = None) -> None:
+                 vector: VectorUnit) -> None:
         self.env, self.core = env, core
         self.array, self.dma, self.spm, self.vector = array, dma, spm, vector
         self.tasks = tasks
         self.sync = sync
         self.prefetch_depth = prefetch_depth
-        self.compute_records: list[tuple[float, float, TileTask]] = []
+        self.compute_records: list[ComputeRecord] = []
         self.finished = False
-        self.waiting: dict[int, tuple[TileTask, str, Any]] = {}  # task id -> (task, what it waits for, detail)
+        self.waiting: dict[int, Waiting] = {}  # task id -> what it waits for
 
     def run(self) -> Generator[Any, Any, None]:
         env, tasks, spm, dma = self.env, self.tasks, self.spm, self.dma
@@ -96,8 +115,8 @@ class CoreExecutor:
                 launched += 1
             yield preparing.popleft()
             start = env.now
-            yield (self.vector if task.op == VECTOR_OP else self.array).compute(task)
-            self.compute_records.append((start, env.now, task))
+            yield (self.vector if task.op == Op.VECTOR else self.array).compute(task)
+            self.compute_records.append(ComputeRecord(start, env.now, task))
             for ref in task.inputs:
                 spm.release(ref, dma)
             if task.write_back or not task.last:
@@ -118,20 +137,20 @@ class CoreExecutor:
         waiting = self.waiting
         spm, dma = self.spm, self.dma
         if task.frees and (handed := self.sync.task_event(task.prev)) is not None:
-            waiting[task.id] = (task, "previous contribution", task.prev)
+            waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
             yield handed  # a fused consumer's input is its producer task's output: let it exist first
         pending = [event for event in self.sync.deps[(task.layer, task.op)] if not event.triggered]
         loads = []
         later = task.inputs
         if pending:  # X and W are in DRAM from the start: fetch them while dY is still being produced
-            early = [ref for ref in task.inputs if ref.kind != "dY" and not spm.pinned(ref)]
+            early = [ref for ref in task.inputs if ref.kind != TensorKind.DY and not spm.pinned(ref)]
             later = tuple(ref for ref in task.inputs if ref not in early)  # a pin's lifetime starts with its op
             loads = [event for ref in early if (event := spm.acquire(ref, True, dma)) is not None]
-            waiting[task.id] = (task, "dY producers", None)
+            waiting[task.id] = Waiting(task, WaitReason.DY_PRODUCERS)
             for event in pending:
                 if not event.triggered:
                     yield event
-        waiting[task.id] = (task, "operands", None)
+        waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
         loads += [event for ref in later if (event := spm.acquire(ref, True, dma)) is not None]
         output = task.output
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
@@ -142,11 +161,11 @@ class CoreExecutor:
                 loads.append(event)
             output = None
         if previous is not None:
-            waiting[task.id] = (task, "previous contribution", task.prev)
+            waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
             yield previous
         if output is not None and (event := spm.acquire(output, True, dma)) is not None:
             loads.append(event)
         if loads:
-            waiting[task.id] = (task, "operands", None)
+            waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
             yield self.env.all_of(loads)
         del waiting[task.id]

@@ -13,20 +13,21 @@ import weakref
 from collections.abc import Callable, Generator
 from typing import Any
 
-from npu_des.hw import DmaEngine
-from npu_des.hw.dram import DramChannel
+from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.metrics import RunResult
+from npu_des.sim.components.dma import DmaEngine
+from npu_des.sim.components.dram import DramChannel
 
 VARIANTS = ("baseline", "dy_once")
 
-_SEEN_DY: weakref.WeakKeyDictionary[DramChannel, set[tuple]] = weakref.WeakKeyDictionary()
+_SEEN_DY: weakref.WeakKeyDictionary[DramChannel, set[TileKey]] = weakref.WeakKeyDictionary()
 
 
 class DyOnceDmaEngine(DmaEngine):
     """A DMA engine whose dY reads cost DRAM time only the first time a tile is read (shared by all cores)."""
 
-    def move(self, nbytes: int, kind: str, direction: str, key: tuple) -> Generator[Any, Any, None]:
-        if kind == "dY" and direction == "read":
+    def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey) -> Generator[Any, Any, None]:
+        if kind == TensorKind.DY and direction == Direction.READ:
             seen = _SEEN_DY.setdefault(self.dram, set())
             if key in seen:
                 return
@@ -40,7 +41,7 @@ def _no_check(_result: RunResult) -> None:
 
 def _check_dy_once(result: RunResult) -> None:
     """Refuse a silently ineffective variant (e.g. if transfers stop going through DmaEngine.move)."""
-    if result.dram_bytes["read"]["dY"] > result.compulsory_bytes["dY"]:
+    if result.dram_bytes[Direction.READ][TensorKind.DY] > result.compulsory_bytes[TensorKind.DY]:
         raise RuntimeError("dy_once variant did not take effect: dY reads exceed one fetch per tile")
 
 

@@ -26,7 +26,7 @@ import simpy
 
 from npu_des.config import load_hardware, run_options
 from npu_des.models import build_model
-from npu_des.sim import simulate
+from npu_des.sim.driver import simulate
 
 DEFAULT_MODEL = "resnet50"
 DEFAULT_HARDWARE = ("server_dual", "edge_dual")

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import simpy
 
+from npu_des.kinds import Direction, TileKey
+
 if TYPE_CHECKING:
-    from npu_des.hw.dma import DmaEngine
     from npu_des.schedule.tasks import TileRef
+    from npu_des.sim.components.dma import DmaEngine
+
+
+class Occupancy(NamedTuple):
+    """SPM use from `cycle` on: bytes allocated, and the part of them that is pinned."""
+
+    cycle: float
+    used_bytes: int
+    pinned_bytes: int
 
 
 class _Entry:
@@ -48,12 +58,12 @@ class Scratchpad:
         self.evictions = 0
         self.hits = [0] * layers
         self.misses = [0] * layers
-        self.occupancy: list[tuple[float, int, int]] = [(0.0, 0, 0)]
+        self.occupancy: list[Occupancy] = [Occupancy(0.0, 0, 0)]
         self.waiting_for_space: list[int] = []  # bytes wanted by blocked allocations, for diagnostics
-        self._entries: dict[tuple, _Entry] = {}
-        self._evictable: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._entries: dict[TileKey, _Entry] = {}
+        self._evictable: OrderedDict[TileKey, _Entry] = OrderedDict()
         self._freeing = 0
-        self._writing_back: dict[tuple, simpy.Process] = {}  # evicted dirty tiles whose store is in flight
+        self._writing_back: dict[TileKey, simpy.Process] = {}  # evicted dirty tiles whose store is in flight
         self._pinned_tensors: set[tuple[int, int]] = set()
         self._space = env.event()
 
@@ -64,14 +74,14 @@ class Scratchpad:
         entry = self._entries.get(key)
         if entry is not None:
             if load:
-                self.hits[key[0]] += 1
+                self.hits[key.layer] += 1
             if entry.refs == 0:
                 self._evictable.pop(key, None)
             entry.refs += 1
             return entry.ready
         if load:
-            self.misses[key[0]] += 1
-        entry = _Entry(ref, (key[0], key[1]) in self._pinned_tensors)
+            self.misses[key.layer] += 1
+        entry = _Entry(ref, (key.layer, key.kind) in self._pinned_tensors)
         self._entries[key] = entry
         if not load and self.capacity_bytes - self.used_bytes >= entry.nbytes:
             self._allocate(entry)
@@ -81,7 +91,7 @@ class Scratchpad:
         return entry.ready
 
     def release(self, ref: TileRef, dma: DmaEngine, dirty: bool = False,
-                write_back: bool = False) -> simpy.Event | None:
+                write_back: bool = False) -> simpy.Process | None:
         """Drop a reference; `dirty` marks new content; `write_back` stores it now (returns the store's event)."""
         entry = self._entries[ref.key]
         if dirty:
@@ -105,7 +115,7 @@ class Scratchpad:
 
     def unpin_tensor(self, layer_index: int, kind_code: int, dma: DmaEngine) -> None:
         self._pinned_tensors.discard((layer_index, kind_code))
-        for entry in [e for k, e in self._entries.items() if k[0] == layer_index and k[1] == kind_code]:
+        for entry in [e for k, e in self._entries.items() if k.layer == layer_index and k.kind == kind_code]:
             if entry.pinned:
                 entry.pinned = False
                 if entry.allocated:
@@ -117,7 +127,7 @@ class Scratchpad:
     def pinned(self, ref: TileRef) -> bool:
         """Whether `ref`'s tensor is pinned now."""
         key = ref.key
-        return (key[0], key[1]) in self._pinned_tensors
+        return (key.layer, key.kind) in self._pinned_tensors
 
     def resident(self, ref: TileRef) -> bool:
         return ref.key in self._entries
@@ -132,7 +142,7 @@ class Scratchpad:
         self._record()
 
     def _record(self) -> None:
-        self.occupancy.append((self.env.now, self.used_bytes, self.pinned_bytes))
+        self.occupancy.append(Occupancy(self.env.now, self.used_bytes, self.pinned_bytes))
 
     def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> Generator[Any, Any, None]:
         yield from self._make_room(entry.nbytes, dma)
@@ -142,7 +152,7 @@ class Scratchpad:
             store = self._writing_back.get(ref.key)
             if store is not None:  # read the partial sum back only once its eviction store has landed
                 yield store
-            yield from dma.move(entry.nbytes, ref.kind, "read", ref.key)
+            yield from dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key)
         ready, entry.ready = entry.ready, None
         ready.succeed()
 
@@ -185,7 +195,7 @@ class Scratchpad:
 
     def _write_back_evicted(self, victim: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
         ref = victim.ref
-        yield from dma.move(victim.nbytes, ref.kind, "write", ref.key)
+        yield from dma.move(victim.nbytes, ref.kind, Direction.WRITE, ref.key)
         if self._writing_back.get(ref.key) is self.env.active_process:
             del self._writing_back[ref.key]
         self._freeing -= victim.nbytes
@@ -194,7 +204,7 @@ class Scratchpad:
     def _write_back_final(self, entry: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
         ref = entry.ref
         entry.dirty = False
-        yield from dma.move(entry.nbytes, ref.kind, "write", ref.key)
+        yield from dma.move(entry.nbytes, ref.kind, Direction.WRITE, ref.key)
         entry.refs -= 1
         if entry.refs == 0:
             self._unreferenced(entry, dma)

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from npu_des.kinds import TileKey
 from npu_des.schedule.tasks import Schedule, TileRef, TileTask
 
 NEVER = float("inf")

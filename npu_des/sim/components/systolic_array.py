@@ -1,9 +1,7 @@
 """A core's systolic array: SCALE-Sim's analytical cycle model, exactly (DESIGN.md).
 
-For a GEMM of M x K times K x N on R x C PEs, the dataflow fixes which dimensions map onto the
-array (Sr x Sc) and which one streams through it (T):
-  OS: Sr=M, Sc=N, T=K    WS: Sr=K, Sc=N, T=M    IS: Sr=K, Sc=M, T=N
-folds = ceil(Sr/R) * ceil(Sc/C); cycles = folds * (2R + C + T - 2)  (fill + stream + drain per fold).
+The formulas (mapping of M, K, N onto Sr x Sc and T per dataflow; folds * (2R + C + T - 2) cycles)
+live in npu_des.tiling.compute_model, which the tiler uses too; this component charges tiles with them.
 
 On top of the formula, three things a configurable array does (issue 8):
 - per-op dataflow (gradient-interleaved scheduler, Unnikrishnan & Parhi, arXiv:2002.05529): dX
@@ -30,37 +28,17 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from npu_des.sparsity import streamed_length
+from npu_des.kinds import GemmExtents, Op, TileKey
+from npu_des.tiling.compute_model import fold_cycles, gemm_cycles, gemm_mapping, gradient_dataflows, op_dataflow
+from npu_des.tiling.sparsity import streamed_length
 
 if TYPE_CHECKING:
     from npu_des.config import ArrayConfig
     from npu_des.schedule.tasks import TileTask
 
+__all__ = ["ArrayStatistics", "SystolicArray", "gemm_cycles", "gemm_mapping", "op_dataflow", "replay"]
+
 ArrayStatistics = dict[str, int]
-
-
-def gemm_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str) -> int:
-    """Cycles for Y[M x N] = X[M x K] . W[K x N] on a rows x cols array."""
-    if dataflow == "os":
-        spatial_rows, spatial_cols, temporal = m, n, k
-    elif dataflow == "ws":
-        spatial_rows, spatial_cols, temporal = k, n, m
-    elif dataflow == "is":
-        spatial_rows, spatial_cols, temporal = k, m, n
-    else:
-        raise ValueError(f"unknown dataflow {dataflow!r} (allowed: os, ws, is)")
-    folds = ceil(spatial_rows / rows) * ceil(spatial_cols / cols)
-    return folds * (2 * rows + cols + temporal - 2)
-
-
-def gemm_mapping(m: int, k: int, n: int, dataflow: str) -> tuple[int, int, int]:
-    """(Sr, Sc, T) of a GEMM in a dataflow, as in `gemm_cycles`."""
-    return {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[dataflow]
-
-
-def op_dataflow(dataflow: str | Mapping[str, str], op: str) -> str:
-    """The dataflow of gradient op `op` under an array's setting (one dataflow, or one per op)."""
-    return dataflow if isinstance(dataflow, str) else dataflow.get(op, "os")
 
 
 class SystolicArray:
@@ -70,8 +48,7 @@ class SystolicArray:
                  reconfiguration_cycles: int = 0, zero_skipping: bool = False, stationary_reuse: bool = False) -> None:
         self.env = env
         self.rows, self.cols, self.dataflow = rows, cols, dataflow
-        self.input_gradient_dataflow = op_dataflow(dataflow, "dX")
-        self.weight_gradient_dataflow = op_dataflow(dataflow, "dW")
+        self.input_gradient_dataflow, self.weight_gradient_dataflow = gradient_dataflows(dataflow)
         self.reconfiguration_cycles = reconfiguration_cycles
         self.zero_skipping = zero_skipping
         self.stationary_reuse = stationary_reuse
@@ -84,8 +61,8 @@ class SystolicArray:
         self.spm_element_accesses = 0
         self._one_dataflow = isinstance(dataflow, str)
         self._configured: str | None = None
-        self._operand_register: tuple[str, tuple] | None = None  # (dataflow, tile key) held for WS / IS
-        self._accumulator: tuple | None = None                     # output tile key held for OS
+        self._operand_register: tuple[str, TileKey] | None = None  # (dataflow, tile key) held for WS / IS
+        self._accumulator: TileKey | None = None                     # output tile key held for OS
         self._cycles = lru_cache(maxsize=None)(self._tile_cycles)
         self._cost = lru_cache(maxsize=None)(self._tile_cost)
 
@@ -95,17 +72,12 @@ class SystolicArray:
         return cls(env, array.rows, array.cols, array.dataflow, array.reconfiguration_cycles, array.zero_skipping,
                    array.stationary_reuse)
 
-    def _tile_cycles(self, extents: tuple[int, int, int, int]) -> int:
+    def _tile_cycles(self, extents: GemmExtents) -> int:
         groups, m, k, n = extents
-        return groups * gemm_cycles(m, k, n, self.rows, self.cols, self.dataflow)  # one dataflow only
+        assert isinstance(self.dataflow, str)  # one dataflow only
+        return groups * gemm_cycles(m, k, n, self.rows, self.cols, self.dataflow)
 
-    def cycles(self, extents: tuple[int, int, int, int], op: str = "dX") -> int:
-        """Dense cycles of a tile with extents (groups, M, K, N) of op `op`: groups run one after another."""
-        if isinstance(self.dataflow, str):
-            return self._cycles(extents)
-        return self._cost(extents, op_dataflow(self.dataflow, op), 1.0)[0]
-
-    def _tile_cost(self, extents: tuple[int, int, int, int], dataflow: str, density: float) -> tuple[int, int, int]:
+    def _tile_cost(self, extents: GemmExtents, dataflow: str, density: float) -> tuple[int, int, int]:
         """(cycles, SPM element accesses, stationary elements of the last fold) of one tile.
 
         Accesses are SCALE-Sim's operand counts: the stationary block once (Sr*Sc), the operand
@@ -116,7 +88,7 @@ class SystolicArray:
         spatial_rows, spatial_cols, temporal = gemm_mapping(m, k, n, dataflow)
         streamed = streamed_length(temporal, density)
         row_folds, col_folds = ceil(spatial_rows / self.rows), ceil(spatial_cols / self.cols)
-        cycles = row_folds * col_folds * (2 * self.rows + self.cols + streamed - 2)
+        cycles = fold_cycles(spatial_rows, spatial_cols, streamed, self.rows, self.cols)
         accesses = spatial_rows * spatial_cols + streamed * (col_folds * spatial_rows + row_folds * spatial_cols)
         last_fold = (spatial_rows - (row_folds - 1) * self.rows) * (spatial_cols - (col_folds - 1) * self.cols)
         return groups * cycles, groups * accesses, last_fold
@@ -124,9 +96,9 @@ class SystolicArray:
     def charge(self, task: TileTask) -> int:
         """Cycles of `task` right after the tiles charged before it; updates the statistics (no SimPy)."""
         op = task.op
-        weight_gradient = op == "dW"
+        weight_gradient = op == Op.DW
         dataflow = self.weight_gradient_dataflow if weight_gradient else \
-            self.input_gradient_dataflow if op == "dX" else op_dataflow(self.dataflow, op)
+            self.input_gradient_dataflow if op == Op.DX else op_dataflow(self.dataflow, op)
         density = task.density if self.zero_skipping and weight_gradient else 1.0
         cost, accesses, last_fold = self._cost(task.extents, dataflow, density)
         cycles = self._cycles(task.extents) if density >= 1.0 and self._one_dataflow else cost
@@ -180,9 +152,3 @@ def replay(tasks: Iterable[TileTask], cores: int, array: ArrayConfig) -> list[Sy
     for task in tasks:
         arrays[task.core].charge(task)
     return arrays
-
-
-def replay_cycles(tasks: Iterable[TileTask], cores: int, array: ArrayConfig) -> dict[int, int]:
-    """Task id -> the cycles its core's array charges it (what a checker should expect per tile)."""
-    arrays = [SystolicArray.from_config(None, array) for _ in range(cores)]
-    return {task.id: arrays[task.core].charge(task) for task in tasks}

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from itertools import pairwise
 
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.hw.systolic_array import SystolicArray, gemm_cycles
-from npu_des.hw.vector_unit import VectorUnit
-from npu_des.metrics import DIRECTIONS, RunResult, TimelineEvent, kinds_of
-from npu_des.schedule import Schedule
+from npu_des.kinds import DIRECTIONS, Direction, Op, OpId, TensorKind
+from npu_des.metrics import RunResult, TimelineEvent, kinds_of
 from npu_des.schedule.compulsory import compulsory_traffic
-from npu_des.schedule.tasks import VECTOR_OP, TileTask
-from npu_des.sim import plan
+from npu_des.schedule.plan import plan
+from npu_des.schedule.tasks import Schedule, TileTask
+from npu_des.sim.components.systolic_array import SystolicArray
+from npu_des.sim.components.vector_unit import VectorUnit
+from npu_des.tiling.compute_model import gemm_cycles
 from npu_des.workload import Workload, backward_graph, forward_graph
 
 MAX_PER_CHECK = 5  # violations listed per check; the rest are counted
@@ -85,7 +86,7 @@ def expected_cycles(schedule: Schedule, hw: HardwareConfig, computes: list[Timel
     config = hw.cores.array
     if isinstance(config.dataflow, str) and not config.stationary_reuse and not config.zero_skipping:
         vector_unit = VectorUnit(None, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)
-        return {task.id: vector_unit.cycles(task.macs) if task.op == VECTOR_OP else
+        return {task.id: vector_unit.cycles(task.macs) if task.op == Op.VECTOR else
                 task.extents[0] * gemm_cycles(*task.extents[1:], config.rows, config.cols, config.dataflow)
                 for task in schedule.tasks}
     tasks = {_task_key(task): task for task in schedule.tasks}
@@ -96,10 +97,10 @@ def expected_cycles(schedule: Schedule, hw: HardwareConfig, computes: list[Timel
                  for event in computes if (event.layer, event.op, event.tile) in tasks)
     for *_, task in ran:
         if task.id not in cycles:
-            cycles[task.id] = vector.cycles(task.macs) if task.op == VECTOR_OP else arrays[task.core].charge(task)
+            cycles[task.id] = vector.cycles(task.macs) if task.op == Op.VECTOR else arrays[task.core].charge(task)
     for task in schedule.tasks:
         if task.id not in cycles:
-            cycles[task.id] = vector.cycles(task.macs) if task.op == VECTOR_OP else arrays[task.core].charge(task)
+            cycles[task.id] = vector.cycles(task.macs) if task.op == Op.VECTOR else arrays[task.core].charge(task)
     return cycles
 
 
@@ -132,8 +133,8 @@ def check_byte_conservation(result: RunResult, transfers: list[TimelineEvent]) -
     by_layers = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
     for row in result.layers:
         for kind in kinds:
-            by_layers["read"][kind] += row.read_bytes.get(kind, 0)
-            by_layers["write"][kind] += row.write_bytes.get(kind, 0)
+            by_layers[Direction.READ][kind] += row.read_bytes.get(kind, 0)
+            by_layers[Direction.WRITE][kind] += row.write_bytes.get(kind, 0)
     out = []
     for direction in DIRECTIONS:
         for kind in kinds:
@@ -182,8 +183,9 @@ def check_partial_sum_hazards(transfers: list[TimelineEvent]) -> list[str]:
     writes: dict[tuple[str, str, str], list[TimelineEvent]] = defaultdict(list)
     reads: list[TimelineEvent] = []
     for event in transfers:
-        if event.kind in ("dX", "dW"):
-            (writes[(event.layer, event.kind, event.tile)] if event.direction == "write" else reads).append(event)
+        if event.kind in (TensorKind.DX, TensorKind.DW):
+            target = writes[(event.layer, event.kind, event.tile)] if event.direction == Direction.WRITE else reads
+            target.append(event)
     hazards = []
     for read in reads:
         for write in writes.get((read.layer, read.kind, read.tile), ()):
@@ -210,7 +212,7 @@ def check_tiles(result: RunResult, schedule: Schedule, workload: Workload, optio
         task = planned.get((event.layer, event.op, event.tile))
         if task is None:
             continue
-        unit = f"core{task.core}.{'vector' if task.op == VECTOR_OP else 'array'}"
+        unit = f"core{task.core}.{'vector' if task.op == Op.VECTOR else 'array'}"
         if event.resource != unit:
             wrong.append(f"tiles: {_tile_id(event.layer, event.op, event.tile)} ran on {event.resource}, "
                          f"scheduled on {unit}")
@@ -218,8 +220,8 @@ def check_tiles(result: RunResult, schedule: Schedule, workload: Workload, optio
             wrong.append(f"tiles: {_tile_id(event.layer, event.op, event.tile)} took {event.duration:.1f} cycles, "
                          f"the array model gives {expected[task.id]}")
     out = _capped(twice) + _capped(extra) + _capped(missing) + _capped(wrong)
-    array_cycles = sum(expected[task.id] for task in schedule.tasks if task.op != VECTOR_OP)
-    vector_cycles = sum(expected[task.id] for task in schedule.tasks if task.op == VECTOR_OP)
+    array_cycles = sum(expected[task.id] for task in schedule.tasks if task.op != Op.VECTOR)
+    vector_cycles = sum(expected[task.id] for task in schedule.tasks if task.op == Op.VECTOR)
     if result.compute_cycles != array_cycles:
         out.append(f"compute: arrays report {result.compute_cycles} busy cycles, the schedule needs {array_cycles}")
     if result.vector_cycles != vector_cycles:
@@ -261,18 +263,18 @@ def check_dependencies(result: RunResult, workload: Workload, options: RunOption
     """
     forward = forward_graph(workload)
     rows = {row.layer: row for row in result.layers}
-    first_start: dict[tuple[str, str], TimelineEvent] = {}
-    last_end: dict[tuple[str, str], float] = {}
+    first_start: dict[OpId, TimelineEvent] = {}
+    last_end: dict[OpId, float] = {}
     for event in computes:
         op = (event.layer, event.op)
         if op not in first_start or event.start < first_start[op].start:
             first_start[op] = event
         last_end[op] = max(last_end.get(op, 0.0), event.end)
 
-    def op_end(op: tuple[str, str]) -> float:
+    def op_end(op: OpId) -> float:
         row = rows.get(op[0])
-        if row is not None and op[1] in ("dX", "dW"):
-            return row.dX_end if op[1] == "dX" else row.dW_end
+        if row is not None and op[1] in (Op.DX, Op.DW):
+            return row.dX_end if op[1] == Op.DX else row.dW_end
         return last_end.get(op, float("inf"))  # the op cannot end before its last tile has computed
 
     out = []
@@ -287,7 +289,7 @@ def check_dependencies(result: RunResult, workload: Workload, options: RunOption
     else:
         backward = backward_graph(forward)
         for op, event in sorted(first_start.items()):
-            if op[1] == VECTOR_OP:
+            if op[1] == Op.VECTOR:
                 continue
             if op not in backward:
                 out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} belongs to no backward op")

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from npu_des.config import ORDERS
 from npu_des.errors import ConfigError
+from npu_des.kinds import KINDS
+from npu_des.sweep.spec import Point, SweepSpec
 
 if TYPE_CHECKING:
     import pandas
-
-    from npu_des.sweep import Point, SweepSpec
 
 JOURNAL = "points.jsonl"
 MANIFEST = "sweep.json"
@@ -28,8 +28,7 @@ CSV = "results.csv"
 PARQUET = "results.parquet"
 LEADING = ("model", "hw", "variant")
 MEASURES = ("error", "total_cycles", "seconds", "compute_cycles", "lower_bound_cycles",
-            *(f"read_{kind}" for kind in ("X", "W", "dY", "dX", "dW")), "read_bytes",
-            *(f"write_{kind}" for kind in ("X", "W", "dY", "dX", "dW")), "write_bytes",
+            *(f"read_{kind}" for kind in KINDS), "read_bytes", *(f"write_{kind}" for kind in KINDS), "write_bytes",
             "total_dram_bytes", "compulsory_dY", "spm_hit_rate", "spm_evictions", "pe_utilisation", "cores")
 
 
@@ -146,8 +145,6 @@ def to_frame(rows: list[dict[str, Any]], keys: list[str]) -> pandas.DataFrame:
 
 def load_sweep(directory: Path) -> tuple[SweepSpec, pandas.DataFrame]:
     """Read a sweep directory (manifest + journal) for plots and experiments."""
-    from npu_des.sweep import SweepSpec
-
     manifest = directory / MANIFEST
     if not manifest.is_file():
         raise ConfigError(f"no sweep found in {directory} (missing {MANIFEST})", field="DIR")

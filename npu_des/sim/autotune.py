@@ -3,7 +3,8 @@
 How two gradient computations share cores and the SPM depends on contention that a closed form
 does not see, so `partition: auto` simulates each layer in isolation under every scheme and keeps
 the fastest (ties keep the default, `output`). The isolated layer gets a one-element producer so
-its dX op exists when the real layer has one.
+its dX op exists when the real layer has one. Runs go through the engine (`simulate_once`); the
+driver (npu_des/sim/driver.py) calls this before planning the real run.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.schedule import PARTITIONS
+from npu_des.schedule.orders import PARTITIONS
+from npu_des.sim.engine import simulate_once
 from npu_des.workload import Workload, linear
 from npu_des.workload.layers import Layer
 
@@ -26,9 +28,8 @@ def isolated(layer: Layer) -> Workload:
 
 
 def layer_time(layer: Layer, hw: HardwareConfig, options: RunOptions, partition: str) -> float:
-    from npu_des.sim import simulate  # autotune sits on top of sim; sim imports us lazily
-
-    result = simulate(isolated(layer), hw, options.model_copy(update={"partition": partition}))
+    """Cycles until `layer` finishes when simulated alone with every layer under `partition`."""
+    result = simulate_once(isolated(layer), hw, options.model_copy(update={"partition": partition}))
     return next(row.end for row in result.layers if row.layer == layer.name)
 
 

@@ -1,0 +1,97 @@
+"""The simulator's vocabulary, typed once: tensor kinds, ops, transfer directions, wait reasons, keys.
+
+Members are `str`s (they compare, hash, print and serialise exactly as their values), so tables,
+JSON and CSV output read the same as plain strings while the code names each value once.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import NamedTuple
+
+
+class _Vocabulary(str, Enum):
+    """A str Enum whose members print, format and hash as their value (enum.StrEnum needs Python 3.11)."""
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    __format__ = str.__format__
+    __hash__ = str.__hash__
+
+
+class TensorKind(_Vocabulary):
+    """Tensors a tile belongs to: the backward pass moves X, W, dY, dX, dW; a forward pass adds its output Y."""
+
+    X = "X"
+    W = "W"
+    DY = "dY"
+    DX = "dX"
+    DW = "dW"
+    Y = "Y"
+
+
+class Op(_Vocabulary):
+    """What a tile task computes: an input or weight gradient, a forward output, or the non-GEMM vector op."""
+
+    DX = "dX"
+    DW = "dW"
+    Y = "Y"
+    VECTOR = "vector"  # BN/activation/softmax backward on the vector unit
+
+
+class Direction(_Vocabulary):
+    """A DMA transfer's direction: read (DRAM -> SPM) or write (SPM -> DRAM)."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+class WaitReason(_Vocabulary):
+    """What a prepared tile task waits for; named in the error of a run that stops progressing."""
+
+    PREVIOUS_CONTRIBUTION = "previous contribution"
+    DY_PRODUCERS = "dY producers"
+    OPERANDS = "operands"
+
+
+KINDS: tuple[TensorKind, ...] = (TensorKind.X, TensorKind.W, TensorKind.DY, TensorKind.DX, TensorKind.DW)
+ALL_KINDS: tuple[TensorKind, ...] = (*KINDS, TensorKind.Y)  # forward runs' byte tables (backward kinds at zero)
+DIRECTIONS: tuple[Direction, ...] = (Direction.READ, Direction.WRITE)
+GRADIENT_OPS: tuple[Op, ...] = (Op.DX, Op.DW)
+KIND_CODES: dict[TensorKind, int] = {kind: code for code, kind in enumerate(ALL_KINDS)}  # in SPM tile keys
+KIND_OF_CODE: dict[int, TensorKind] = {code: kind for kind, code in KIND_CODES.items()}
+
+OpId = tuple[str, str]  # (layer name, Op): one op of one layer, a node of the backward graph
+
+
+class TileKey(NamedTuple):
+    """A tile's identity in the SPM: (layer index, kind code, group tile, row tile, column tile)."""
+
+    layer: int
+    kind: int
+    g: int
+    row: int
+    col: int
+
+
+class GemmExtents(NamedTuple):
+    """A tile task's GEMM, output[rows x cols] += left[rows x reduction] . right[reduction x cols], `groups` times."""
+
+    groups: int
+    rows: int
+    reduction: int
+    cols: int
+
+    @property
+    def macs(self) -> int:
+        return self.groups * self.rows * self.reduction * self.cols
+
+
+class TileIndex(NamedTuple):
+    """A tile iteration (g, m, n, k) of a layer's grid, or a tile's extents along G, M, N, K."""
+
+    g: int
+    m: int
+    n: int
+    k: int
