@@ -1,0 +1,13 @@
+"""Old import path of npu_des.analysis.oracle (the LRU / Belady SPM oracle), kept for existing imports."""
+
+from npu_des.analysis.oracle import (
+    Access,
+    NEVER,
+    OracleResult,
+    access_sequence,
+    replay,
+    replay_schedule,
+    slot_capacity,
+)
+
+__all__ = ["Access", "NEVER", "OracleResult", "access_sequence", "replay", "replay_schedule", "slot_capacity"]
