@@ -45,12 +45,14 @@ def steps(directory: Path) -> dict[str, Callable[[], object]]:
         "gantt svg": lambda: draw_gantt(runs, whole, directory / "bench_gantt", ("svg",)),
         "gantt png+svg": lambda: draw_gantt(runs, whole, directory / "bench_gantt", ("png", "svg")),
         "layer bars png+svg": lambda: draw_layer_bars(runs, directory / "bench_layer_bytes", ("png", "svg")),
-        "traces (both orders)": lambda: [write_trace(run, run.directory / "bench_trace.json") for run in runs],
+        "traces (both orders)": lambda: [
+            write_trace(run, run.directory / "bench_trace.json") for run in runs
+        ],
     }
 
 
 def peak_rss_mb() -> float:
-    scale = 1024 if sys.platform != "darwin" else 1024 * 1024   # ru_maxrss is KiB on Linux, bytes on macOS
+    scale = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss is KiB on Linux, bytes on macOS
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
 
 
@@ -58,7 +60,9 @@ def main() -> None:
     from npu_des.report.saved import load_runs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", type=Path, help="results of `npu-des run --out DIR` (default: simulate ResNet-50)")
+    parser.add_argument(
+        "--dir", type=Path, help="results of `npu-des run --out DIR` (default: simulate ResNet-50)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -82,10 +86,15 @@ def main() -> None:
             step()
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-            print(f"{name:22s} best {min(times):6.2f} s  median {sorted(times)[len(times) // 2]:6.2f} s  "
-                  f"traced peak {peak / 1e6:7.1f} MB")
-        print(f"peak RSS: {peak_rss_mb():.0f} MB (before rendering: {rss_before:.0f} MB, includes the simulation "
-              f"when it ran in this process)")
+            print(
+                f"{name:22s} best {min(times):6.2f} s  median {sorted(times)[len(times) // 2]:6.2f} s  "
+                f"traced peak {peak / 1e6:7.1f} MB"
+            )
+        print(
+            f"peak RSS: {peak_rss_mb():.0f} MB (before rendering: {rss_before:.0f} MB, "
+            "includes the simulation "
+            f"when it ran in this process)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared plumbing of the experiment scripts: arguments, running a sweep into results/<name>/, tables, figures.
+"""Shared plumbing of the experiment scripts: arguments, running a sweep into results/<name>/, tables,
+figures.
 
 Each experiment is a handful of sweeps (npu_des.sweep) plus a few lines of arithmetic on the table,
 so what it measures is visible in the script and every number comes from a simulation run now.
@@ -36,7 +37,9 @@ def parse_args(name: str, description: str, flags: dict[str, str] | None = None)
     parser = argparse.ArgumentParser(description=description)
     for flag, help_text in (flags or {}).items():
         parser.add_argument(flag, action="store_true", help=help_text)
-    parser.add_argument("--quick", action="store_true", help="a small subset that runs in well under a minute")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small subset that runs in well under a minute"
+    )
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per CPU)")
     parser.add_argument("--dask", metavar="ADDRESS", help="run the points on a dask.distributed scheduler")
     parser.add_argument("--out", type=Path, default=Path("results") / name, help=f"default results/{name}")
@@ -55,8 +58,15 @@ def available(models: Sequence[str]) -> list[str]:
     return [model for model in models if model in present]
 
 
-def sweep(args: argparse.Namespace, name: str, models: Sequence[str], hardware: Sequence[str],
-          orders: Sequence[str], sets: Sequence[str] = (), variants: Sequence[str] = ("baseline",)) -> pandas.DataFrame:
+def sweep(
+    args: argparse.Namespace,
+    name: str,
+    models: Sequence[str],
+    hardware: Sequence[str],
+    orders: Sequence[str],
+    sets: Sequence[str] = (),
+    variants: Sequence[str] = ("baseline",),
+) -> pandas.DataFrame:
     """Run one sweep into OUT/sweeps/NAME (fresh unless --resume) and return its table."""
     spec = build_spec(models, hardware, orders, sets, variants)
     directory = args.out / "sweeps" / name
@@ -75,7 +85,11 @@ def print_table(title: str, frame: pandas.DataFrame, formats: dict[str, str] | N
     formats = formats or {}
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
-        table.add_column(str(column), justify="right" if pandas.api.types.is_numeric_dtype(frame[column]) else "left", no_wrap=True)
+        table.add_column(
+            str(column),
+            justify="right" if pandas.api.types.is_numeric_dtype(frame[column]) else "left",
+            no_wrap=True,
+        )
     for _, row in frame.iterrows():
         table.add_row(*(_format(row[column], formats.get(column)) for column in frame.columns))
     console.print(table)

@@ -59,7 +59,9 @@ def main() -> None:
     frame = pandas.DataFrame(rows)
     base = frame[frame.step == "sequential"].set_index(["model", "hw"])
     frame["norm_time"] = [r.cycles / base.loc[(r.model, r.hw), "cycles"] for r in frame.itertuples()]
-    frame["norm_traffic"] = [r.dram_bytes / base.loc[(r.model, r.hw), "dram_bytes"] for r in frame.itertuples()]
+    frame["norm_traffic"] = [
+        r.dram_bytes / base.loc[(r.model, r.hw), "dram_bytes"] for r in frame.itertuples()
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "micro23_techniques.csv", index=False)
 
@@ -73,15 +75,21 @@ def main() -> None:
         for model in [*models, "geomean"]:
             cells = []
             for step in STEPS:
-                sel = part[part.step == step] if model == "geomean" else part[(part.step == step) & (part.model == model)]
+                sel = (
+                    part[part.step == step]
+                    if model == "geomean"
+                    else part[(part.step == step) & (part.model == model)]
+                )
                 time_ratio = float(numpy.exp(numpy.log(sel.norm_time).mean()))
                 traffic_ratio = float(numpy.exp(numpy.log(sel.norm_traffic).mean()))
                 cells.append(f"{time_ratio:.3f} / {traffic_ratio:.3f}")
             table.add_row(model, *cells)
         console.print(table)
         best = float(numpy.exp(numpy.log(part[part.step == "+partition"].norm_time).mean()))
-        console.print(f"{hw}: all techniques reduce backward time by {1 - best:.1%} (geomean); "
-                      f"MICRO'23 reports {MICRO23[hw]:.1%}")
+        console.print(
+            f"{hw}: all techniques reduce backward time by {1 - best:.1%} (geomean); "
+            f"MICRO'23 reports {MICRO23[hw]:.1%}"
+        )
 
     figure, axes = plt.subplots(1, len(hardware), figsize=(6 * len(hardware), 4), squeeze=False)
     for axis, hw in zip(axes[0], hardware):

@@ -28,7 +28,9 @@ BACKWARD = {"sequential": {"order": "sequential"}, "interleaved": {"order": "int
 def _ratios(frame: pandas.DataFrame, base_variant: str, columns: dict[str, str]) -> None:
     base = frame[frame["variant"] == base_variant].set_index(["hw", "model"])
     for column, source in columns.items():
-        frame[column] = [getattr(row, source) / base.loc[(row.hw, row.model), source] for row in frame.itertuples()]
+        frame[column] = [
+            getattr(row, source) / base.loc[(row.hw, row.model), source] for row in frame.itertuples()
+        ]
 
 
 def main() -> None:
@@ -42,38 +44,76 @@ def main() -> None:
             workload = build_model(model)
             for variant, fields in FORWARD.items():
                 result = simulate(workload, hw, run_options(pass_="forward", **fields))
-                forward.append({"hw": hw_name, "model": model, "variant": variant,
-                                "pinned": sum("pinned" in c for c in result.choices.values()),
-                                "fused": sum("fused_group" in c for c in result.choices.values()),
-                                "fm_MB": (result.dram_bytes["read"]["X"] + result.dram_bytes["write"]["Y"]) / 1e6,
-                                "W_MB": result.dram_bytes["read"]["W"] / 1e6, "cycles": result.total_cycles,
-                                "macs": result.macs})
+                forward.append(
+                    {
+                        "hw": hw_name,
+                        "model": model,
+                        "variant": variant,
+                        "pinned": sum("pinned" in c for c in result.choices.values()),
+                        "fused": sum("fused_group" in c for c in result.choices.values()),
+                        "fm_MB": (result.dram_bytes["read"]["X"] + result.dram_bytes["write"]["Y"]) / 1e6,
+                        "W_MB": result.dram_bytes["read"]["W"] / 1e6,
+                        "cycles": result.total_cycles,
+                        "macs": result.macs,
+                    }
+                )
             for variant, fields in BACKWARD.items():
                 result = simulate(workload, hw, run_options(**fields))
-                backward.append({"hw": hw_name, "model": model, "variant": variant,
-                                 "pinned": sum("pinned" in c for c in result.choices.values()),
-                                 "dY_MB": result.dram_bytes["read"]["dY"] / 1e6,
-                                 "dram_MB": result.total_dram_bytes / 1e6, "cycles": result.total_cycles})
+                backward.append(
+                    {
+                        "hw": hw_name,
+                        "model": model,
+                        "variant": variant,
+                        "pinned": sum("pinned" in c for c in result.choices.values()),
+                        "dY_MB": result.dram_bytes["read"]["dY"] / 1e6,
+                        "dram_MB": result.total_dram_bytes / 1e6,
+                        "cycles": result.total_cycles,
+                    }
+                )
     fwd, bwd = pandas.DataFrame(forward), pandas.DataFrame(backward)
-    _ratios(fwd, "neither", {"fm_vs_neither": "fm_MB", "time_vs_neither": "cycles", "macs_vs_neither": "macs"})
+    _ratios(
+        fwd, "neither", {"fm_vs_neither": "fm_MB", "time_vs_neither": "cycles", "macs_vs_neither": "macs"}
+    )
     _ratios(bwd, "sequential", {"dram_vs_seq": "dram_MB", "time_vs_seq": "cycles"})
     args.out.mkdir(parents=True, exist_ok=True)
     paths = [args.out / "pin_or_fuse.csv", args.out / "pin_or_fuse_backward.csv"]
     fwd.to_csv(paths[0], index=False)
     bwd.to_csv(paths[1], index=False)
-    print_table("Forward: feature-map DRAM bytes and time vs layer by layer (CGO'23 pin+fuse: ~0.5x / ~0.85x)",
-                fwd[["hw", "model", "variant", "pinned", "fused", "fm_MB", "W_MB", "fm_vs_neither",
-                     "time_vs_neither", "macs_vs_neither"]],
-                {"fm_MB": ".2f", "W_MB": ".2f", "fm_vs_neither": ".3f", "time_vs_neither": ".3f",
-                 "macs_vs_neither": ".3f"})
-    print_table("Backward: dY pins (exact DP on measured re-reads) vs interleaving",
-                bwd[["hw", "model", "variant", "pinned", "dY_MB", "dram_MB", "dram_vs_seq", "time_vs_seq"]],
-                {"dY_MB": ".2f", "dram_MB": ".2f", "dram_vs_seq": ".3f", "time_vs_seq": ".3f"})
+    print_table(
+        "Forward: feature-map DRAM bytes and time vs layer by layer (CGO'23 pin+fuse: ~0.5x / ~0.85x)",
+        fwd[
+            [
+                "hw",
+                "model",
+                "variant",
+                "pinned",
+                "fused",
+                "fm_MB",
+                "W_MB",
+                "fm_vs_neither",
+                "time_vs_neither",
+                "macs_vs_neither",
+            ]
+        ],
+        {
+            "fm_MB": ".2f",
+            "W_MB": ".2f",
+            "fm_vs_neither": ".3f",
+            "time_vs_neither": ".3f",
+            "macs_vs_neither": ".3f",
+        },
+    )
+    print_table(
+        "Backward: dY pins (exact DP on measured re-reads) vs interleaving",
+        bwd[["hw", "model", "variant", "pinned", "dY_MB", "dram_MB", "dram_vs_seq", "time_vs_seq"]],
+        {"dY_MB": ".2f", "dram_MB": ".2f", "dram_vs_seq": ".3f", "time_vs_seq": ".3f"},
+    )
     figure, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     for axis, frame, column, title, variants in (
-            (axes[0], fwd, "fm_vs_neither", "forward feature-map bytes / neither", list(FORWARD)[1:]),
-            (axes[1], fwd, "time_vs_neither", "forward latency / neither", list(FORWARD)[1:]),
-            (axes[2], bwd, "time_vs_seq", "backward time / sequential", list(BACKWARD)[1:])):
+        (axes[0], fwd, "fm_vs_neither", "forward feature-map bytes / neither", list(FORWARD)[1:]),
+        (axes[1], fwd, "time_vs_neither", "forward latency / neither", list(FORWARD)[1:]),
+        (axes[2], bwd, "time_vs_seq", "backward time / sequential", list(BACKWARD)[1:]),
+    ):
         keys = frame[frame["variant"] == variants[0]][["hw", "model"]].itertuples(index=False)
         labels = [f"{model}\n{hw}" for hw, model in keys]
         width = 0.8 / len(variants)

@@ -8,7 +8,8 @@ X (after ReLU) and dY are sparse; `run.density` sets the fraction of nonzeros of
   sparse compute + csr        ... and X/dY tiles move as nonzeros + 2-byte index each + 4-byte row pointers
 Prints backward time, array busy cycles and DRAM bytes normalized to dense, writes a CSV and a line plot.
 
-    python experiments/sparse_gradients.py [--model resnet50] [--hw edge_dual] [--order interleaved] [--jobs N]
+    python experiments/sparse_gradients.py [--model resnet50] [--hw edge_dual] [--order interleaved] \
+        [--jobs N]
 """
 
 from __future__ import annotations
@@ -42,11 +43,23 @@ VARIANTS = {
 def point(model: str, hardware: str, order: str, variant: str, density: float) -> dict[str, object]:
     zero_skipping, compression = VARIANTS[variant]
     hw = load_hardware(hardware, [f"cores.array.zero_skipping={str(zero_skipping).lower()}"])
-    result = simulate(build_model(model), hw, run_options(order=order, density=density, compression=compression))
-    return {"model": model, "hw": hardware, "order": order, "variant": variant, "density": density,
-            "cycles": result.total_cycles, "seconds": result.seconds, "compute_cycles": result.compute_cycles,
-            "dram_bytes": result.total_dram_bytes, "read_X": result.dram_bytes["read"]["X"],
-            "read_dY": result.dram_bytes["read"]["dY"], "lower_bound_cycles": result.lower_bound_cycles}
+    result = simulate(
+        build_model(model), hw, run_options(order=order, density=density, compression=compression)
+    )
+    return {
+        "model": model,
+        "hw": hardware,
+        "order": order,
+        "variant": variant,
+        "density": density,
+        "cycles": result.total_cycles,
+        "seconds": result.seconds,
+        "compute_cycles": result.compute_cycles,
+        "dram_bytes": result.total_dram_bytes,
+        "read_X": result.dram_bytes["read"]["X"],
+        "read_dY": result.dram_bytes["read"]["dY"],
+        "lower_bound_cycles": result.lower_bound_cycles,
+    }
 
 
 def main() -> None:
@@ -58,18 +71,25 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/sparse_gradients"))
     args = parser.parse_args()
     started = time.perf_counter()
-    jobs = [(args.model, args.hw, args.order, variant, density) for variant in VARIANTS for density in DENSITIES]
+    jobs = [
+        (args.model, args.hw, args.order, variant, density) for variant in VARIANTS for density in DENSITIES
+    ]
     with ProcessPoolExecutor(args.jobs) as pool:
         frame = pandas.DataFrame(list(pool.map(point, *zip(*jobs))))
     dense = frame[frame.variant == "dense"].set_index("density")
     for column in ("cycles", "compute_cycles", "dram_bytes"):
-        frame[f"{column}_vs_dense"] = [getattr(r, column) / dense.loc[r.density, column] for r in frame.itertuples()]
+        frame[f"{column}_vs_dense"] = [
+            getattr(r, column) / dense.loc[r.density, column] for r in frame.itertuples()
+        ]
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "sparse_gradients.csv", index=False)
 
     console = Console(width=150)
-    table = Table(title=f"{args.model} on {args.hw} ({args.order}): backward time / array busy / DRAM bytes, "
-                        "relative to the dense machine", title_justify="left")
+    table = Table(
+        title=f"{args.model} on {args.hw} ({args.order}): backward time / array busy / DRAM bytes, "
+        "relative to the dense machine",
+        title_justify="left",
+    )
     table.add_column("density", justify="right")
     for variant in VARIANTS:
         table.add_column(variant, justify="right")
@@ -77,14 +97,22 @@ def main() -> None:
         cells = []
         for variant in VARIANTS:
             r = frame[(frame.variant == variant) & (frame.density == density)].iloc[0]
-            cells.append(f"{r.cycles / 1e6:.2f}M  {r.cycles_vs_dense:.3f} / {r.compute_cycles_vs_dense:.3f} / "
-                         f"{r.dram_bytes_vs_dense:.3f}")
+            cells.append(
+                f"{r.cycles / 1e6:.2f}M  {r.cycles_vs_dense:.3f} / {r.compute_cycles_vs_dense:.3f} / "
+                f"{r.dram_bytes_vs_dense:.3f}"
+            )
         table.add_row(f"{density:g}", *cells)
     console.print(table)
 
     figure, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for axis, (column, label) in zip(axes, (("seconds", "backward time (ms)"), ("compute_cycles", "array busy (Mcycles)"),
-                                            ("dram_bytes", "DRAM traffic (MB)"))):
+    for axis, (column, label) in zip(
+        axes,
+        (
+            ("seconds", "backward time (ms)"),
+            ("compute_cycles", "array busy (Mcycles)"),
+            ("dram_bytes", "DRAM traffic (MB)"),
+        ),
+    ):
         scale = 1e3 if column == "seconds" else 1e-6
         for variant in VARIANTS:
             part = frame[frame.variant == variant].sort_values("density")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pandas
 from _common import available, finish, parse_args, print_table
 
+from npu_des.analysis.oracle import replay_schedule
 from npu_des.config import load_hardware, run_options
 from npu_des.models import build_model
-from npu_des.analysis.oracle import replay_schedule
 from npu_des.schedule.plan import plan
 from npu_des.sim.driver import simulate
 
@@ -45,11 +45,33 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "oracle.csv"
     frame.to_csv(path, index=False)
-    print_table("DRAM MB: simulator LRU vs oracle LRU/OPT (bytes model; slots model = provable OPT)",
-                frame[["model", "order", "tasks", "sim_lru_MB", "bytes_lru_MB", "bytes_opt_MB", "sim_over_opt",
-                       "slots_capacity", "slots_lru_misses", "slots_opt_misses", "slots_lru_MB", "slots_opt_MB"]],
-                {"sim_lru_MB": ".1f", "bytes_lru_MB": ".1f", "bytes_opt_MB": ".1f", "sim_over_opt": ".3f",
-                 "slots_lru_MB": ".1f", "slots_opt_MB": ".1f"})
+    print_table(
+        "DRAM MB: simulator LRU vs oracle LRU/OPT (bytes model; slots model = provable OPT)",
+        frame[
+            [
+                "model",
+                "order",
+                "tasks",
+                "sim_lru_MB",
+                "bytes_lru_MB",
+                "bytes_opt_MB",
+                "sim_over_opt",
+                "slots_capacity",
+                "slots_lru_misses",
+                "slots_opt_misses",
+                "slots_lru_MB",
+                "slots_opt_MB",
+            ]
+        ],
+        {
+            "sim_lru_MB": ".1f",
+            "bytes_lru_MB": ".1f",
+            "bytes_opt_MB": ".1f",
+            "sim_over_opt": ".3f",
+            "slots_lru_MB": ".1f",
+            "slots_opt_MB": ".1f",
+        },
+    )
     finish(args, [path])
 
 

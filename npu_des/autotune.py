@@ -1,4 +1,5 @@
-"""Old import path of npu_des.sim.autotune (per-layer partition choice by simulation), kept for existing imports."""
+"""Old import path of npu_des.sim.autotune (per-layer partition choice by simulation), kept for existing
+imports."""
 
 from npu_des.sim.autotune import (
     PRODUCER,

@@ -60,16 +60,22 @@ class ArrayConfig(_Strict):
         """One message naming both forms, instead of pydantic's per-union-member complaints."""
         if isinstance(value, str):
             if value not in DATAFLOWS:
-                raise ValueError("must be one of os, ws, is, or a mapping of op to dataflow such as {dX: ws, dW: os}")
+                raise ValueError(
+                    "must be one of os, ws, is, or a mapping of op to dataflow such as {dX: ws, dW: os}"
+                )
             return value
         if isinstance(value, dict):
             for op, dataflow in value.items():
                 if op not in GRADIENT_OPS:
-                    raise ValueError(f"unknown op {_one_line(repr(op))} in the dataflow mapping "
-                                     f"(allowed ops: {', '.join(GRADIENT_OPS)})")
+                    raise ValueError(
+                        f"unknown op {_one_line(repr(op))} in the dataflow mapping "
+                        f"(allowed ops: {', '.join(GRADIENT_OPS)})"
+                    )
                 if not isinstance(dataflow, str) or dataflow not in DATAFLOWS:
-                    raise ValueError(f"op '{op}': unknown dataflow {_one_line(repr(dataflow))} "
-                                     f"(allowed: {', '.join(DATAFLOWS)})")
+                    raise ValueError(
+                        f"op '{op}': unknown dataflow {_one_line(repr(dataflow))} "
+                        f"(allowed: {', '.join(DATAFLOWS)})"
+                    )
             return {op.value: value.get(op, "os") for op in GRADIENT_OPS}
         raise ValueError("must be one of os, ws, is, or a mapping of op to dataflow such as {dX: ws, dW: os}")
 
@@ -85,7 +91,8 @@ class DmaConfig(_Strict):
 
 
 class VectorConfig(_Strict):
-    """A core's vector unit for non-GEMM backward ops (BN, activation, softmax): lanes and per-tile startup."""
+    """A core's vector unit for non-GEMM backward ops (BN, activation, softmax): lanes and per-tile
+    startup."""
 
     elements_per_cycle: float = Field(default=32, gt=0, le=1e6)
     startup_cycles: int = Field(default=16, ge=0, le=1_000_000)
@@ -99,7 +106,8 @@ class CoreConfig(_Strict):
 
 
 class SpmConfig(_Strict):
-    """The scratchpad shared by all cores. `lru` caches unreferenced tiles; `explicit` keeps only pinned ones."""
+    """The scratchpad shared by all cores. `lru` caches unreferenced tiles; `explicit` keeps only pinned
+    ones."""
 
     capacity_kb: float = Field(gt=0, le=1024 * 1024)
     policy: Literal["lru", "explicit"] = "lru"
@@ -156,7 +164,7 @@ class RunOptions(_Strict):
     spm_fraction: float = Field(default=0.5, gt=0, le=1)
     prefetch_depth: int = Field(default=1, ge=0, le=8)
     pins: tuple[str, ...] = ()  # LAYER:KIND; forward: LAYER:Y keeps a feature map on chip to its consumer
-    pin_plan: Literal["none", "greedy", "optimal"] = "none"  # npu_des/planner.py: choose pins (forward: and fusion)
+    pin_plan: Literal["none", "greedy", "optimal"] = "none"
     fuse: tuple[str, ...] = ()  # forward pass: fused groups 'a+b+c', or 'auto' (npu_des/schedule/fusion.py)
     batch: int = Field(default=1, ge=1, le=4096)
     max_tasks: int = Field(default=2_000_000, ge=1)
@@ -205,7 +213,9 @@ def _format_validation_error(error: ValidationError, model: type[BaseModel], sou
         for part in first["loc"][:-1]:
             field = parent.model_fields.get(str(part)) if isinstance(parent, type) else None
             parent = field.annotation if field is not None else None
-        names = sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        names = (
+            sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        )
         close = difflib.get_close_matches(str(first["loc"][-1]), names, n=1)
         message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
         allowed = ", ".join(names) or None
@@ -219,7 +229,7 @@ def _format_validation_error(error: ValidationError, model: type[BaseModel], sou
 def _one_line(text: str, limit: int = 80) -> str:
     """User text echoed in an error stays on one short line: control characters escaped, long text cut."""
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_value(text: str) -> Any:
@@ -230,14 +240,19 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...], source: str) -> dict[str, Any]:
-    """Apply `dotted.key=value` overrides to a nested dict (a copy); unknown paths are caught by validation."""
+def apply_overrides(
+    data: dict[str, Any], overrides: list[str] | tuple[str, ...], source: str
+) -> dict[str, Any]:
+    """Apply `dotted.key=value` overrides to a nested dict (a copy); unknown paths are caught by
+    validation."""
     import copy
 
     data = copy.deepcopy(data)
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"override '{_one_line(item)}' is not of the form key=value", source=source, field="--set")
+            raise ConfigError(
+                f"override '{_one_line(item)}' is not of the form key=value", source=source, field="--set"
+            )
         key, _, raw = item.partition("=")
         node = data
         parts = key.strip().split(".")
@@ -246,7 +261,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise ConfigError(f"'{_one_line(part)}' is a value, not a section", source=source, field=_one_line(key))
+                raise ConfigError(
+                    f"'{_one_line(part)}' is a value, not a section", source=source, field=_one_line(key)
+                )
             node = child
         node[parts[-1]] = parse_value(raw.strip())
     return data
@@ -276,16 +293,22 @@ def resolve_preset(name_or_path: str) -> Path:
     try:
         exists = candidate.exists()
     except (OSError, ValueError) as exc:  # a name too long for the file system, or a NUL byte
-        raise ConfigError(f"not a usable file name ({getattr(exc, 'strerror', None) or exc})",
-                          source=_one_line(name_or_path), field="--hw") from None
+        raise ConfigError(
+            f"not a usable file name ({getattr(exc, 'strerror', None) or exc})",
+            source=_one_line(name_or_path),
+            field="--hw",
+        ) from None
     if candidate.suffix in (".yaml", ".yml") or exists:
         if not candidate.is_file():
             raise ConfigError("no such hardware file", source=_one_line(name_or_path, 200), field="--hw")
         return candidate
     path = PRESET_DIR / f"{name_or_path}.yaml"
     if "/" in name_or_path or len(path.name) > 255 or not path.is_file():
-        raise ConfigError(f"unknown hardware preset '{_one_line(name_or_path)}'", field="--hw",
-                          allowed=", ".join(preset_names()) + ", or a path to a YAML file")
+        raise ConfigError(
+            f"unknown hardware preset '{_one_line(name_or_path)}'",
+            field="--hw",
+            allowed=", ".join(preset_names()) + ", or a path to a YAML file",
+        )
     return path
 
 
@@ -309,10 +332,13 @@ def hardware_from_dict(data: dict[str, Any], source: str = "<hardware>") -> Hard
 def run_options(overrides: list[str] | tuple[str, ...] = (), **fields: Any) -> RunOptions:
     """Build RunOptions from keyword fields plus `run.key=value` overrides."""
     data: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-    for name, field in RunOptions.model_fields.items():  # one spelling per field, so `--set run.pass=` overrides
+    for (
+        name,
+        field,
+    ) in RunOptions.model_fields.items():  # one spelling per field, so `--set run.pass=` overrides
         if field.alias and name in data:
             data[field.alias] = data.pop(name)
-    run_overrides = [o[len("run."):] for o in overrides if o.startswith("run.")]
+    run_overrides = [o[len("run.") :] for o in overrides if o.startswith("run.")]
     data = apply_overrides(data, run_overrides, source="--set")
     try:
         return RunOptions.model_validate(data)

@@ -21,7 +21,8 @@ class _Vocabulary(str, Enum):
 
 
 class TensorKind(_Vocabulary):
-    """Tensors a tile belongs to: the backward pass moves X, W, dY, dX, dW; a forward pass adds its output Y."""
+    """Tensors a tile belongs to: the backward pass moves X, W, dY, dX, dW; a forward pass adds its output
+    Y."""
 
     X = "X"
     W = "W"
@@ -56,7 +57,10 @@ class WaitReason(_Vocabulary):
 
 
 KINDS: tuple[TensorKind, ...] = (TensorKind.X, TensorKind.W, TensorKind.DY, TensorKind.DX, TensorKind.DW)
-ALL_KINDS: tuple[TensorKind, ...] = (*KINDS, TensorKind.Y)  # forward runs' byte tables (backward kinds at zero)
+ALL_KINDS: tuple[TensorKind, ...] = (
+    *KINDS,
+    TensorKind.Y,
+)  # forward runs' byte tables (backward kinds at zero)
 DIRECTIONS: tuple[Direction, ...] = (Direction.READ, Direction.WRITE)
 GRADIENT_OPS: tuple[Op, ...] = (Op.DX, Op.DW)
 KIND_CODES: dict[TensorKind, int] = {kind: code for code, kind in enumerate(ALL_KINDS)}  # in SPM tile keys
@@ -76,7 +80,8 @@ class TileKey(NamedTuple):
 
 
 class GemmExtents(NamedTuple):
-    """A tile task's GEMM, output[rows x cols] += left[rows x reduction] . right[reduction x cols], `groups` times."""
+    """A tile task's GEMM, output[rows x cols] += left[rows x reduction] . right[reduction x cols], `groups`
+    times."""
 
     groups: int
     rows: int

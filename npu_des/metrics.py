@@ -11,9 +11,20 @@ from typing import Any
 
 from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, TensorKind
 
-__all__ = ["ALL_KINDS", "CORE_UNIT", "DIRECTIONS", "KINDS", "LayerRow", "RunResult", "TimelineEvent", "kinds_of"]
+__all__ = [
+    "ALL_KINDS",
+    "CORE_UNIT",
+    "DIRECTIONS",
+    "KINDS",
+    "LayerRow",
+    "RunResult",
+    "TimelineEvent",
+    "kinds_of",
+]
 
-CORE_UNIT = re.compile(r"core(\d+)\.(\w+)$")  # a core's unit in `TimelineEvent.resource`: core0.array, core1.dma
+CORE_UNIT = re.compile(
+    r"core(\d+)\.(\w+)$"
+)  # a core's unit in `TimelineEvent.resource`: core0.array, core1.dma
 
 
 def kinds_of(dram_bytes: dict[str, dict[str, int]]) -> tuple[TensorKind, ...]:
@@ -25,15 +36,15 @@ def kinds_of(dram_bytes: dict[str, dict[str, int]]) -> tuple[TensorKind, ...]:
 class TimelineEvent:
     """One busy interval of one resource: a compute tile, a DMA transfer, or a DRAM-channel busy period."""
 
-    resource: str       # "core0.array", "core0.dma", "dram" (CORE_UNIT matches the core units)
-    start: float        # cycles
+    resource: str  # "core0.array", "core0.dma", "dram" (CORE_UNIT matches the core units)
+    start: float  # cycles
     end: float
-    kind: str           # compute: op (dX/dW); dma: tensor kind; dram: "busy"
+    kind: str  # compute: op (dX/dW); dma: tensor kind; dram: "busy"
     layer: str
     op: str
     tile: str
     bytes: int
-    direction: str      # dma: read/write; otherwise ""
+    direction: str  # dma: read/write; otherwise ""
 
     @property
     def duration(self) -> float:
@@ -80,7 +91,8 @@ class LayerRow:
 
 @dataclass
 class RunResult:
-    """Everything one run measured. `summary()` is the JSON-ready headline; the rest feeds tables and plots."""
+    """Everything one run measured. `summary()` is the JSON-ready headline; the rest feeds tables and
+    plots."""
 
     model: str
     hardware: str
@@ -93,7 +105,7 @@ class RunResult:
     core_busy_cycles: list[int]
     pe_count_per_core: int
     dram_bytes: dict[Direction, dict[TensorKind, int]]  # direction -> kind -> bytes
-    compulsory_bytes: dict[TensorKind, int]              # kind -> bytes (each distinct tile once)
+    compulsory_bytes: dict[TensorKind, int]  # kind -> bytes (each distinct tile once)
     dram_bytes_per_cycle: float
     spm_capacity_bytes: int
     spm_peak_bytes: int
@@ -104,13 +116,17 @@ class RunResult:
     tasks: int
     layers: list[LayerRow] = field(repr=False)
     timeline: list[TimelineEvent] = field(repr=False)
-    spm_occupancy: list[tuple[float, int, int]] = field(repr=False)   # (cycle, used bytes, pinned bytes)
+    spm_occupancy: list[tuple[float, int, int]] = field(repr=False)  # (cycle, used bytes, pinned bytes)
     options: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> tile / loop order / partition
-    arrays: list[dict[str, int]] = field(default_factory=list)  # per core: reconfigurations, reuses, skipped cycles
+    arrays: list[dict[str, int]] = field(
+        default_factory=list
+    )  # per core: reconfigurations, reuses, skipped cycles
     vector_cycles: int = 0  # busy cycles of all vector units (non-GEMM backward ops), in core_busy_cycles too
     vector_span_cycles: float = 0.0  # wall cycles the vector ops spanned (their DRAM traffic included)
-    notes: list[str] = field(default_factory=list)  # what the inputs left out: skipped ONNX nodes, unmapped keys
+    notes: list[str] = field(
+        default_factory=list
+    )  # what the inputs left out: skipped ONNX nodes, unmapped keys
 
     @property
     def seconds(self) -> float:
@@ -145,19 +161,37 @@ class RunResult:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "model": self.model, "hardware": self.hardware, "order": self.order, "cores": self.cores,
-            "clock_ghz": self.clock_ghz, "dram_bytes_per_cycle": self.dram_bytes_per_cycle,
-            "total_cycles": self.total_cycles, "seconds": self.seconds,
-            "compute_cycles": self.compute_cycles, "vector_cycles": self.vector_cycles,
-            "vector_span_cycles": self.vector_span_cycles, "macs": self.macs, "notes": self.notes,
+            "model": self.model,
+            "hardware": self.hardware,
+            "order": self.order,
+            "cores": self.cores,
+            "clock_ghz": self.clock_ghz,
+            "dram_bytes_per_cycle": self.dram_bytes_per_cycle,
+            "total_cycles": self.total_cycles,
+            "seconds": self.seconds,
+            "compute_cycles": self.compute_cycles,
+            "vector_cycles": self.vector_cycles,
+            "vector_span_cycles": self.vector_span_cycles,
+            "macs": self.macs,
+            "notes": self.notes,
             "tasks": self.tasks,
             "lower_bound_cycles": self.lower_bound_cycles,
-            "dram_bytes": self.dram_bytes, "total_dram_bytes": self.total_dram_bytes,
-            "compulsory_bytes": self.compulsory_bytes, "dram_transfers": self.dram_transfers,
-            "spm": {"capacity_bytes": self.spm_capacity_bytes, "peak_bytes": self.spm_peak_bytes,
-                    "hits": self.spm_hits, "misses": self.spm_misses, "hit_rate": self.spm_hit_rate,
-                    "evictions": self.spm_evictions},
-            "core_busy_cycles": self.core_busy_cycles, "core_utilisation": self.core_utilisation,
-            "pe_utilisation": self.pe_utilisation, "options": self.options, "choices": self.choices,
+            "dram_bytes": self.dram_bytes,
+            "total_dram_bytes": self.total_dram_bytes,
+            "compulsory_bytes": self.compulsory_bytes,
+            "dram_transfers": self.dram_transfers,
+            "spm": {
+                "capacity_bytes": self.spm_capacity_bytes,
+                "peak_bytes": self.spm_peak_bytes,
+                "hits": self.spm_hits,
+                "misses": self.spm_misses,
+                "hit_rate": self.spm_hit_rate,
+                "evictions": self.spm_evictions,
+            },
+            "core_busy_cycles": self.core_busy_cycles,
+            "core_utilisation": self.core_utilisation,
+            "pe_utilisation": self.pe_utilisation,
+            "options": self.options,
+            "choices": self.choices,
             "arrays": self.arrays,
         }

@@ -1,8 +1,8 @@
 """Old import path of npu_des.analysis.oracle (the LRU / Belady SPM oracle), kept for existing imports."""
 
 from npu_des.analysis.oracle import (
-    Access,
     NEVER,
+    Access,
     OracleResult,
     access_sequence,
     replay,
@@ -10,4 +10,4 @@ from npu_des.analysis.oracle import (
     slot_capacity,
 )
 
-__all__ = ["Access", "NEVER", "OracleResult", "access_sequence", "replay", "replay_schedule", "slot_capacity"]
+__all__ = ["NEVER", "Access", "OracleResult", "access_sequence", "replay", "replay_schedule", "slot_capacity"]

@@ -1,9 +1,9 @@
 """Old import path of npu_des.schedule.planner (the pin planner), kept for existing imports."""
 
 from npu_des.schedule.planner import (
+    PLANS,
     ForwardLink,
     LinkPlan,
-    PLANS,
     PinCandidate,
     alive_peak,
     check_pins_fit,
@@ -16,4 +16,18 @@ from npu_des.schedule.planner import (
     plan_pins,
 )
 
-__all__ = ["ForwardLink", "LinkPlan", "PLANS", "PinCandidate", "alive_peak", "check_pins_fit", "components_fit", "greedy_forward_links", "greedy_pins", "optimal_pins", "pin_components", "plan_forward_links", "plan_pins"]
+__all__ = [
+    "PLANS",
+    "ForwardLink",
+    "LinkPlan",
+    "PinCandidate",
+    "alive_peak",
+    "check_pins_fit",
+    "components_fit",
+    "greedy_forward_links",
+    "greedy_pins",
+    "optimal_pins",
+    "pin_components",
+    "plan_forward_links",
+    "plan_pins",
+]

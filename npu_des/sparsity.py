@@ -9,4 +9,11 @@ from npu_des.tiling.sparsity import (
     streamed_length,
 )
 
-__all__ = ["COMPRESSIONS", "DENSITY_KINDS", "Sparsity", "compressed_bytes", "load_density_file", "streamed_length"]
+__all__ = [
+    "COMPRESSIONS",
+    "DENSITY_KINDS",
+    "Sparsity",
+    "compressed_bytes",
+    "load_density_file",
+    "streamed_length",
+]

@@ -13,4 +13,15 @@ from npu_des.sweep.table import (
     to_frame,
 )
 
-__all__ = ["CSV", "JOURNAL", "LEADING", "MANIFEST", "MEASURES", "PARQUET", "SweepTable", "canonical_key", "load_sweep", "to_frame"]
+__all__ = [
+    "CSV",
+    "JOURNAL",
+    "LEADING",
+    "MANIFEST",
+    "MEASURES",
+    "PARQUET",
+    "SweepTable",
+    "canonical_key",
+    "load_sweep",
+    "to_frame",
+]

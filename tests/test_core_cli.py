@@ -30,7 +30,10 @@ def test_both_orders_write_comparison(tmp_path):
     [
         (["run", "--hw", "nope"], "unknown hardware preset 'nope' (allowed: edge_dual"),
         (["run", "--model", "alexnet"], "unknown model 'alexnet' (allowed:"),
-        (["run", "--order", "random"], "field '--order': unknown order 'random' (allowed: sequential, interleaved"),
+        (
+            ["run", "--order", "random"],
+            "field '--order': unknown order 'random' (allowed: sequential, interleaved",
+        ),
         (["run", "--set", "spm.capacity_kb=-5"], "field 'spm.capacity_kb': Input should be greater than 0"),
         (["run", "--set", "cores.count=two"], "field 'cores.count'"),
         (["run", "--set", "cores.array.dataflow=xs"], "field 'cores.array.dataflow'"),
@@ -56,22 +59,37 @@ def test_skipped_onnx_nodes_need_the_flag_and_are_reported_in_the_summary(tmp_pa
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
-    weights = [numpy_helper.from_array(np.zeros((4, 3, 3, 3), np.float32), "w1"),
-               numpy_helper.from_array(np.zeros((4, 4, 1, 1), np.float32), "w2")]
-    nodes = [helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], name="conv_a"),
-             helper.make_node("Hardmax", ["a"], ["b"], name="hardmax_b"),
-             helper.make_node("Conv", ["b", "w2"], ["y"], name="conv_c")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], weights)
+    weights = [
+        numpy_helper.from_array(np.zeros((4, 3, 3, 3), np.float32), "w1"),
+        numpy_helper.from_array(np.zeros((4, 4, 1, 1), np.float32), "w2"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], name="conv_a"),
+        helper.make_node("Hardmax", ["a"], ["b"], name="hardmax_b"),
+        helper.make_node("Conv", ["b", "w2"], ["y"], name="conv_c"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        weights,
+    )
     path = tmp_path / "net.onnx"
     onnx.save(helper.make_model(graph), str(path))
     assert main(["run", "--onnx", str(path), "--order", "sequential"]) == 2
     assert "node 'hardmax_b': unsupported op 'Hardmax'; use --skip-unsupported" in capsys.readouterr().err
     out = tmp_path / "out"
-    assert main(["run", "--onnx", str(path), "--order", "sequential", "--skip-unsupported", "--out", str(out)]) == 0
+    assert (
+        main(["run", "--onnx", str(path), "--order", "sequential", "--skip-unsupported", "--out", str(out)])
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["notes"] == ["skipped 1 unsupported ONNX node(s) as pass-through: hardmax_b"]
-    assert [row.split(",")[0] for row in (out / "layers.csv").read_text().splitlines()[1:]] == ["conv_a", "conv_c"]
+    assert [row.split(",")[0] for row in (out / "layers.csv").read_text().splitlines()[1:]] == [
+        "conv_a",
+        "conv_c",
+    ]
 
 
 def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatch, capsys):

@@ -6,9 +6,9 @@ import pytest
 from conftest import make_hw
 
 from npu_des.config import run_options
-from npu_des.tiling.compute_model import gemm_cycles
 from npu_des.models.tiny import single_linear
 from npu_des.sim.driver import simulate
+from npu_des.tiling.compute_model import gemm_cycles
 
 
 @pytest.mark.parametrize(

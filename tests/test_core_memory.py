@@ -63,7 +63,9 @@ def test_every_tile_task_computed_exactly_once(tiny_runs, order):
 def test_no_op_starts_before_its_output_gradient_exists(tiny_runs, order):
     workload, _, _, result = tiny_runs[order]
     dx_end = {row.layer: row.dX_end for row in result.layers}
-    consumers = {layer.name: [c.name for c in workload.layers if layer.name in c.inputs] for layer in workload.layers}
+    consumers = {
+        layer.name: [c.name for c in workload.layers if layer.name in c.inputs] for layer in workload.layers
+    }
     first_use = {}
     for event in result.timeline:
         if event.layer and event.kind in ("dY",) and event.direction == "read":
@@ -79,10 +81,20 @@ def test_no_op_starts_before_its_output_gradient_exists(tiny_runs, order):
 def test_huge_spm_moves_compulsory_bytes_only(order):
     hw = make_hw("cores.count=2", "spm.capacity_kb=65536")
     result = simulate(build_model("tiny_cnn"), hw, run_options(order=order))
-    assert result.dram_bytes["read"] == {"X": result.compulsory_bytes["X"], "W": result.compulsory_bytes["W"],
-                                         "dY": result.compulsory_bytes["dY"], "dX": 0, "dW": 0}
-    assert result.dram_bytes["write"] == {"X": 0, "W": 0, "dY": 0, "dX": result.compulsory_bytes["dX"],
-                                          "dW": result.compulsory_bytes["dW"]}
+    assert result.dram_bytes["read"] == {
+        "X": result.compulsory_bytes["X"],
+        "W": result.compulsory_bytes["W"],
+        "dY": result.compulsory_bytes["dY"],
+        "dX": 0,
+        "dW": 0,
+    }
+    assert result.dram_bytes["write"] == {
+        "X": 0,
+        "W": 0,
+        "dY": 0,
+        "dX": result.compulsory_bytes["dX"],
+        "dW": result.compulsory_bytes["dW"],
+    }
 
 
 @pytest.mark.parametrize(("m_tiles", "n_tiles", "k_tiles"), [(4, 1, 2), (2, 2, 2), (3, 2, 1)])
@@ -111,13 +123,20 @@ def test_interleaved_reads_dy_fewer_times_by_closed_form(m_tiles, n_tiles, k_til
     dw_reads = k_tiles * n_tiles * m_tiles
     assert layer_dy_reads(seq) == (dx_reads + dw_reads) * tile_bytes
     assert layer_dy_reads(inter) == m_tiles * n_tiles * tile_bytes
-    assert layer_dy_reads(seq) - layer_dy_reads(inter) == (dx_reads + dw_reads - m_tiles * n_tiles) * tile_bytes
+    assert (
+        layer_dy_reads(seq) - layer_dy_reads(inter) == (dx_reads + dw_reads - m_tiles * n_tiles) * tile_bytes
+    )
 
 
 def test_interleaved_saves_dy_traffic_on_resnet_with_small_spm():
     workload = build_model("resnet50")
-    hw = make_hw("cores.count=2", "cores.array.rows=16", "cores.array.cols=16", "spm.capacity_kb=512",
-                 "dram.bandwidth_gbps=16")
+    hw = make_hw(
+        "cores.count=2",
+        "cores.array.rows=16",
+        "cores.array.cols=16",
+        "spm.capacity_kb=512",
+        "dram.bandwidth_gbps=16",
+    )
     seq = simulate(workload, hw, run_options(order="sequential"))
     inter = simulate(workload, hw, run_options(order="interleaved"))
     assert inter.dram_bytes["read"]["dY"] < seq.dram_bytes["read"]["dY"]

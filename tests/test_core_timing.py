@@ -8,11 +8,11 @@ import simpy
 from conftest import make_hw
 
 from npu_des.config import run_options
-from npu_des.sim.components.dram import DramChannel
-from npu_des.tiling.compute_model import gemm_cycles
 from npu_des.models import build_model
 from npu_des.schedule.plan import plan
+from npu_des.sim.components.dram import DramChannel
 from npu_des.sim.driver import simulate
+from npu_des.tiling.compute_model import gemm_cycles
 
 ORDERS = ("sequential", "interleaved")
 
@@ -36,12 +36,19 @@ def replay_without_memory(schedule, cores: int, rows: int, cols: int, dataflow: 
             while heads[core] < len(queues[core]):
                 task = queues[core][heads[core]]
                 deps = schedule.op_deps.get((task.layer, task.op), ())
-                if any(dep in op_left and op_left[dep] > 0 for dep in deps) or (task.prev >= 0 and task.prev not in finish):
+                if any(dep in op_left and op_left[dep] > 0 for dep in deps) or (
+                    task.prev >= 0 and task.prev not in finish
+                ):
                     break
-                start = max([core_free[core]] + [op_end[d] for d in deps if d in op_end]
-                            + ([finish[task.prev]] if task.prev >= 0 else []))
+                start = max(
+                    [core_free[core]]
+                    + [op_end[d] for d in deps if d in op_end]
+                    + ([finish[task.prev]] if task.prev >= 0 else [])
+                )
                 groups, m, k, n = task.extents
-                finish[task.id] = core_free[core] = start + groups * gemm_cycles(m, k, n, rows, cols, dataflow)
+                finish[task.id] = core_free[core] = start + groups * gemm_cycles(
+                    m, k, n, rows, cols, dataflow
+                )
                 op = (task.layer, task.op)
                 op_left[op] -= 1
                 if op_left[op] == 0:
@@ -55,7 +62,9 @@ def replay_without_memory(schedule, cores: int, rows: int, cols: int, dataflow: 
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("cores", [1, 2])
 def test_infinite_bandwidth_time_is_the_pure_compute_schedule(order, cores):
-    hw = make_hw(f"cores.count={cores}", "dram.bandwidth_gbps=1e9", "dram.latency_cycles=0", "spm.capacity_kb=32")
+    hw = make_hw(
+        f"cores.count={cores}", "dram.bandwidth_gbps=1e9", "dram.latency_cycles=0", "spm.capacity_kb=32"
+    )
     workload = build_model("tiny_cnn")
     options = run_options(order=order)
     result = simulate(workload, hw, options)
@@ -125,7 +134,11 @@ def test_same_inputs_give_identical_results(order):
 
 def test_progress_reports_rise_to_the_task_count():
     calls = []
-    result = simulate(build_model("tiny_cnn"), make_hw("cores.count=2"), run_options(order="interleaved"),
-                      progress=lambda done, total: calls.append((done, total)))
+    result = simulate(
+        build_model("tiny_cnn"),
+        make_hw("cores.count=2"),
+        run_options(order="interleaved"),
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls[0] == (0, result.tasks) and calls[-1] == (result.tasks, result.tasks)
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)

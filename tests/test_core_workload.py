@@ -43,15 +43,20 @@ def test_conv_lowering_shapes():
     layer = conv("c", (), (64, 56, 56), 128, 3, stride=2, batch=2)
     assert (layer.gemm.M, layer.gemm.K, layer.gemm.N, layer.gemm.groups) == (2 * 28 * 28, 64 * 9, 128, 1)
     depthwise = conv("dw", (), (32, 112, 112), 32, 3, groups=32)
-    assert (depthwise.gemm.M, depthwise.gemm.K, depthwise.gemm.N, depthwise.gemm.groups) == (112 * 112, 9, 1, 32)
+    assert (depthwise.gemm.M, depthwise.gemm.K, depthwise.gemm.N, depthwise.gemm.groups) == (
+        112 * 112,
+        9,
+        1,
+        32,
+    )
     assert depthwise.kind == "depthwise"
 
 
 def test_input_patch_bytes_include_halo_not_im2col():
     geometry = ConvGeometry(batch=1, in_h=8, in_w=8, out_h=8, out_w=8, kernel_h=3, kernel_w=3, stride=1)
     assert geometry.patch_pixels(0, 16) == 4 * 8  # two output rows of a 3x3 conv read (2-1)+3 = 4 input rows
-    assert geometry.patch_pixels(0, 64) == 64     # whole image
-    assert geometry.patch_pixels(0, 4) == 3 * 6   # four pixels of one row: 3 rows x (4-1+3) cols
+    assert geometry.patch_pixels(0, 64) == 64  # whole image
+    assert geometry.patch_pixels(0, 4) == 3 * 6  # four pixels of one row: 3 rows x (4-1+3) cols
 
 
 def test_cyclic_and_dangling_graphs_are_rejected():

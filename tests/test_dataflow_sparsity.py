@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from npu_des.cli import main
 from npu_des.config import load_hardware, run_options
-from npu_des.sim.components.systolic_array import replay
-from npu_des.tiling.compute_model import gemm_cycles, op_dataflow
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
 from npu_des.schedule.plan import plan
+from npu_des.sim.components.systolic_array import replay
 from npu_des.sim.driver import simulate
+from npu_des.tiling.compute_model import gemm_cycles, op_dataflow
 from npu_des.tiling.sparsity import compressed_bytes
 
 PER_OP = "cores.array.dataflow={dX: ws, dW: os}"
@@ -74,8 +74,9 @@ def test_stationary_reuse_saves_r_cycles_per_tile_whose_stationary_operand_is_he
     plain = simulate(workload, make_hw(PER_OP, "spm.capacity_kb=1024"), options)
     reuse = make_hw(PER_OP, "spm.capacity_kb=1024", "cores.array.stationary_reuse=true")
     reused = simulate(workload, reuse, options)
-    assert plain.compute_cycles == 2 * gemm_cycles(8, 8, 8, 4, 4, "os") + 2 * gemm_cycles(8, 8, 8, 4, 4, "ws") \
-        + 2 * gemm_cycles(1, 8, 8, 4, 4, "os")
+    assert plain.compute_cycles == 2 * gemm_cycles(8, 8, 8, 4, 4, "os") + 2 * gemm_cycles(
+        8, 8, 8, 4, 4, "ws"
+    ) + 2 * gemm_cycles(1, 8, 8, 4, 4, "os")
     assert reused.compute_cycles == plain.compute_cycles - 12
     array = replay(plan(workload, reuse, options)[0].tasks, 1, reuse.cores.array)[0]
     assert (array.stationary_reuses, array.reuse_saved_cycles, array.reconfigurations) == (3, 12, 4)
@@ -96,15 +97,17 @@ def test_zero_skipping_streams_only_nonzero_pairs_of_weight_gradient_tiles():
     # layer dW (os): Sr=40, Sc=16, T=24 -> ceil(24*0.25)=6: 10*4 folds * (8+4+6-2) = 640
     # producer dW (os): Sr=1, Sc=40, T=24 -> 12: 1*10 folds * (8+4+12-2) = 220; dX stays dense.
     hw = make_hw("cores.array.zero_skipping=true", "spm.capacity_kb=1024")
-    result = simulate(single_linear(m=24, k=40, n=16), hw, run_options(order="sequential", tile=WHOLE, density=0.5))
+    result = simulate(
+        single_linear(m=24, k=40, n=16), hw, run_options(order="sequential", tile=WHOLE, density=0.5)
+    )
     assert result.compute_cycles == 640 + 220 + gemm_cycles(24, 16, 40, 4, 4, "os")
 
 
 def test_compressed_bytes_hand_cases():
     # 64 elements in 8 rows at density 0.25 -> 16 nonzeros of 2 bytes
-    assert compressed_bytes(64, 8, 0.25, 2, "bitmap") == 16 * 2 + 64 // 8       # 40
-    assert compressed_bytes(64, 8, 0.25, 2, "csr") == 16 * (2 + 2) + 9 * 4      # 100
-    assert compressed_bytes(64, 8, 0.6, 2, "csr") == 128                        # 39*4+36 > 128: sent dense
+    assert compressed_bytes(64, 8, 0.25, 2, "bitmap") == 16 * 2 + 64 // 8  # 40
+    assert compressed_bytes(64, 8, 0.25, 2, "csr") == 16 * (2 + 2) + 9 * 4  # 100
+    assert compressed_bytes(64, 8, 0.6, 2, "csr") == 128  # 39*4+36 > 128: sent dense
     assert compressed_bytes(64, 8, 0.25, 2, "none") == 128
     assert compressed_bytes(64, 8, 1.0, 2, "bitmap") == 128
 
@@ -114,8 +117,11 @@ def test_bitmap_compresses_x_and_dy_reads_only():
     # layer dY 24x16=384 el -> 192*2+48 = 432; producer dY 24x40=960 el -> 480*2+120 = 1080
     # layer X 24x40 -> 1080; producer X (network input, dense) 24x1 -> 48; W 40x16 dense -> 1280
     hw = make_hw("spm.capacity_kb=1024")
-    result = simulate(single_linear(m=24, k=40, n=16), hw,
-                      run_options(order="sequential", tile=WHOLE, density=0.5, compression="bitmap"))
+    result = simulate(
+        single_linear(m=24, k=40, n=16),
+        hw,
+        run_options(order="sequential", tile=WHOLE, density=0.5, compression="bitmap"),
+    )
     assert result.dram_bytes["read"] == {"X": 1128, "W": 1280, "dY": 1512, "dX": 0, "dW": 0}
     assert result.dram_bytes["write"]["dX"] == 24 * 40 * 2  # gradients are written dense
 
@@ -124,8 +130,11 @@ def test_bitmap_compresses_x_and_dy_reads_only():
 def test_density_one_sparse_machine_equals_dense_machine_exactly(compression):
     workload = build_model("tiny_cnn")
     dense = simulate(workload, load_hardware("edge_dual"), run_options(order="interleaved")).summary()
-    sparse = simulate(workload, load_hardware("edge_dual", ["cores.array.zero_skipping=true"]),
-                      run_options(order="interleaved", density=1.0, compression=compression)).summary()
+    sparse = simulate(
+        workload,
+        load_hardware("edge_dual", ["cores.array.zero_skipping=true"]),
+        run_options(order="interleaved", density=1.0, compression=compression),
+    ).summary()
     dense.pop("options")
     sparse.pop("options")
     assert sparse == dense
@@ -134,29 +143,50 @@ def test_density_one_sparse_machine_equals_dense_machine_exactly(compression):
 def test_per_op_mapping_with_one_dataflow_equals_that_dataflow():
     workload = build_model("tiny_cnn")
     options = run_options(order="sequential")
-    mapped = simulate(workload, load_hardware("edge_dual", ["cores.array.dataflow={dX: ws, dW: ws}"]), options)
+    mapped = simulate(
+        workload, load_hardware("edge_dual", ["cores.array.dataflow={dX: ws, dW: ws}"]), options
+    )
     plain = simulate(workload, load_hardware("edge_dual", ["cores.array.dataflow=ws"]), options)
     assert mapped.summary() == plain.summary()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(m=st.integers(1, 40), k=st.integers(1, 40), n=st.integers(1, 40), rows=st.sampled_from([2, 4, 8]),
-       cols=st.sampled_from([2, 4, 8]), dataflow=st.sampled_from(["os", "ws", "is", "{dX: ws, dW: os}"]),
-       cores=st.integers(1, 2), reuse=st.booleans(), compression=st.sampled_from(["none", "bitmap", "csr"]),
-       order=st.sampled_from(["sequential", "interleaved"]), spm_kb=st.sampled_from([2, 8, 4096]),
-       high=st.floats(0.05, 1.0), shrink=st.floats(0.05, 1.0))
-def test_lower_density_never_increases_compute_cycles_or_bytes(m, k, n, rows, cols, dataflow, cores, reuse,
-                                                                 compression, order, spm_kb, high, shrink):
+@given(
+    m=st.integers(1, 40),
+    k=st.integers(1, 40),
+    n=st.integers(1, 40),
+    rows=st.sampled_from([2, 4, 8]),
+    cols=st.sampled_from([2, 4, 8]),
+    dataflow=st.sampled_from(["os", "ws", "is", "{dX: ws, dW: os}"]),
+    cores=st.integers(1, 2),
+    reuse=st.booleans(),
+    compression=st.sampled_from(["none", "bitmap", "csr"]),
+    order=st.sampled_from(["sequential", "interleaved"]),
+    spm_kb=st.sampled_from([2, 8, 4096]),
+    high=st.floats(0.05, 1.0),
+    shrink=st.floats(0.05, 1.0),
+)
+def test_lower_density_never_increases_compute_cycles_or_bytes(
+    m, k, n, rows, cols, dataflow, cores, reuse, compression, order, spm_kb, high, shrink
+):
     # Compute cycles and every tile's bytes are monotone by construction. End-to-end time is not asserted:
     # shorter tiles or transfers can re-time DMA sharing and LRU evictions (a DES timing anomaly that
     # shrinking compute any other way shows too), so DRAM bytes are checked when nothing is evicted.
     workload = single_linear(m=m, k=k, n=n)
-    hw = make_hw(f"cores.array.rows={rows}", f"cores.array.cols={cols}", f"cores.array.dataflow={dataflow}",
-                 f"cores.count={cores}", f"cores.array.stationary_reuse={str(reuse).lower()}",
-                 "cores.array.zero_skipping=true", f"spm.capacity_kb={spm_kb}")
+    hw = make_hw(
+        f"cores.array.rows={rows}",
+        f"cores.array.cols={cols}",
+        f"cores.array.dataflow={dataflow}",
+        f"cores.count={cores}",
+        f"cores.array.stationary_reuse={str(reuse).lower()}",
+        "cores.array.zero_skipping=true",
+        f"spm.capacity_kb={spm_kb}",
+    )
     results, tile_bytes = [], []
     for density in (high, high * shrink):
-        options = run_options(order=order, tile={"m": 8, "n": 8, "k": 8}, density=density, compression=compression)
+        options = run_options(
+            order=order, tile={"m": 8, "n": 8, "k": 8}, density=density, compression=compression
+        )
         results.append(simulate(workload, hw, options))
         tasks = plan(workload, hw, options)[0].tasks
         tile_bytes.append({ref.key: ref.nbytes for task in tasks for ref in (*task.inputs, task.output)})
@@ -184,16 +214,22 @@ def test_per_layer_density_file_overrides_run_density(tmp_path):
     assert (grids["layer"].x_density, grids["layer"].dy_density) == (1.0, 0.3)
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--set", "run.density=0"], "field 'density': must be a density in (0, 1]"),
-    (["--set", "run.density=1.5"], "field 'density': must be a density in (0, 1]"),
-    (["--set", "run.density=-0.2"], "(got -0.2)"),
-    (["--set", "cores.array.dataflow=rs"], "field 'cores.array.dataflow': must be one of os, ws, is"),
-    (["--set", "cores.array.dataflow={dX: ws, dZ: os}"], "unknown op 'dZ' in the dataflow mapping (allowed ops: dX, dW)"),
-    (["--set", "cores.array.dataflow={dX: rs}"], "op 'dX': unknown dataflow 'rs' (allowed: os, ws, is)"),
-    (["--set", "cores.array.reconfiguration_cycles=-1"], "field 'cores.array.reconfiguration_cycles'"),
-    (["--set", "run.compression=zip"], "field 'compression'"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--set", "run.density=0"], "field 'density': must be a density in (0, 1]"),
+        (["--set", "run.density=1.5"], "field 'density': must be a density in (0, 1]"),
+        (["--set", "run.density=-0.2"], "(got -0.2)"),
+        (["--set", "cores.array.dataflow=rs"], "field 'cores.array.dataflow': must be one of os, ws, is"),
+        (
+            ["--set", "cores.array.dataflow={dX: ws, dZ: os}"],
+            "unknown op 'dZ' in the dataflow mapping (allowed ops: dX, dW)",
+        ),
+        (["--set", "cores.array.dataflow={dX: rs}"], "op 'dX': unknown dataflow 'rs' (allowed: os, ws, is)"),
+        (["--set", "cores.array.reconfiguration_cycles=-1"], "field 'cores.array.reconfiguration_cycles'"),
+        (["--set", "run.compression=zip"], "field 'compression'"),
+    ],
+)
 def test_bad_dataflow_or_density_gives_one_line_and_exit_code_2(args, expected, capsys):
     code = main(["run", "--model", "tiny_cnn", "--order", "sequential", *args])
     err = capsys.readouterr().err
@@ -202,11 +238,14 @@ def test_bad_dataflow_or_density_gives_one_line_and_exit_code_2(args, expected, 
     assert expected in err, err
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("conv9: {X: 0.5}\n", "field 'conv9': unknown layer 'conv9'"),
-    ("conv1: {X: 1.5}\n", "field 'conv1.X': must be a density in (0, 1]"),
-    ("conv1: {dW: 0.5}\n", "unknown tensor kind 'dW'"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("conv9: {X: 0.5}\n", "field 'conv9': unknown layer 'conv9'"),
+        ("conv1: {X: 1.5}\n", "field 'conv1.X': must be a density in (0, 1]"),
+        ("conv1: {dW: 0.5}\n", "unknown tensor kind 'dW'"),
+    ],
+)
 def test_bad_density_file_gives_one_line_and_exit_code_2(tmp_path, capsys, text, expected):
     path = tmp_path / "densities.yaml"
     path.write_text(text)

@@ -24,8 +24,14 @@ _spec.loader.exec_module(golden)
 def run_in_process(out: Path, hash_seed: str) -> None:
     """`npu-des run` in a fresh interpreter; a different PYTHONHASHSEED exposes set/dict-order dependence."""
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    completed = subprocess.run([sys.executable, "-m", "npu_des.cli", "run", "--model", "tiny_cnn", "--out", str(out),
-                                "--json"], check=False, capture_output=True, text=True, env=env, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-m", "npu_des.cli", "run", "--model", "tiny_cnn", "--out", str(out), "--json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stderr
 
 
@@ -34,11 +40,16 @@ def test_two_processes_write_byte_identical_results(tmp_path):
     run_in_process(first, "1")
     run_in_process(second, "2")
     files = sorted(path.relative_to(first) for path in first.rglob("*") if path.is_file())
-    assert {str(path) for path in files} >= {f"{order}/{name}" for order in ("sequential", "interleaved")
-                                             for name in ("summary.json", "layers.csv", "timeline.csv")}
+    assert {str(path) for path in files} >= {
+        f"{order}/{name}"
+        for order in ("sequential", "interleaved")
+        for name in ("summary.json", "layers.csv", "timeline.csv")
+    }
     assert files == sorted(path.relative_to(second) for path in second.rglob("*") if path.is_file())
     for path in files:
-        assert (first / path).read_bytes() == (second / path).read_bytes(), f"{path} differs between processes"
+        assert (first / path).read_bytes() == (second / path).read_bytes(), (
+            f"{path} differs between processes"
+        )
 
 
 def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
@@ -52,11 +63,17 @@ def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
             return [f"{path}: {len(actual)} items, golden has {len(expected)}"]
-        return [line for index, (e, a) in enumerate(zip(expected, actual))
-                for line in differences(e, a, f"{path}[{index}]")]
+        return [
+            line
+            for index, (e, a) in enumerate(zip(expected, actual))
+            for line in differences(e, a, f"{path}[{index}]")
+        ]
     if isinstance(expected, float) or isinstance(actual, float):
-        if isinstance(expected, (int, float)) and isinstance(actual, (int, float)) \
-                and math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-12):
+        if (
+            isinstance(expected, (int, float))
+            and isinstance(actual, (int, float))
+            and math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-12)
+        ):
             return []
     elif expected == actual and type(expected) is type(actual):
         return []
@@ -68,8 +85,10 @@ def test_summary_matches_golden(name):
     path = GOLDEN_DIR / f"{name}.json"
     expected = json.loads(path.read_text())
     diff = differences(expected, golden.summary_of(name))
-    assert not diff, (f"{name} differs from {path.name} (if the change is intended, run "
-                      f"`python tests/golden/regenerate.py` and commit the JSON):\n  " + "\n  ".join(sorted(diff)))
+    assert not diff, (
+        f"{name} differs from {path.name} (if the change is intended, run "
+        f"`python tests/golden/regenerate.py` and commit the JSON):\n  " + "\n  ".join(sorted(diff))
+    )
 
 
 def test_every_golden_file_has_a_case():
@@ -90,7 +109,23 @@ def test_bench_counts_the_same_simpy_events_every_time(tmp_path):
     first = bench_case("tiny_cnn", "edge_dual", "interleaved", repeats=1)
     second = bench_case("tiny_cnn", "edge_dual", "interleaved", repeats=1)
     assert first.simpy_events == second.simpy_events > first.tasks
-    assert main(["bench", "--model", "tiny_cnn", "--hw", "ethos_n77", "--order", "sequential", "--repeats", "1",
-                 "--out", str(tmp_path / "bench.json")]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--model",
+                "tiny_cnn",
+                "--hw",
+                "ethos_n77",
+                "--order",
+                "sequential",
+                "--repeats",
+                "1",
+                "--out",
+                str(tmp_path / "bench.json"),
+            ]
+        )
+        == 0
+    )
     record = json.loads((tmp_path / "bench.json").read_text())
     assert record["runs"][0]["simpy_events"] > 0 and record["all_under_target"]

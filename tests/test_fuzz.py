@@ -27,20 +27,53 @@ from npu_des.sim.driver import simulate
 from npu_des.workload import Workload, conv, linear
 
 PRESET = yaml.safe_load((Path(__file__).parents[1] / "npu_des" / "presets" / "edge_dual.yaml").read_text())
-SCALE = float(os.environ.get("NPU_DES_FUZZ_SCALE", "1"))  # e.g. 50 for a long hunt: NPU_DES_FUZZ_SCALE=50 pytest ...
-FAST = settings(max_examples=int(150 * SCALE), deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+SCALE = float(
+    os.environ.get("NPU_DES_FUZZ_SCALE", "1")
+)  # e.g. 50 for a long hunt: NPU_DES_FUZZ_SCALE=50 pytest ...
+FAST = settings(
+    max_examples=int(150 * SCALE), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 # --- strategies ------------------------------------------------------------------------------
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(allow_nan=True),
-                    st.text(max_size=12), st.sampled_from(["os", "lru", "explicit", "1e400", ".inf", "-0", "0x10"]))
-keys = st.one_of(st.sampled_from(["name", "clock_ghz", "bytes_per_element", "cores", "count", "array", "rows",
-                                  "cols", "dataflow", "dma", "outstanding", "spm", "capacity_kb", "policy", "dram",
-                                  "bandwidth_gbps", "latency_cycles"]), st.text(max_size=8), st.integers(-3, 3))
-nested = st.recursive(scalars, lambda children: st.one_of(st.lists(children, max_size=4),
-                                                          st.dictionaries(keys, children, max_size=5)),
-                      max_leaves=20)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["os", "lru", "explicit", "1e400", ".inf", "-0", "0x10"]),
+)
+keys = st.one_of(
+    st.sampled_from(
+        [
+            "name",
+            "clock_ghz",
+            "bytes_per_element",
+            "cores",
+            "count",
+            "array",
+            "rows",
+            "cols",
+            "dataflow",
+            "dma",
+            "outstanding",
+            "spm",
+            "capacity_kb",
+            "policy",
+            "dram",
+            "bandwidth_gbps",
+            "latency_cycles",
+        ]
+    ),
+    st.text(max_size=8),
+    st.integers(-3, 3),
+)
+nested = st.recursive(
+    scalars,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=5)),
+    max_leaves=20,
+)
 
 
 def leaf_paths(data: Any, prefix: tuple = ()) -> list[tuple]:
@@ -86,6 +119,7 @@ def load_or_config_error(loader: Any, *args: Any) -> HardwareConfig | None:
 
 # --- the YAML hardware loader ----------------------------------------------------------------
 
+
 @FAST
 @given(text=st.text(max_size=300))
 def test_any_text_file_loads_or_raises_config_error(text, tmp_path_factory):
@@ -121,6 +155,7 @@ def test_mutated_preset_validates_or_raises_config_error(data):
 
 # --- command-line option parsing -------------------------------------------------------------
 
+
 class Planned(Exception):
     """Raised instead of simulating: the options got through parsing, validation and planning."""
 
@@ -130,32 +165,93 @@ def plan_only(workload: Workload, hw: HardwareConfig, options: RunOptions, *args
     raise Planned
 
 
-SET_KEYS = ["clock_ghz", "bytes_per_element", "cores.count", "cores.array.rows", "cores.array.dataflow",
-            "cores.dma.outstanding", "spm.capacity_kb", "spm.policy", "dram.bandwidth_gbps", "dram.latency_cycles",
-            "run.prefetch_depth", "run.spm_fraction", "run.loop_order", "run.batch", "run.tile.m", "run.order",
-            "run.pins", "run.sequential_first", "spm", "run", "nope.nope"]
-VALUES = st.one_of(st.sampled_from(["0", "-1", "1", "2", "0.5", "1e9", "true", "[1, 2]", "{a: 1}", "", "ws", "nan",
-                                    "mnk", "auto", "dW", "'", "}{"]), st.text(max_size=10))
+SET_KEYS = [
+    "clock_ghz",
+    "bytes_per_element",
+    "cores.count",
+    "cores.array.rows",
+    "cores.array.dataflow",
+    "cores.dma.outstanding",
+    "spm.capacity_kb",
+    "spm.policy",
+    "dram.bandwidth_gbps",
+    "dram.latency_cycles",
+    "run.prefetch_depth",
+    "run.spm_fraction",
+    "run.loop_order",
+    "run.batch",
+    "run.tile.m",
+    "run.order",
+    "run.pins",
+    "run.sequential_first",
+    "spm",
+    "run",
+    "nope.nope",
+]
+VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "0",
+            "-1",
+            "1",
+            "2",
+            "0.5",
+            "1e9",
+            "true",
+            "[1, 2]",
+            "{a: 1}",
+            "",
+            "ws",
+            "nan",
+            "mnk",
+            "auto",
+            "dW",
+            "'",
+            "}{",
+        ]
+    ),
+    st.text(max_size=10),
+)
 # Text echoed by modules outside config.py (--model, --order, --tile, --pin) is not escaped yet, so a control
 # character there would print a second line: see test_control_character_in_model_name_stays_on_one_line.
 printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=10)
 LAYERS = ["conv1", "conv2", "conv3", "conv4", "fc", "", "conv1:dY"]
 option_items = st.one_of(
-    st.builds(lambda key, value: f"--set={key}={value}", st.one_of(st.sampled_from(SET_KEYS), st.text(max_size=10)),
-              VALUES),
+    st.builds(
+        lambda key, value: f"--set={key}={value}",
+        st.one_of(st.sampled_from(SET_KEYS), st.text(max_size=10)),
+        VALUES,
+    ),
     st.builds(lambda text: f"--set={text}", st.text(max_size=16)),
-    st.builds(lambda text: f"--tile={text}", st.one_of(printable, st.lists(
-        st.integers(-2, 5000).map(str), min_size=1, max_size=4).map(",".join))),
-    st.builds(lambda layer, kind: f"--pin={layer}:{kind}", st.one_of(st.sampled_from(LAYERS), printable),
-              st.one_of(st.sampled_from(KINDS), printable)),
-    st.builds(lambda text: f"--order={text}", st.one_of(st.sampled_from(
-        ["sequential", "interleaved", "interleaved-auto", "both", "sequential,interleaved", ""]), printable)),
-    st.builds(lambda text: f"--loop-order={text}", st.one_of(st.sampled_from(["mnk", "knm", "auto"]),
-                                                              st.text(max_size=4))),
-    st.builds(lambda text: f"--model={text}", st.one_of(st.sampled_from(["tiny_cnn", "ncf", "TINY_CNN"]),
-                                                         printable)),
-    st.builds(lambda text: f"--hw={text}", st.one_of(st.sampled_from(["edge_dual", "ethos_n77", "server_dual"]),
-                                                      st.text(max_size=12))),
+    st.builds(
+        lambda text: f"--tile={text}",
+        st.one_of(printable, st.lists(st.integers(-2, 5000).map(str), min_size=1, max_size=4).map(",".join)),
+    ),
+    st.builds(
+        lambda layer, kind: f"--pin={layer}:{kind}",
+        st.one_of(st.sampled_from(LAYERS), printable),
+        st.one_of(st.sampled_from(KINDS), printable),
+    ),
+    st.builds(
+        lambda text: f"--order={text}",
+        st.one_of(
+            st.sampled_from(
+                ["sequential", "interleaved", "interleaved-auto", "both", "sequential,interleaved", ""]
+            ),
+            printable,
+        ),
+    ),
+    st.builds(
+        lambda text: f"--loop-order={text}",
+        st.one_of(st.sampled_from(["mnk", "knm", "auto"]), st.text(max_size=4)),
+    ),
+    st.builds(
+        lambda text: f"--model={text}", st.one_of(st.sampled_from(["tiny_cnn", "ncf", "TINY_CNN"]), printable)
+    ),
+    st.builds(
+        lambda text: f"--hw={text}",
+        st.one_of(st.sampled_from(["edge_dual", "ethos_n77", "server_dual"]), st.text(max_size=12)),
+    ),
     st.builds(lambda value: f"--batch={value}", st.integers(-5, 8)),
     st.builds(lambda value: f"--partition={value}", st.sampled_from(["output", "m", "n", "op"])),
 )
@@ -186,6 +282,7 @@ def test_control_character_in_echoed_option_stays_on_one_line(option, capsys):
 
 # --- the simulator over random small configurations ------------------------------------------
 
+
 @st.composite
 def small_workloads(draw: st.DrawFn) -> Workload:
     """1-3 small linear or conv layers; a later layer reads one or two earlier ones (skip connections)."""
@@ -193,42 +290,82 @@ def small_workloads(draw: st.DrawFn) -> Workload:
     for index in range(draw(st.integers(1, 3))):
         inputs: tuple[str, ...] = ()
         if index:
-            inputs = tuple(sorted(set(draw(st.lists(st.sampled_from([layer.name for layer in layers]),
-                                                    min_size=1, max_size=2)))))
+            inputs = tuple(
+                sorted(
+                    set(
+                        draw(
+                            st.lists(
+                                st.sampled_from([layer.name for layer in layers]), min_size=1, max_size=2
+                            )
+                        )
+                    )
+                )
+            )
         if draw(st.booleans()):
-            layers.append(linear(f"fc{index}", inputs, draw(st.integers(1, 48)), draw(st.integers(1, 48)),
-                                 rows=draw(st.integers(1, 48))))
+            layers.append(
+                linear(
+                    f"fc{index}",
+                    inputs,
+                    draw(st.integers(1, 48)),
+                    draw(st.integers(1, 48)),
+                    rows=draw(st.integers(1, 48)),
+                )
+            )
         else:
             size = draw(st.integers(3, 9))
             groups = draw(st.sampled_from([1, 1, 2]))
-            layers.append(conv(f"conv{index}", inputs, (groups * draw(st.integers(1, 4)), size, size),
-                               groups * draw(st.integers(1, 8)), draw(st.sampled_from([1, 3])),
-                               stride=draw(st.sampled_from([1, 2])), groups=groups))
+            layers.append(
+                conv(
+                    f"conv{index}",
+                    inputs,
+                    (groups * draw(st.integers(1, 4)), size, size),
+                    groups * draw(st.integers(1, 8)),
+                    draw(st.sampled_from([1, 3])),
+                    stride=draw(st.sampled_from([1, 2])),
+                    groups=groups,
+                )
+            )
     return Workload("fuzz", tuple(layers))
 
 
 @st.composite
 def small_hardware(draw: st.DrawFn) -> HardwareConfig:
     """Random small hardware, including per-op dataflows, reconfiguration, stationary reuse, zero skipping."""
-    dataflow = draw(st.one_of(st.sampled_from(["os", "ws", "is"]),
-                              st.fixed_dictionaries({"dX": st.sampled_from(["os", "ws", "is"]),
-                                                     "dW": st.sampled_from(["os", "ws", "is"])})))
-    return hardware_from_dict({
-        "name": "fuzz", "clock_ghz": draw(st.sampled_from([0.5, 1.0])),
-        "bytes_per_element": draw(st.sampled_from([1, 2, 4])),
-        "cores": {"count": draw(st.integers(1, 3)),
-                  "array": {"rows": draw(st.sampled_from([1, 2, 4, 8, 16])),
-                            "cols": draw(st.sampled_from([1, 2, 4, 8, 16])),
-                            "dataflow": dataflow,
-                            "reconfiguration_cycles": draw(st.sampled_from([0, 0, 7])),
-                            "stationary_reuse": draw(st.booleans()),
-                            "zero_skipping": draw(st.booleans())},
-                  "dma": {"outstanding": draw(st.integers(1, 4))}},
-        "spm": {"capacity_kb": draw(st.sampled_from([2, 4, 8, 32, 256])),
-                "policy": draw(st.sampled_from(["lru", "explicit"]))},
-        "dram": {"bandwidth_gbps": draw(st.sampled_from([0.5, 4, 32, 1000])),
-                 "latency_cycles": draw(st.sampled_from([0, 10, 100]))},
-    })
+    dataflow = draw(
+        st.one_of(
+            st.sampled_from(["os", "ws", "is"]),
+            st.fixed_dictionaries(
+                {"dX": st.sampled_from(["os", "ws", "is"]), "dW": st.sampled_from(["os", "ws", "is"])}
+            ),
+        )
+    )
+    return hardware_from_dict(
+        {
+            "name": "fuzz",
+            "clock_ghz": draw(st.sampled_from([0.5, 1.0])),
+            "bytes_per_element": draw(st.sampled_from([1, 2, 4])),
+            "cores": {
+                "count": draw(st.integers(1, 3)),
+                "array": {
+                    "rows": draw(st.sampled_from([1, 2, 4, 8, 16])),
+                    "cols": draw(st.sampled_from([1, 2, 4, 8, 16])),
+                    "dataflow": dataflow,
+                    "reconfiguration_cycles": draw(st.sampled_from([0, 0, 7])),
+                    "stationary_reuse": draw(st.booleans()),
+                    "zero_skipping": draw(st.booleans()),
+                },
+                "dma": {"outstanding": draw(st.integers(1, 4))},
+            },
+            "spm": {
+                "capacity_kb": draw(st.sampled_from([2, 4, 8, 32, 256])),
+                "policy": draw(st.sampled_from(["lru", "explicit"])),
+            },
+            "dram": {
+                "bandwidth_gbps": draw(st.sampled_from([0.5, 4, 32, 1000])),
+                "latency_cycles": draw(st.sampled_from([0, 10, 100])),
+            },
+        }
+    )
 
 
 @st.composite
@@ -237,11 +374,15 @@ def small_options(draw: st.DrawFn) -> RunOptions:
     common = {"prefetch_depth": draw(st.integers(0, 2)), "max_tasks": 3000}
     if draw(st.integers(0, 4)) == 0:
         return run_options(**common, fuse=draw(st.sampled_from([(), ("auto",)])), **{"pass": "forward"})
-    return run_options(**common, order=draw(st.sampled_from(["sequential", "interleaved"])),
-                       partition=draw(st.sampled_from(["output", "m", "n", "op"])),
-                       loop_order=draw(st.sampled_from(["mnk", "nkm", "kmn", "auto"])),
-                       sequential_first=draw(st.sampled_from(["dX", "dW"])), vector_ops=draw(st.booleans()),
-                       density=draw(st.sampled_from([1.0, 1.0, 0.5, 0.1])))
+    return run_options(
+        **common,
+        order=draw(st.sampled_from(["sequential", "interleaved"])),
+        partition=draw(st.sampled_from(["output", "m", "n", "op"])),
+        loop_order=draw(st.sampled_from(["mnk", "nkm", "kmn", "auto"])),
+        sequential_first=draw(st.sampled_from(["dX", "dW"])),
+        vector_ops=draw(st.booleans()),
+        density=draw(st.sampled_from([1.0, 1.0, 0.5, 0.1])),
+    )
 
 
 @settings(max_examples=int(150 * SCALE), deadline=None)
@@ -264,11 +405,18 @@ def test_simulator_keeps_its_invariants_on_random_small_configs(workload, hw, op
             moved[record.direction][record.kind] += record.bytes
     assert moved == result.dram_bytes
     # every scheduled tile computed exactly once
-    schedule, _ = plan(workload, hw, options, {n: c["partition"] for n, c in result.choices.items()
-                                               if "partition" in c} or None)
-    computed = sorted((e.layer, e.op, e.tile) for e in result.timeline if e.resource.endswith((".array", ".vector")))
+    schedule, _ = plan(
+        workload,
+        hw,
+        options,
+        {n: c["partition"] for n, c in result.choices.items() if "partition" in c} or None,
+    )
+    computed = sorted(
+        (e.layer, e.op, e.tile) for e in result.timeline if e.resource.endswith((".array", ".vector"))
+    )
     assert computed == sorted((t.layer, t.op, ".".join(map(str, t.tile))) for t in schedule.tasks)
-    # and everything else the checker knows (dependencies, partial-sum order and hazards, per-layer bounds, ...)
+    # and everything else the checker knows (dependencies, partial-sum order and hazards, per-layer bounds,
+    # ...)
     violations = check_run(result, workload, hw, options)
     assert violations == []
 

@@ -68,46 +68,71 @@ def test_gemm_format_round_trips_a_transformer_without_attention_groups(tmp_path
 
 
 def test_scalesim_style_file_with_blank_rows_extra_cells_and_comments(tmp_path: Path) -> None:
-    text = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,,Eh\n"
-            ",,,,,,,,,\n"
-            "Conv1, 224, 224, 3, 3, 3, 32, 2,\n"
-            "\tConv2_DP, 112, 112, 3, 3, 32, 1, 1,#dw\n"
-            "Conv3,110,110,1,1,32,64,1\n"
-            "Conv3,110,110,1,1,64,64,1,\n"
-            "FC, 1, 1, 1, 1, 64, 10, 1,\n")
+    text = (
+        "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+        "Strides,,Eh\n"
+        ",,,,,,,,,\n"
+        "Conv1, 224, 224, 3, 3, 3, 32, 2,\n"
+        "\tConv2_DP, 112, 112, 3, 3, 32, 1, 1,#dw\n"
+        "Conv3,110,110,1,1,32,64,1\n"
+        "Conv3,110,110,1,1,64,64,1,\n"
+        "FC, 1, 1, 1, 1, 64, 10, 1,\n"
+    )
     workload = load_topology(write(tmp_path, text))
     # Conv1: SCALE-Sim's ceil((224 - 3 + 2) / 2) = 112 (a valid conv would give 111: the last window
     # overhangs); depthwise 3x3 on 112 -> 110x110, 32 groups of K=9, N=1
-    assert gemm_shapes(workload) == [(112 * 112, 27, 32, 1), (110 * 110, 9, 1, 32), (110 * 110, 32, 64, 1),
-                                     (110 * 110, 64, 64, 1), (1, 64, 10, 1)]
+    assert gemm_shapes(workload) == [
+        (112 * 112, 27, 32, 1),
+        (110 * 110, 9, 1, 32),
+        (110 * 110, 32, 64, 1),
+        (110 * 110, 64, 64, 1),
+        (1, 64, 10, 1),
+    ]
     assert [layer.name for layer in workload.layers] == ["Conv1", "Conv2_DP", "Conv3", "Conv3_2", "FC"]
     assert workload.layers[-1].kind == "linear"
     backward_graph(forward_graph(workload))
 
 
 def test_nine_column_header_reads_stride_width(tmp_path: Path) -> None:
-    header = "Layer name,IFMAP height,IFMAP width,Filter height,Filter width,Channels,Num filter," \
-             "Stride height,Stride width,\n"
+    header = (
+        "Layer name,IFMAP height,IFMAP width,Filter height,Filter width,Channels,Num filter,"
+        "Stride height,Stride width,\n"
+    )
     workload = load_topology(write(tmp_path, header + "c,9,9,3,3,4,8,2,2,\n"))
     assert gemm_shapes(workload) == [(16, 36, 8, 1)]
     with pytest.raises(ConfigError, match=r"topo\.csv:2: field 'Stride width': unequal strides"):
         load_topology(write(tmp_path, header + "c,9,9,3,3,4,8,2,1,\n"))
 
 
-HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+HEADER = (
+    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+)
 BAD_TOPOLOGIES = [
     # (file text, expected message parts: file:row, column, what)
     (HEADER + "c1,8,8,3,3,4,8,1,\nc2,6,6,3,3,8,0,1,\n", r"topo\.csv:3: field 'Num Filter': .*got '0'"),
-    (HEADER + "c1,8,8,3,3,4,8,0,\n", r"topo\.csv:2: field 'Strides': expected a positive integer \(got '0'\)"),
+    (
+        HEADER + "c1,8,8,3,3,4,8,0,\n",
+        r"topo\.csv:2: field 'Strides': expected a positive integer \(got '0'\)",
+    ),
     (HEADER + "c1,8,8,3,3,four,8,1,\n", r"topo\.csv:2: field 'Channels': .*got 'four'"),
     (HEADER + "c1,8,8,3.5,3,4,8,1,\n", r"topo\.csv:2: field 'Filter Height': .*got '3.5'"),
     (HEADER + "c1,8,8,3,3,4,8\n", r"topo\.csv:2: field 'Strides': missing value"),
     (HEADER + "c1,8,,3,3,4,8,1\n", r"topo\.csv:2: field 'IFMAP Width': missing value"),
     (HEADER + "\nc1,2,2,3,3,4,8,1\n", r"topo\.csv:3: field 'Filter Height': filter 3x3 is larger"),
-    (("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Num Filter, Strides,\n"
-      "c1,8,8,3,3,8,1,\n"), r"topo\.csv:1: field 'Channels': expected column 'Channels'"),
-    (("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter\n"
-      "c1,8,8,3,3,4,8,1,\n"), r"topo\.csv:1: field 'Strides': missing column"),
+    (
+        (
+            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Num Filter, Strides,\n"
+            "c1,8,8,3,3,8,1,\n"
+        ),
+        r"topo\.csv:1: field 'Channels': expected column 'Channels'",
+    ),
+    (
+        (
+            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter\n"
+            "c1,8,8,3,3,4,8,1,\n"
+        ),
+        r"topo\.csv:1: field 'Strides': missing column",
+    ),
     ("c1,8,8,3,3,4,8,1,\n", r"topo\.csv:1: field 'IFMAP Height': .*first row must be SCALE-Sim's header"),
     ("Layer, M, N, K,\ng1, 64, 32,\n", r"topo\.csv:2: field 'K': missing value"),
     ("Layer, M, N, K,\ng1, 64, -1, 8,\n", r"topo\.csv:2: field 'N': .*got '-1'"),
@@ -167,19 +192,33 @@ def test_scalesim_config_maps_array_srams_and_bandwidth(tmp_path: Path) -> None:
 
 
 def test_scalesim_config_sums_per_bank_bandwidths(tmp_path: Path) -> None:
-    text = SCALE_CFG.replace("Bandwidth : 10", "Bandwidth : 10, 20").replace("MemoryBanks: 1", "MemoryBanks: 2")
+    text = SCALE_CFG.replace("Bandwidth : 10", "Bandwidth : 10, 20").replace(
+        "MemoryBanks: 1", "MemoryBanks: 2"
+    )
     data, unmapped = load_scalesim_config(write(tmp_path, text.replace("CALC", "USER"), "banks.cfg"))
     assert data["dram"]["bandwidth_gbps"] == 30
     assert unmapped == ["architecture_presets.MemoryBanks", "sparsity.SparsitySupport"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (("ArrayHeight:    32\n", ""), r"scale\.cfg: field 'architecture_presets\.ArrayHeight': missing required key"),
-    (("ArrayWidth:     32", "ArrayWidth: wide"), r"field 'architecture_presets\.ArrayWidth': expected an integer"),
-    (("Dataflow : ws", "Dataflow : rs"), r"field 'architecture_presets\.Dataflow': unknown dataflow 'rs'"),
-    (("ArrayHeight:    32", "ArrayHeight: 0"), r"scale\.cfg: field 'cores\.array\.rows'"),
-    (("[general]", "run_name = x\n[general]"), r"scale\.cfg: malformed SCALE-Sim config"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("ArrayHeight:    32\n", ""),
+            r"scale\.cfg: field 'architecture_presets\.ArrayHeight': missing required key",
+        ),
+        (
+            ("ArrayWidth:     32", "ArrayWidth: wide"),
+            r"field 'architecture_presets\.ArrayWidth': expected an integer",
+        ),
+        (
+            ("Dataflow : ws", "Dataflow : rs"),
+            r"field 'architecture_presets\.Dataflow': unknown dataflow 'rs'",
+        ),
+        (("ArrayHeight:    32", "ArrayHeight: 0"), r"scale\.cfg: field 'cores\.array\.rows'"),
+        (("[general]", "run_name = x\n[general]"), r"scale\.cfg: malformed SCALE-Sim config"),
+    ],
+)
 def test_bad_scalesim_config_is_a_config_error(tmp_path: Path, change: tuple[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_scalesim_config(write(tmp_path, SCALE_CFG.replace(*change), "scale.cfg"))
@@ -187,15 +226,24 @@ def test_bad_scalesim_config_is_a_config_error(tmp_path: Path, change: tuple[str
 
 # ---- ONNX ------------------------------------------------------------------------------------------
 
-def onnx_model(tmp_path: Path, nodes: list, inputs: list, outputs: list, weights: dict[str, tuple[int, ...]],
-               name: str = "net.onnx") -> Path:
+
+def onnx_model(
+    tmp_path: Path,
+    nodes: list,
+    inputs: list,
+    outputs: list,
+    weights: dict[str, tuple[int, ...]],
+    name: str = "net.onnx",
+) -> Path:
     """Save a small ONNX graph; `weights` become zero initializers of the given shapes."""
     onnx = pytest.importorskip("onnx")
     helper, numpy_helper = onnx.helper, onnx.numpy_helper
     import numpy as np
 
-    initializers = [numpy_helper.from_array(np.zeros(shape, dtype=np.float32), name=weight)
-                    for weight, shape in weights.items()]
+    initializers = [
+        numpy_helper.from_array(np.zeros(shape, dtype=np.float32), name=weight)
+        for weight, shape in weights.items()
+    ]
     graph = helper.make_graph(nodes, "net", inputs, outputs, initializer=initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     path = tmp_path / name
@@ -227,29 +275,55 @@ def branched_net(tmp_path: Path, batch_dim: object = 1) -> Path:
         node("Flatten", ["p"], ["f"], "flatten"),
         node("Gemm", ["f", "wf", "bf"], ["out"], "fc", transB=1),
     ]
-    weights = {"w0": (16, 3, 3, 3), "wa": (16, 16, 3, 3), "wb": (16, 16, 1, 1), "wc": (32, 16, 3, 3),
-               "g": (16,), "b": (16,), "m": (16,), "v": (16,), "wf": (10, 32), "bf": (10,)}
-    return onnx_model(tmp_path, nodes, [tensor("x", [batch_dim, 3, 16, 16])], [tensor("out", [batch_dim, 10])],
-                      weights)
+    weights = {
+        "w0": (16, 3, 3, 3),
+        "wa": (16, 16, 3, 3),
+        "wb": (16, 16, 1, 1),
+        "wc": (32, 16, 3, 3),
+        "g": (16,),
+        "b": (16,),
+        "m": (16,),
+        "v": (16,),
+        "wf": (10, 32),
+        "bf": (10,),
+    }
+    return onnx_model(
+        tmp_path, nodes, [tensor("x", [batch_dim, 3, 16, 16])], [tensor("out", [batch_dim, 10])], weights
+    )
 
 
 def test_onnx_branched_net_keeps_branch_edges_through_non_gemm_nodes(tmp_path: Path) -> None:
     workload, skipped = load_onnx_or_skip(branched_net(tmp_path))
     inputs = {layer.name: layer.inputs for layer in workload.layers}
-    assert inputs == {"conv0": (), "conv_a": ("conv0",), "conv_b": ("conv0",), "conv_c": ("conv_a", "conv_b"),
-                      "fc": ("conv_c",)}
+    assert inputs == {
+        "conv0": (),
+        "conv_a": ("conv0",),
+        "conv_b": ("conv0",),
+        "conv_c": ("conv_a", "conv_b"),
+        "fc": ("conv_c",),
+    }
     assert skipped == []
     forward = forward_graph(workload)
-    assert set(forward.edges) == {("conv0", "conv_a"), ("conv0", "conv_b"), ("conv_a", "conv_c"),
-                                  ("conv_b", "conv_c"), ("conv_c", "fc")}
+    assert set(forward.edges) == {
+        ("conv0", "conv_a"),
+        ("conv0", "conv_b"),
+        ("conv_a", "conv_c"),
+        ("conv_b", "conv_c"),
+        ("conv_c", "fc"),
+    }
     assert backward_graph(forward).number_of_nodes() == 2 * 5 - 1
 
 
 def test_onnx_gemms_match_the_equivalent_hand_built_layers(tmp_path: Path) -> None:
     workload, _ = load_onnx_or_skip(branched_net(tmp_path), batch=4)
     # 3x3 convs with pad 1 keep 16x16: M = 4*256; conv_c stride 2 -> 8x8: M = 4*64; fc: rows = batch
-    assert gemm_shapes(workload) == [(1024, 27, 16, 1), (1024, 144, 16, 1), (1024, 16, 16, 1),
-                                     (256, 144, 32, 1), (4, 32, 10, 1)]
+    assert gemm_shapes(workload) == [
+        (1024, 27, 16, 1),
+        (1024, 144, 16, 1),
+        (1024, 16, 16, 1),
+        (256, 144, 32, 1),
+        (4, 32, 10, 1),
+    ]
     conv_c = workload.layers[3]
     assert conv_c.gemm.conv is not None and conv_c.gemm.conv.stride == 2 and conv_c.out_shape == (32, 8, 8)
     assert workload.layers[-1].kind == "linear"
@@ -272,17 +346,28 @@ def test_onnx_depthwise_and_attention_matmuls(tmp_path: Path) -> None:
     onnx = pytest.importorskip("onnx")
     import numpy as np
 
-    path = onnx_model(tmp_path, nodes, [tensor("x", [2, 8, 4, 4])], [tensor("scores", [2, 8, 8])],
-                      {"wd": (8, 1, 3, 3), "wq": (16, 12)})
+    path = onnx_model(
+        tmp_path,
+        nodes,
+        [tensor("x", [2, 8, 4, 4])],
+        [tensor("scores", [2, 8, 8])],
+        {"wd": (8, 1, 3, 3), "wq": (16, 12)},
+    )
     model = onnx.load(str(path))
-    model.graph.initializer.append(onnx.numpy_helper.from_array(np.array([2, 8, 16], dtype=np.int64), "shape"))
+    model.graph.initializer.append(
+        onnx.numpy_helper.from_array(np.array([2, 8, 16], dtype=np.int64), "shape")
+    )
     onnx.save(model, str(path))
     workload, _ = load_onnx_or_skip(path)
     layers = {layer.name: layer for layer in workload.layers}
     assert layers["dw"].kind == "depthwise" and gemm_shapes(workload)[0] == (32, 9, 1, 8)
     # tokens (2, 8, 16) . W (16, 12): a linear layer over 2*8 rows
-    assert (layers["proj"].kind, layers["proj"].gemm.M, layers["proj"].gemm.K, layers["proj"].gemm.N) == \
-        ("linear", 16, 16, 12)
+    assert (layers["proj"].kind, layers["proj"].gemm.M, layers["proj"].gemm.K, layers["proj"].gemm.N) == (
+        "linear",
+        16,
+        16,
+        12,
+    )
     # q (2, 8, 12) . q^T (2, 12, 8): one 8x12 . 12x8 product per batch element
     scores = layers["scores"].gemm
     assert (scores.M, scores.K, scores.N, scores.groups) == (8, 12, 8, 2)
@@ -290,23 +375,37 @@ def test_onnx_depthwise_and_attention_matmuls(tmp_path: Path) -> None:
 
 
 def test_onnx_conv_output_size_comes_from_pads_not_from_stale_stored_shapes(tmp_path: Path) -> None:
-    nodes = [node("Conv", ["x", "w"], ["y"], "tf_style", pads=[0, 0, 1, 1], strides=[2, 2]),
-             node("Conv", ["y", "w2"], ["z"], "same", auto_pad="SAME_UPPER")]
+    nodes = [
+        node("Conv", ["x", "w"], ["y"], "tf_style", pads=[0, 0, 1, 1], strides=[2, 2]),
+        node("Conv", ["y", "w2"], ["z"], "same", auto_pad="SAME_UPPER"),
+    ]
     # declared output 5x5 is wrong: (9 + 0 + 1 - 3) // 2 + 1 = 4, and SAME keeps 4x4
-    path = onnx_model(tmp_path, nodes, [tensor("x", [1, 3, 9, 9])], [tensor("z", [1, 8, 5, 5])],
-                      {"w": (8, 3, 3, 3), "w2": (8, 8, 3, 3)})
+    path = onnx_model(
+        tmp_path,
+        nodes,
+        [tensor("x", [1, 3, 9, 9])],
+        [tensor("z", [1, 8, 5, 5])],
+        {"w": (8, 3, 3, 3), "w2": (8, 8, 3, 3)},
+    )
     for batch in (None, 5):
         workload, _ = load_onnx_or_skip(path, batch=batch)
         assert [layer.out_shape for layer in workload.layers] == [(8, 4, 4), (8, 4, 4)]
-        assert workload.layers[1].gemm.M == (batch or 1) * 16
+        assert (batch or 1) * 16 == workload.layers[1].gemm.M
 
 
 def test_onnx_unsupported_op_names_the_node_or_is_skipped(tmp_path: Path) -> None:
-    nodes = [node("Conv", ["x", "w0"], ["y0"], "conv0"),
-             node("Hardmax", ["y0"], ["h"], "odd_one"),
-             node("Conv", ["h", "w1"], ["y1"], "conv1")]
-    path = onnx_model(tmp_path, nodes, [tensor("x", [1, 4, 8, 8])], [tensor("y1", [1, 4, 8, 8])],
-                      {"w0": (4, 4, 1, 1), "w1": (4, 4, 1, 1)})
+    nodes = [
+        node("Conv", ["x", "w0"], ["y0"], "conv0"),
+        node("Hardmax", ["y0"], ["h"], "odd_one"),
+        node("Conv", ["h", "w1"], ["y1"], "conv1"),
+    ]
+    path = onnx_model(
+        tmp_path,
+        nodes,
+        [tensor("x", [1, 4, 8, 8])],
+        [tensor("y1", [1, 4, 8, 8])],
+        {"w0": (4, 4, 1, 1), "w1": (4, 4, 1, 1)},
+    )
     with pytest.raises(ConfigError, match=r"net\.onnx: node 'odd_one': unsupported op 'Hardmax'"):
         load_onnx_or_skip(path)
     workload, skipped = load_onnx_or_skip(path, skip_unsupported=True)
@@ -316,8 +415,9 @@ def test_onnx_unsupported_op_names_the_node_or_is_skipped(tmp_path: Path) -> Non
 
 def test_onnx_dilated_conv_is_refused_with_the_node_name(tmp_path: Path) -> None:
     nodes = [node("Conv", ["x", "w0"], ["y0"], "atrous", dilations=[2, 2])]
-    path = onnx_model(tmp_path, nodes, [tensor("x", [1, 4, 8, 8])], [tensor("y0", [1, 4, 4, 4])],
-                      {"w0": (4, 4, 3, 3)})
+    path = onnx_model(
+        tmp_path, nodes, [tensor("x", [1, 4, 8, 8])], [tensor("y0", [1, 4, 4, 4])], {"w0": (4, 4, 3, 3)}
+    )
     with pytest.raises(ConfigError, match=r"node 'atrous': dilated convolution"):
         load_onnx_or_skip(path)
 
@@ -327,7 +427,9 @@ def test_onnx_unknown_shape_names_the_node(tmp_path: Path) -> None:
     path = onnx_model(tmp_path, nodes, [tensor("x", ["rows", 8])], [tensor("y", ["rows", 4])], {"w": (8, 4)})
     workload, _ = load_onnx_or_skip(path)  # a symbolic first dimension is the batch: 1
     assert workload.layers[0].gemm.M == 1
-    path = onnx_model(tmp_path, nodes, [tensor("x", [2, "seq", 8])], [tensor("y", [2, "seq", 4])], {"w": (8, 4)})
+    path = onnx_model(
+        tmp_path, nodes, [tensor("x", [2, "seq", 8])], [tensor("y", [2, "seq", 4])], {"w": (8, 4)}
+    )
     with pytest.raises(ConfigError, match=r"node 'mm': unknown shape of 'x'"):
         load_onnx_or_skip(path)
 

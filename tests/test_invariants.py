@@ -15,10 +15,10 @@ from npu_des.analysis.checks import check_run
 from npu_des.cli import main
 from npu_des.config import HardwareConfig, RunOptions, load_hardware, run_options
 from npu_des.errors import SimulationStuck
-from npu_des.sim.components import DramChannel, Scratchpad, SystolicArray
 from npu_des.metrics import RunResult
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
+from npu_des.sim.components import DramChannel, Scratchpad, SystolicArray
 from npu_des.sim.driver import simulate
 from npu_des.workload import Workload, conv
 
@@ -184,7 +184,9 @@ def test_checker_catches_schedule_that_skips_a_tile(monkeypatch):
         victim = next(task for task in schedule.tasks if task.first and task.last)  # a lone contribution
         kept = [task for task in schedule.tasks if task is not victim]
         new_id = {task.id: index for index, task in enumerate(kept)}
-        tasks = tuple(dataclasses.replace(task, id=new_id[task.id], prev=new_id.get(task.prev, -1)) for task in kept)
+        tasks = tuple(
+            dataclasses.replace(task, id=new_id[task.id], prev=new_id.get(task.prev, -1)) for task in kept
+        )
         return dataclasses.replace(schedule, tasks=tasks)
 
     with monkeypatch.context() as patch:
@@ -213,14 +215,24 @@ def test_checker_reports_each_systematic_violation_briefly(monkeypatch):
 
 def test_partial_sum_is_not_read_back_before_its_write_back_ends():
     workload = single_linear(32, 32, 32)
-    hw = load_hardware("ethos_n77", ["cores.array.rows=4", "cores.array.cols=4", "spm.capacity_kb=4",
-                                     "spm.policy=explicit", "dram.bandwidth_gbps=4", "dram.latency_cycles=10",
-                                     "bytes_per_element=2"])
+    hw = load_hardware(
+        "ethos_n77",
+        [
+            "cores.array.rows=4",
+            "cores.array.cols=4",
+            "spm.capacity_kb=4",
+            "spm.policy=explicit",
+            "dram.bandwidth_gbps=4",
+            "dram.latency_cycles=10",
+            "bytes_per_element=2",
+        ],
+    )
     _, violations = run_and_check(workload, hw, run_options(order="interleaved"))
     assert [line for line in violations if line.startswith("hazard:")] == []
 
 
 # --- the stuck-run detector ------------------------------------------------------------------
+
 
 def test_task_waiting_on_a_later_task_raises_simulation_stuck(monkeypatch):
     original = npu_des.schedule.plan.build_schedule
@@ -275,6 +287,7 @@ def test_stuck_run_is_an_error_line_and_exit_2_on_the_cli(monkeypatch, capsys):
 
 
 # --- npu-des check ----------------------------------------------------------------------------
+
 
 def test_check_command_exits_0_when_invariants_hold(capsys):
     assert main(["check", "--model", "tiny_cnn"]) == 0

@@ -32,11 +32,19 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("npu_des.__main__",),
 )
 # Old import paths that re-export a moved module belong to the unit they re-export.
-ALIASES = {"npu_des.sparsity": "npu_des.tiling", "npu_des.planner": "npu_des.schedule", "npu_des.hw": "npu_des.sim",
-           "npu_des.executor": "npu_des.sim", "npu_des.autotune": "npu_des.sim", "npu_des.checks": "npu_des.analysis",
-           "npu_des.oracle": "npu_des.analysis", "npu_des.bench": "npu_des.analysis",
-           "npu_des.sweep_table": "npu_des.sweep", "npu_des.sweep_progress": "npu_des.sweep",
-           "npu_des.sweep_variants": "npu_des.sweep"}
+ALIASES = {
+    "npu_des.sparsity": "npu_des.tiling",
+    "npu_des.planner": "npu_des.schedule",
+    "npu_des.hw": "npu_des.sim",
+    "npu_des.executor": "npu_des.sim",
+    "npu_des.autotune": "npu_des.sim",
+    "npu_des.checks": "npu_des.analysis",
+    "npu_des.oracle": "npu_des.analysis",
+    "npu_des.bench": "npu_des.analysis",
+    "npu_des.sweep_table": "npu_des.sweep",
+    "npu_des.sweep_progress": "npu_des.sweep",
+    "npu_des.sweep_variants": "npu_des.sweep",
+}
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -55,8 +63,10 @@ def import_graph(root: Path = PACKAGE) -> nx.DiGraph:
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules
-                           else node.module for alias in node.names]
+                targets = [
+                    f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module
+                    for alias in node.names
+                ]
             for target in targets:
                 if target in modules and target != name:
                     graph.add_edge(name, target)

@@ -73,7 +73,9 @@ def test_gpt2_small_weights_are_124m_less_position_embeddings() -> None:
 def test_residual_stream_readers_list_every_contributor() -> None:
     layers = {layer.name: layer for layer in gpt2_small(seq_len=16).layers}
     assert layers["layer0.qkv"].inputs == ()
-    assert set(layers["layer2.qkv"].inputs) == {f"layer{b}.{op}" for b in (0, 1) for op in ("attn_out", "ffn_down")}
+    assert set(layers["layer2.qkv"].inputs) == {
+        f"layer{b}.{op}" for b in (0, 1) for op in ("attn_out", "ffn_down")
+    }
     assert len(layers["lm_head"].inputs) == 24
 
 
@@ -86,8 +88,12 @@ def test_ncf_rows_are_the_batch() -> None:
 def test_googlenet_concat_consumers_list_all_four_branches() -> None:
     layers = {layer.name: layer for layer in build_model("googlenet").layers}
     branches = ("inception4e.1x1", "inception4e.3x3", "inception4e.5x5", "inception4e.pool_proj")
-    for reader in ("inception5a.1x1", "inception5a.3x3_reduce", "inception5a.5x5_reduce",
-                   "inception5a.pool_proj"):
+    for reader in (
+        "inception5a.1x1",
+        "inception5a.3x3_reduce",
+        "inception5a.5x5_reduce",
+        "inception5a.pool_proj",
+    ):
         assert layers[reader].inputs == branches
     assert layers["inception5a.1x1"].out_shape[1:] == (7, 7)
 
@@ -112,6 +118,6 @@ def test_model_table_reports_every_model_at_two_bytes_per_parameter() -> None:
 
 
 def test_unknown_model_names_the_choices() -> None:
-    with pytest.raises(ConfigError, match="allowed: .*gpt2_small"):
+    with pytest.raises(ConfigError, match=r"allowed: .*gpt2_small"):
         build_model("vgg19")
     assert build_model("GPT2").name == "gpt2_small"

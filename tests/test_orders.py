@@ -7,13 +7,13 @@ from collections import Counter
 import pytest
 from conftest import make_hw
 
-from npu_des.sim.autotune import layer_time
 from npu_des.config import run_options
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
 from npu_des.schedule import PARTITIONS
 from npu_des.schedule.estimate import LOOP_ORDERS, interleaved_traffic, total_bytes
 from npu_des.schedule.plan import plan
+from npu_des.sim.autotune import layer_time
 from npu_des.sim.driver import simulate
 
 TILE = 8  # elements; 8 x 8 x 2 bytes = 128 B per tile
@@ -45,7 +45,14 @@ def test_hand_worked_estimate_for_kmn():
     assert estimate == 7680 == layer_bytes(result)
 
 
-EXACT_CASES = [((4, 2, 3), 2), ((4, 2, 3), 0.75), ((2, 3, 4), 3), ((3, 3, 3), 2), ((3, 3, 3), 1), ((2, 3, 4), 8)]
+EXACT_CASES = [
+    ((4, 2, 3), 2),
+    ((4, 2, 3), 0.75),
+    ((2, 3, 4), 3),
+    ((3, 3, 3), 2),
+    ((3, 3, 3), 1),
+    ((2, 3, 4), 8),
+]
 
 
 @pytest.mark.parametrize(("tiles", "capacity_kb"), EXACT_CASES)
@@ -66,10 +73,17 @@ def test_auto_order_is_the_best_fixed_order(tiles, capacity_kb):
 def test_big_spm_makes_every_order_compulsory():
     for order in LOOP_ORDERS:
         estimate, result = run_order((3, 2, 4), 64, order)
-        assert estimate == layer_bytes(result) == sum(
-            v for k, v in result.compulsory_bytes.items()) - sum(  # minus the producer layer's tensors
-            r.read_bytes[kind] + r.write_bytes[kind] for r in result.layers if r.layer == "producer"
-            for kind in r.read_bytes)
+        assert (
+            estimate
+            == layer_bytes(result)
+            == sum(v for k, v in result.compulsory_bytes.items())
+            - sum(  # minus the producer layer's tensors
+                r.read_bytes[kind] + r.write_bytes[kind]
+                for r in result.layers
+                if r.layer == "producer"
+                for kind in r.read_bytes
+            )
+        )
 
 
 @pytest.mark.parametrize("partition", PARTITIONS)
@@ -99,7 +113,9 @@ def test_auto_partition_picks_the_fastest_scheme_for_the_layer():
     isolated = {p: layer_time(workload.layers[1], hw, options, p) for p in PARTITIONS}
     auto = simulate(workload, hw, run_options(order="interleaved", partition="auto"))
     assert isolated[auto.choices["layer"]["partition"]] == min(isolated.values())
-    times = {p: simulate(workload, hw, run_options(order="interleaved", partition=p)).total_cycles
-             for p in PARTITIONS}
+    times = {
+        p: simulate(workload, hw, run_options(order="interleaved", partition=p)).total_cycles
+        for p in PARTITIONS
+    }
     # the real producer (1 -> 96) also gets its own choice, so allow its few hundred cycles of difference
     assert auto.total_cycles <= min(times.values()) * 1.01 and auto.total_cycles <= max(times.values())

@@ -7,13 +7,13 @@ from conftest import make_hw
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from npu_des.analysis.oracle import Access, access_sequence, replay, replay_schedule, slot_capacity
 from npu_des.config import run_options
 from npu_des.errors import ConfigError
-from npu_des.analysis.oracle import Access, access_sequence, replay, replay_schedule, slot_capacity
-from npu_des.schedule.planner import PinCandidate, alive_peak, check_pins_fit, greedy_pins, optimal_pins
 from npu_des.kinds import TensorKind, TileKey
-from npu_des.schedule.tasks import TileRef
 from npu_des.schedule.plan import plan
+from npu_des.schedule.planner import PinCandidate, alive_peak, check_pins_fit, greedy_pins, optimal_pins
+from npu_des.schedule.tasks import TileRef
 from npu_des.workload import Workload, conv, linear
 
 # --- oracle ----------------------------------------------------------------------------------
@@ -34,7 +34,9 @@ def small_workloads(draw: st.DrawFn) -> Workload:
         channels, size = draw(st.integers(1, 8)), draw(st.integers(3, 10))
         for index in range(draw(st.integers(1, 3))):
             out, kernel = draw(st.integers(1, 12)), draw(st.sampled_from([1, 3]))
-            layer = conv(f"c{index}", (f"c{index - 1}",) if index else (), (channels, size, size), out, kernel)
+            layer = conv(
+                f"c{index}", (f"c{index - 1}",) if index else (), (channels, size, size), out, kernel
+            )
             layers.append(layer)
             channels, size = out, layer.out_shape[1]
     return Workload("random", tuple(layers))
@@ -63,15 +65,22 @@ def test_opt_beats_lru_on_a_cyclic_stream():
     accesses = [Access(step, _ref(step % 3), True, False, False) for step in range(12)]
     lru, opt = replay(accesses, 2, "lru"), replay(accesses, 2, "opt")
     assert lru.misses == 12
-    assert opt.misses == 7  # Belady: misses at steps 0,1,2,4,6,8,10 (one of two resident tiles is always next)
+    assert (
+        opt.misses == 7
+    )  # Belady: misses at steps 0,1,2,4,6,8,10 (one of two resident tiles is always next)
     assert opt.read_bytes == 70
 
 
 def test_dirty_partial_sum_evicted_is_written_and_read_back():
     out = TileRef(TileKey(0, 3, 0, 0, 0), TensorKind.DX, "l", 100)
-    accesses = [Access(0, _ref(1), True, False, False), Access(0, out, False, True, False),
-                Access(1, _ref(2), True, False, False), Access(1, _ref(3), True, False, False),
-                Access(2, _ref(4), True, False, False), Access(2, out, True, True, True)]
+    accesses = [
+        Access(0, _ref(1), True, False, False),
+        Access(0, out, False, True, False),
+        Access(1, _ref(2), True, False, False),
+        Access(1, _ref(3), True, False, False),
+        Access(2, _ref(4), True, False, False),
+        Access(2, out, True, True, True),
+    ]
     result = replay(accesses, 2, "lru")
     assert result.misses == 5  # four inputs and the partial sum read back
     assert result.write_bytes == 200  # evicted dirty once, final write once
@@ -101,12 +110,17 @@ def test_forward_pass_with_big_spm_moves_each_feature_map_once():
     from npu_des.sim.driver import simulate
 
     workload = build_model("tiny_cnn")
-    result = simulate(workload, make_hw("cores.count=2", "spm.capacity_kb=65536"), run_options(pass_="forward"))
+    result = simulate(
+        workload, make_hw("cores.count=2", "spm.capacity_kb=65536"), run_options(pass_="forward")
+    )
     assert result.order == "forward"
     assert result.macs == workload.macs
     assert result.dram_bytes["read"]["X"] == result.compulsory_bytes["X"]
-    assert result.dram_bytes["write"]["Y"] == result.compulsory_bytes["Y"] == sum(
-        2 * layer.gemm.M * layer.gemm.N * layer.gemm.groups for layer in workload.layers)
+    assert (
+        result.dram_bytes["write"]["Y"]
+        == result.compulsory_bytes["Y"]
+        == sum(2 * layer.gemm.M * layer.gemm.N * layer.gemm.groups for layer in workload.layers)
+    )
     assert result.dram_bytes["read"]["dY"] == 0 and result.dram_bytes["write"]["dX"] == 0
 
 
@@ -164,7 +178,7 @@ def test_fusion_pays_the_halo_in_recomputed_macs():
 def test_unfusable_group_is_one_config_error():
     from npu_des.cli import main
 
-    with pytest.raises(ConfigError, match="not the only consumer|unknown layer"):
+    with pytest.raises(ConfigError, match=r"not the only consumer|unknown layer"):
         plan(_chain(), make_hw(), run_options(pass_="forward", fuse=("a+c",)))
     assert main(["run", "--model", "tiny_cnn", "--pass", "forward", "--set", "run.fuse=[conv1+conv2]"]) == 2
 
@@ -186,7 +200,9 @@ def test_greedy_takes_the_best_ratio_and_blocks_both_neighbours():
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 20), st.integers(0, 20)), min_size=1, max_size=7), st.integers(1, 40))
+@given(
+    st.lists(st.tuples(st.integers(1, 20), st.integers(0, 20)), min_size=1, max_size=7), st.integers(1, 40)
+)
 def test_optimal_pins_equal_brute_force_and_beat_greedy(sizes, budget):
     candidates = [_pin(f"t{i}", nbytes, saving, i) for i, (nbytes, saving) in enumerate(sizes)]
     best = 0
@@ -237,11 +253,13 @@ def test_backward_pins_of_layers_apart_may_exceed_the_budget_together():
     # (8 KB, position 4) sum to 12 KB, which the old all-pins check refused; they are never alive
     # together (conv1's ops wait for conv4's to finish), so pinned bytes peak at 8 KB.
     hw = make_hw("cores.count=2", "spm.capacity_kb=16", "dram.bandwidth_gbps=4")
-    result = simulate(build_model("tiny_cnn"), hw, run_options(order="sequential", pins=("conv4:dY", "conv1:dY")))
+    result = simulate(
+        build_model("tiny_cnn"), hw, run_options(order="sequential", pins=("conv4:dY", "conv1:dY"))
+    )
     assert max(p for _, _, p in result.spm_occupancy) == 8192
     rows = {row.layer: row for row in result.layers}
     assert rows["conv1"].read_bytes["dY"] == 8192 and rows["conv4"].read_bytes["dY"] == 4096
-    with pytest.raises(ConfigError, match="pins conv3:dY, conv2:dY hold 12.0 KB"):
+    with pytest.raises(ConfigError, match=r"pins conv3:dY, conv2:dY hold 12\.0 KB"):
         plan(build_model("tiny_cnn"), hw, run_options(order="sequential", pins=("conv3:dY", "conv2:dY")))
 
 
@@ -272,17 +290,36 @@ def test_forward_plans_never_move_more_feature_map_bytes_than_layer_by_layer():
 
     neither = feature_map_bytes()
     assert feature_map_bytes(pin_plan="optimal") < neither
-    assert feature_map_bytes(pin_plan="optimal", fuse=("auto",)) <= feature_map_bytes(pin_plan="greedy",
-                                                                                        fuse=("auto",))
+    assert feature_map_bytes(pin_plan="optimal", fuse=("auto",)) <= feature_map_bytes(
+        pin_plan="greedy", fuse=("auto",)
+    )
 
 
-@pytest.mark.parametrize(("argv", "expect"), [
-    (["--pass", "forward", "--pin", "conv3:Y", "--set", "cores.count=1", "--set", "run.prefetch_depth=0",
-      "--set", "run.spm_fraction=0.9", "--set", "spm.capacity_kb=16"], "pins conv3:Y hold 4.0 KB"),
-    (["--pass", "forward", "--pin", "conv1:Y"], "does not feed only the next layer"),
-    (["--pass", "forward", "--pin", "conv1:dY"], "LAYER:Y"),
-    (["--pin", "conv1:dY", "--set", "run.pin_plan=optimal"], "not both"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expect"),
+    [
+        (
+            [
+                "--pass",
+                "forward",
+                "--pin",
+                "conv3:Y",
+                "--set",
+                "cores.count=1",
+                "--set",
+                "run.prefetch_depth=0",
+                "--set",
+                "run.spm_fraction=0.9",
+                "--set",
+                "spm.capacity_kb=16",
+            ],
+            "pins conv3:Y hold 4.0 KB",
+        ),
+        (["--pass", "forward", "--pin", "conv1:Y"], "does not feed only the next layer"),
+        (["--pass", "forward", "--pin", "conv1:dY"], "LAYER:Y"),
+        (["--pin", "conv1:dY", "--set", "run.pin_plan=optimal"], "not both"),
+    ],
+)
 def test_bad_pin_plan_is_one_line_and_exit_2(argv, expect, capsys):
     from npu_des.cli import main
 

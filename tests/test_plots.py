@@ -1,4 +1,5 @@
-"""Plots and traces of saved runs: files written, trace faithful to the timeline, plotted data within bounds."""
+"""Plots and traces of saved runs: files written, trace faithful to the timeline, plotted data within
+bounds."""
 
 from __future__ import annotations
 
@@ -29,22 +30,64 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TRACE_SCHEMA = {
     "type": "object",
     "required": ["traceEvents"],
-    "properties": {"traceEvents": {"type": "array", "items": {"oneOf": [
-        {"type": "object", "required": ["name", "ph", "ts", "dur", "pid", "tid", "args"],
-         "properties": {"ph": {"const": "X"}, "name": {"type": "string", "minLength": 1},
-                        "ts": {"type": "number", "minimum": 0}, "dur": {"type": "number", "minimum": 0},
-                        "pid": {"type": "integer"}, "tid": {"type": "integer"},
-                        "args": {"type": "object", "required": ["layer", "op", "tile", "bytes", "direction"],
-                                 "properties": {"bytes": {"type": "integer", "minimum": 0}}}}},
-        {"type": "object", "required": ["name", "ph", "pid", "args"],
-         "properties": {"ph": {"const": "M"}, "pid": {"type": "integer"}, "tid": {"type": "integer"},
-                        "name": {"enum": ["process_name", "thread_name", "process_sort_index", "thread_sort_index"]},
-                        "args": {"type": "object", "minProperties": 1}}},
-        {"type": "object", "required": ["name", "ph", "ts", "pid", "args"],
-         "properties": {"ph": {"const": "C"}, "ts": {"type": "number", "minimum": 0}, "pid": {"type": "integer"},
-                        "args": {"type": "object", "minProperties": 1,
-                                 "additionalProperties": {"type": "number"}}}},
-    ]}}},
+    "properties": {
+        "traceEvents": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["name", "ph", "ts", "dur", "pid", "tid", "args"],
+                        "properties": {
+                            "ph": {"const": "X"},
+                            "name": {"type": "string", "minLength": 1},
+                            "ts": {"type": "number", "minimum": 0},
+                            "dur": {"type": "number", "minimum": 0},
+                            "pid": {"type": "integer"},
+                            "tid": {"type": "integer"},
+                            "args": {
+                                "type": "object",
+                                "required": ["layer", "op", "tile", "bytes", "direction"],
+                                "properties": {"bytes": {"type": "integer", "minimum": 0}},
+                            },
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["name", "ph", "pid", "args"],
+                        "properties": {
+                            "ph": {"const": "M"},
+                            "pid": {"type": "integer"},
+                            "tid": {"type": "integer"},
+                            "name": {
+                                "enum": [
+                                    "process_name",
+                                    "thread_name",
+                                    "process_sort_index",
+                                    "thread_sort_index",
+                                ]
+                            },
+                            "args": {"type": "object", "minProperties": 1},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["name", "ph", "ts", "pid", "args"],
+                        "properties": {
+                            "ph": {"const": "C"},
+                            "ts": {"type": "number", "minimum": 0},
+                            "pid": {"type": "integer"},
+                            "args": {
+                                "type": "object",
+                                "minProperties": 1,
+                                "additionalProperties": {"type": "number"},
+                            },
+                        },
+                    },
+                ]
+            },
+        }
+    },
 }
 
 
@@ -53,7 +96,9 @@ def both_orders_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tiny_cnn on edge_dual in both orders, saved as `npu-des run --out DIR` would."""
     directory = tmp_path_factory.mktemp("tiny_both")
     workload, hardware = build_model("tiny_cnn"), load_hardware("edge_dual")
-    results = [simulate(workload, hardware, run_options(order=order)) for order in ("sequential", "interleaved")]
+    results = [
+        simulate(workload, hardware, run_options(order=order)) for order in ("sequential", "interleaved")
+    ]
     for result in results:
         write_run(result, directory / result.order)
     (directory / "comparison.json").write_text(json.dumps({r.order: r.summary() for r in results}))
@@ -71,7 +116,17 @@ def test_plot_writes_gantt_and_layer_charts_for_both_orders(both_orders_dir: Pat
 
 
 def test_run_plot_and_trace_write_charts_and_trace_into_out(tmp_path: Path) -> None:
-    argv = ["run", "--model", "tiny_cnn", "--order", "sequential", "--out", str(tmp_path), "--plot", "--trace"]
+    argv = [
+        "run",
+        "--model",
+        "tiny_cnn",
+        "--order",
+        "sequential",
+        "--out",
+        str(tmp_path),
+        "--plot",
+        "--trace",
+    ]
     assert main(argv) == 0
     for name in ("gantt.png", "gantt.svg", "layer_bytes.png", "trace.json"):
         assert (tmp_path / name).stat().st_size > 1_000, name
@@ -103,7 +158,9 @@ def _resources_by_pid_tid(events: list[dict]) -> dict[tuple[int, int], str]:
     for e in events:
         if e["name"] == "thread_name":
             process, thread = processes[e["pid"]], e["args"]["name"]
-            unit = "array" if thread.startswith("systolic array") else "dma" if thread.startswith("DMA") else ""
+            unit = (
+                "array" if thread.startswith("systolic array") else "dma" if thread.startswith("DMA") else ""
+            )
             resources[(e["pid"], e["tid"])] = f"{process}.{unit}" if unit else "dram"
     return resources
 
@@ -120,13 +177,32 @@ def test_trace_slices_match_timeline_one_for_one(both_orders_dir: Path) -> None:
         def key(resource: str, kind: str, direction: str, layer: str, op: str, tile: str) -> tuple[str, ...]:
             return resource, kind, direction, layer, op, tile
 
-        expected = sorted((key(e.resource, e.kind, e.direction, e.layer, e.op, e.tile), e.start * us_per_cycle,
-                           e.duration * us_per_cycle) for e in timeline)
-        actual = sorted((key(resources[(s["pid"], s["tid"])], s["args"]["kind"], s["args"]["direction"],
-                             s["args"]["layer"], s["args"]["op"], s["args"]["tile"]), s["ts"], s["dur"]) for s in slices)
+        expected = sorted(
+            (
+                key(e.resource, e.kind, e.direction, e.layer, e.op, e.tile),
+                e.start * us_per_cycle,
+                e.duration * us_per_cycle,
+            )
+            for e in timeline
+        )
+        actual = sorted(
+            (
+                key(
+                    resources[(s["pid"], s["tid"])],
+                    s["args"]["kind"],
+                    s["args"]["direction"],
+                    s["args"]["layer"],
+                    s["args"]["op"],
+                    s["args"]["tile"],
+                ),
+                s["ts"],
+                s["dur"],
+            )
+            for s in slices
+        )
         for (want_key, want_ts, want_dur), (got_key, got_ts, got_dur) in zip(expected, actual):
             assert got_key == want_key
-            assert got_ts == pytest.approx(want_ts, abs=1e-3)    # rounded to whole ns
+            assert got_ts == pytest.approx(want_ts, abs=1e-3)  # rounded to whole ns
             assert got_dur == pytest.approx(want_dur, abs=2e-3)
 
 
@@ -150,14 +226,16 @@ def test_trace_spm_counter_never_exceeds_capacity_and_ends_at_last_sample(both_o
         assert counters[-1]["args"]["used_bytes"] == run.spm_used_bytes[-1]
 
 
-@pytest.mark.parametrize("pixels", [2000, 7])   # 7 pixels forces the per-bin maximum envelope
-def test_plotted_spm_occupancy_stays_under_capacity_and_keeps_the_peak(both_orders_dir: Path, pixels: int) -> None:
+@pytest.mark.parametrize("pixels", [2000, 7])  # 7 pixels forces the per-bin maximum envelope
+def test_plotted_spm_occupancy_stays_under_capacity_and_keeps_the_peak(
+    both_orders_dir: Path, pixels: int
+) -> None:
     runs = load_runs(both_orders_dir)
     lanes = lane_layout(runs)
     for run in runs:
         data = gantt_data(run, lanes, (0.0, run.total_cycles), pixels=pixels)
         assert data.spm_used_bytes.max() <= run.spm_capacity_bytes
-        assert data.spm_used_bytes.max() == run.spm_used_bytes.max()   # downsampling never hides the peak
+        assert data.spm_used_bytes.max() == run.spm_used_bytes.max()  # downsampling never hides the peak
         assert np.all(data.spm_pinned_bytes <= data.spm_used_bytes)
 
 
@@ -175,12 +253,13 @@ def test_merged_bars_cover_every_event_of_their_strip(both_orders_dir: Path) -> 
 
 
 def test_dram_bandwidth_recovered_from_busy_time_is_the_presets(both_orders_dir: Path) -> None:
-    """Under processor sharing the channel moves peak bytes/cycle whenever busy, so bytes / busy = bandwidth."""
+    """Under processor sharing the channel moves peak bytes/cycle whenever busy, so bytes / busy =
+    bandwidth."""
     runs = load_runs(both_orders_dir)
     lanes = lane_layout(runs)
     for run in runs:
         data = gantt_data(run, lanes, (0.0, run.total_cycles))
-        assert data.dram_bandwidth_gbps == pytest.approx(12.8, rel=1e-6)   # edge_dual: 12.8 GB/s
+        assert data.dram_bandwidth_gbps == pytest.approx(12.8, rel=1e-6)  # edge_dual: 12.8 GB/s
         assert np.all((data.dram_utilisation >= 0) & (data.dram_utilisation <= 1 + 1e-9))
 
 
@@ -225,7 +304,8 @@ def test_run_plot_without_out_is_one_line_exit_2(capsys) -> None:
 
 
 intervals = st.lists(st.tuples(st.floats(0, 1e4), st.floats(0, 1e3)), max_size=40).map(
-    lambda pairs: (np.array([s for s, _ in pairs]), np.array([s + w for s, w in pairs])))
+    lambda pairs: (np.array([s for s, _ in pairs]), np.array([s + w for s, w in pairs]))
+)
 
 
 @given(intervals, st.floats(0, 100))
@@ -244,8 +324,9 @@ def test_coverage_per_bin_integrates_to_the_union_length(pairs) -> None:
     coverage = coverage_per_bin(starts, ends, edges)
     union_starts, union_ends = merge_intervals(starts, ends)
     assert np.all((coverage >= -1e-9) & (coverage <= 1 + 1e-9))
-    assert float(np.sum(coverage * np.diff(edges))) == pytest.approx(float(np.sum(union_ends - union_starts)),
-                                                                    abs=1e-6)
+    assert float(np.sum(coverage * np.diff(edges))) == pytest.approx(
+        float(np.sum(union_ends - union_starts)), abs=1e-6
+    )
 
 
 @given(st.lists(st.integers(0, 10**6), min_size=1, max_size=60), st.integers(1, 20))

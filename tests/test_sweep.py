@@ -29,7 +29,11 @@ def test_cartesian_expansion_covers_every_combination_once_with_orders_adjacent(
     assert len(points) == 24
     assert len({point.id for point in points}) == 24
     combos = {(p.hardware, p.settings, p.order) for p in points}
-    assert ("ethos_n77", (("dram.bandwidth_gbps", "11"), ("run.prefetch_depth", "1")), "interleaved") in combos
+    assert (
+        "ethos_n77",
+        (("dram.bandwidth_gbps", "11"), ("run.prefetch_depth", "1")),
+        "interleaved",
+    ) in combos
     assert [p.order for p in points[:2]] == ["sequential", "interleaved"]
     assert points[0].settings == points[1].settings
 
@@ -40,19 +44,35 @@ def test_list_values_split_on_top_level_commas_only() -> None:
     assert split_list("{m: 8, n: 8, k: 8}") == ["{m: 8, n: 8, k: 8}"]
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ("dram.bandwith_gbps=6,11", "unknown key; did you mean 'bandwidth_gbps'?"),
-    ("dram.bandwidth_gbps=6,fast", "valid number"),
-    ("run.batch=1,two", "valid integer"),
-    ("dram.bandwidth_gbps=", "empty value"),
-    ("dram.bandwidth_gbps=6,,11", "empty value"),
-    ("run.spm_fraction=0.5,0.5", "repeated value"),
-])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("dram.bandwith_gbps=6,11", "unknown key; did you mean 'bandwidth_gbps'?"),
+        ("dram.bandwidth_gbps=6,fast", "valid number"),
+        ("run.batch=1,two", "valid integer"),
+        ("dram.bandwidth_gbps=", "empty value"),
+        ("dram.bandwidth_gbps=6,,11", "empty value"),
+        ("run.spm_fraction=0.5,0.5", "repeated value"),
+    ],
+)
 def test_bad_sweep_values_are_one_line_errors_before_anything_runs(
-        setting: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    setting: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "sweep"
-    code = main(["sweep", "--model", "tiny_cnn", "--set", "run.prefetch_depth=0,1", "--set", setting,
-                 "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "sweep",
+            "--model",
+            "tiny_cnn",
+            "--set",
+            "run.prefetch_depth=0,1",
+            "--set",
+            setting,
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     error = capsys.readouterr().err
     assert code == 2
     assert message in error
@@ -66,13 +86,25 @@ def _table(directory: Path) -> str:
 
 def test_resume_after_sigkill_computes_only_missing_points_and_matches_uninterrupted(tmp_path: Path) -> None:
     bandwidths = ",".join(str(value) for value in range(2, 42))
-    args = ["--model", "tiny_cnn", "--hw", "edge_dual", "--set", f"dram.bandwidth_gbps={bandwidths}",
-            "--set", "run.prefetch_depth=0,1", "--jobs", "2", "--quiet"]
+    args = [
+        "--model",
+        "tiny_cnn",
+        "--hw",
+        "edge_dual",
+        "--set",
+        f"dram.bandwidth_gbps={bandwidths}",
+        "--set",
+        "run.prefetch_depth=0,1",
+        "--jobs",
+        "2",
+        "--quiet",
+    ]
     total = 40 * 2 * 2
     killed = tmp_path / "killed"
     command = [sys.executable, "-m", "npu_des.cli", "sweep", *args, "--out", str(killed)]
-    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     journal = killed / JOURNAL
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
@@ -93,19 +125,58 @@ def test_resume_after_sigkill_computes_only_missing_points_and_matches_uninterru
     assert len({json.loads(line)["point"] for line in lines}) == total
 
     whole = tmp_path / "whole"
-    run_sweep(build_spec(TINY, ("edge_dual",), ("sequential", "interleaved"),
-                         [f"dram.bandwidth_gbps={bandwidths}", "run.prefetch_depth=0,1"]),
-              whole, jobs=2, quiet=True)
+    run_sweep(
+        build_spec(
+            TINY,
+            ("edge_dual",),
+            ("sequential", "interleaved"),
+            [f"dram.bandwidth_gbps={bandwidths}", "run.prefetch_depth=0,1"],
+        ),
+        whole,
+        jobs=2,
+        quiet=True,
+    )
     assert _table(killed) == _table(whole)
 
 
 def test_existing_sweep_needs_resume_and_resume_rejects_a_different_sweep(tmp_path: Path) -> None:
     spec = build_spec(TINY, ("edge_dual",), ("sequential",), ["dram.bandwidth_gbps=6,11"])
     run_sweep(spec, tmp_path, jobs=1, quiet=True)
-    assert main(["sweep", "--model", "tiny_cnn", "--order", "sequential", "--set", "dram.bandwidth_gbps=6,11",
-                 "--out", str(tmp_path), "--quiet"]) == 2
-    assert main(["sweep", "--model", "tiny_cnn", "--order", "sequential", "--set", "dram.bandwidth_gbps=6",
-                 "--out", str(tmp_path), "--quiet", "--resume"]) == 2
+    assert (
+        main(
+            [
+                "sweep",
+                "--model",
+                "tiny_cnn",
+                "--order",
+                "sequential",
+                "--set",
+                "dram.bandwidth_gbps=6,11",
+                "--out",
+                str(tmp_path),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "sweep",
+                "--model",
+                "tiny_cnn",
+                "--order",
+                "sequential",
+                "--set",
+                "dram.bandwidth_gbps=6",
+                "--out",
+                str(tmp_path),
+                "--quiet",
+                "--resume",
+            ]
+        )
+        == 2
+    )
     # adding values to a finished sweep is allowed: only the new point runs
     wider = build_spec(TINY, ("edge_dual",), ("sequential",), ["dram.bandwidth_gbps=6,11,22"])
     assert len(run_sweep(wider, tmp_path, jobs=1, quiet=True, resume=True)) == 3
@@ -114,13 +185,22 @@ def test_existing_sweep_needs_resume_and_resume_rejects_a_different_sweep(tmp_pa
 
 def test_process_pool_and_dask_cluster_give_identical_tables(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
-    spec = build_spec(TINY, ("edge_dual", "ethos_n77"), ("sequential", "interleaved"),
-                      ["dram.bandwidth_gbps=6,22"], variants=("baseline", "dy_once"))
+    spec = build_spec(
+        TINY,
+        ("edge_dual", "ethos_n77"),
+        ("sequential", "interleaved"),
+        ["dram.bandwidth_gbps=6,22"],
+        variants=("baseline", "dy_once"),
+    )
     with ProcessPoolExecutor(max_workers=2) as pool:
         local = run_sweep(spec, tmp_path / "local", executor=pool, quiet=True)
     # two threads in one worker: dy_once and baseline points must not affect each other
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         remote = run_sweep(spec, tmp_path / "dask", executor=client.get_executor(), quiet=True)
     assert len(local) == 16
     assert local == remote
@@ -129,7 +209,9 @@ def test_process_pool_and_dask_cluster_give_identical_tables(tmp_path: Path) -> 
 
 def test_dy_once_variant_reads_each_dy_tile_from_dram_exactly_once(tmp_path: Path) -> None:
     # a 4 KB SPM cannot keep tiny_cnn's dY tiles between their dX and dW uses, so the baseline re-reads them
-    spec = build_spec(TINY, ("ethos_n77",), ("sequential",), ["spm.capacity_kb=4"], variants=("baseline", "dy_once"))
+    spec = build_spec(
+        TINY, ("ethos_n77",), ("sequential",), ["spm.capacity_kb=4"], variants=("baseline", "dy_once")
+    )
     base, ideal = run_sweep(spec, tmp_path, jobs=1, quiet=True)
     assert (base["variant"], ideal["variant"]) == ("baseline", "dy_once")
     assert not base["error"] and not ideal["error"]
@@ -138,8 +220,23 @@ def test_dy_once_variant_reads_each_dy_tile_from_dram_exactly_once(tmp_path: Pat
 
 
 def test_plot_sweep_writes_png_and_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sweep", "--model", "tiny_cnn", "--hw", "edge_dual,ethos_n77", "--set",
-                 "dram.bandwidth_gbps=6,11,22", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--model",
+                "tiny_cnn",
+                "--hw",
+                "edge_dual,ethos_n77",
+                "--set",
+                "dram.bandwidth_gbps=6,11,22",
+                "--out",
+                str(tmp_path),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     spec, frame = load_sweep(tmp_path)
     assert len(frame) == 12 and spec.keys == ["dram.bandwidth_gbps"]
     assert main(["plot-sweep", str(tmp_path)]) == 0

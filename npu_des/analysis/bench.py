@@ -1,7 +1,8 @@
 """Speed benchmark of the simulator itself: wall time, SimPy events per second, peak memory.
 
 Timed runs are plain `simulate()` calls (best of N, so the number is the simulator, not the machine's
-noise; the first run is reported too, since planning memoises tile shapes across runs in one process). One extra, untimed run per case counts SimPy events (every `Environment.step`, i.e. every event
+noise; the first run is reported too, since planning memoises tile shapes across runs in one process).
+One extra, untimed run per case counts SimPy events (every `Environment.step`, i.e. every event
 the scheduler processed: timeouts, process resumptions, resource grants, DMA/DRAM completions) and
 measures peak Python heap with tracemalloc, which slows that run down and so is kept out of the timing.
 """
@@ -41,16 +42,16 @@ class BenchRecord:
     model: str
     hardware: str
     order: str
-    wall_seconds: float              # best of `repeats`
-    first_wall_seconds: float        # the first run: cold caches (tile-shape search memo, imports done)
+    wall_seconds: float  # best of `repeats`
+    first_wall_seconds: float  # the first run: cold caches (tile-shape search memo, imports done)
     wall_seconds_all: list[float]
     simulated_cycles: float
     tasks: int
-    simpy_events: int                # Environment.step calls in the counting run
-    events_per_second: float         # simpy_events / wall_seconds
+    simpy_events: int  # Environment.step calls in the counting run
+    events_per_second: float  # simpy_events / wall_seconds
     timeline_records: int
     dram_transfers: int
-    peak_traced_mb: float            # tracemalloc peak during the counting run
+    peak_traced_mb: float  # tracemalloc peak during the counting run
 
     @property
     def under_target(self) -> bool:
@@ -94,27 +95,48 @@ def bench_case(model: str, hardware: str, order: str, repeats: int = 3) -> Bench
     finally:
         tracemalloc.stop()
     best = min(walls)
-    return BenchRecord(model, hardware, order, best, walls[0], walls, result.total_cycles, result.tasks, events[0],
-                       events[0] / best if best else 0.0, len(result.timeline), result.dram_transfers,
-                       peak / 2**20)
+    return BenchRecord(
+        model,
+        hardware,
+        order,
+        best,
+        walls[0],
+        walls,
+        result.total_cycles,
+        result.tasks,
+        events[0],
+        events[0] / best if best else 0.0,
+        len(result.timeline),
+        result.dram_transfers,
+        peak / 2**20,
+    )
 
 
-def run_bench(model: str = DEFAULT_MODEL, hardware: tuple[str, ...] = DEFAULT_HARDWARE,
-              orders: tuple[str, ...] = DEFAULT_ORDERS, repeats: int = 3) -> dict[str, Any]:
+def run_bench(
+    model: str = DEFAULT_MODEL,
+    hardware: tuple[str, ...] = DEFAULT_HARDWARE,
+    orders: tuple[str, ...] = DEFAULT_ORDERS,
+    repeats: int = 3,
+) -> dict[str, Any]:
     """All cases plus the environment they ran in, as a JSON-ready record."""
     records = [bench_case(model, hw, order, repeats) for hw in hardware for order in orders]
     return {
         "what": "npu-des simulate() wall time, best of repeats; events = SimPy Environment.step calls",
-        "python": sys.version.split()[0], "simpy": version("simpy"), "platform": platform.platform(),
-        "machine": platform.machine(), "repeats": repeats, "target_seconds": TARGET_SECONDS,
+        "python": sys.version.split()[0],
+        "simpy": version("simpy"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "repeats": repeats,
+        "target_seconds": TARGET_SECONDS,
         "all_under_target": all(record.under_target for record in records),
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "runs": [asdict(record) for record in records],
     }
 
 
-def profile_case(model: str = DEFAULT_MODEL, hardware: str = "edge_dual", order: str = "interleaved",
-                 top: int = 25) -> str:
+def profile_case(
+    model: str = DEFAULT_MODEL, hardware: str = "edge_dual", order: str = "interleaved", top: int = 25
+) -> str:
     """cProfile of one run: the `top` functions by own time, then by cumulative time, as text."""
     workload, hw, options = build_model(model), load_hardware(hardware), run_options(order=order)
     profiler = cProfile.Profile()

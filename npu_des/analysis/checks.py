@@ -37,7 +37,7 @@ def _capped(messages: Iterable[str]) -> list[str]:
     items = list(messages)
     if len(items) > MAX_PER_CHECK:
         label = items[0].partition(":")[0]
-        return items[:MAX_PER_CHECK] + [f"{label}: ... and {len(items) - MAX_PER_CHECK} more like the above"]
+        return [*items[:MAX_PER_CHECK], f"{label}: ... and {len(items) - MAX_PER_CHECK} more like the above"]
     return items
 
 
@@ -45,9 +45,13 @@ def _tile_id(layer: str, op: str, tile: str) -> str:
     return f"{op} tile {tile} of layer '{layer}'"
 
 
-def rebuild_schedule(result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions) -> Schedule:
+def rebuild_schedule(
+    result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions
+) -> Schedule:
     """The schedule the run should have executed, planned again from its inputs (no SimPy)."""
-    partitions = {name: choice["partition"] for name, choice in result.choices.items() if "partition" in choice}
+    partitions = {
+        name: choice["partition"] for name, choice in result.choices.items() if "partition" in choice
+    }
     schedule, _ = plan(workload, hw, options, partitions or None)
     return schedule
 
@@ -86,21 +90,31 @@ def expected_cycles(schedule: Schedule, hw: HardwareConfig, computes: list[Timel
     config = hw.cores.array
     if isinstance(config.dataflow, str) and not config.stationary_reuse and not config.zero_skipping:
         vector_unit = VectorUnit(None, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)
-        return {task.id: vector_unit.cycles(task.macs) if task.op == Op.VECTOR else
-                task.extents[0] * gemm_cycles(*task.extents[1:], config.rows, config.cols, config.dataflow)
-                for task in schedule.tasks}
+        return {
+            task.id: vector_unit.cycles(task.macs)
+            if task.op == Op.VECTOR
+            else task.extents[0] * gemm_cycles(*task.extents[1:], config.rows, config.cols, config.dataflow)
+            for task in schedule.tasks
+        }
     tasks = {_task_key(task): task for task in schedule.tasks}
     arrays = [SystolicArray.from_config(None, hw.cores.array) for _ in range(hw.cores.count)]
     vector = VectorUnit(None, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)
     cycles: dict[int, int] = {}
-    ran = sorted((event.start, event.end, event.resource, tasks[(event.layer, event.op, event.tile)])
-                 for event in computes if (event.layer, event.op, event.tile) in tasks)
+    ran = sorted(
+        (event.start, event.end, event.resource, tasks[(event.layer, event.op, event.tile)])
+        for event in computes
+        if (event.layer, event.op, event.tile) in tasks
+    )
     for *_, task in ran:
         if task.id not in cycles:
-            cycles[task.id] = vector.cycles(task.macs) if task.op == Op.VECTOR else arrays[task.core].charge(task)
+            cycles[task.id] = (
+                vector.cycles(task.macs) if task.op == Op.VECTOR else arrays[task.core].charge(task)
+            )
     for task in schedule.tasks:
         if task.id not in cycles:
-            cycles[task.id] = vector.cycles(task.macs) if task.op == Op.VECTOR else arrays[task.core].charge(task)
+            cycles[task.id] = (
+                vector.cycles(task.macs) if task.op == Op.VECTOR else arrays[task.core].charge(task)
+            )
     return cycles
 
 
@@ -140,11 +154,15 @@ def check_byte_conservation(result: RunResult, transfers: list[TimelineEvent]) -
         for kind in kinds:
             channel = result.dram_bytes.get(direction, {}).get(kind, 0)
             if moved[direction][kind] != channel:
-                out.append(f"bytes: DMA transfers {direction} {moved[direction][kind]} B of {kind}, "
-                           f"DRAM channel counted {channel} B")
+                out.append(
+                    f"bytes: DMA transfers {direction} {moved[direction][kind]} B of {kind}, "
+                    f"DRAM channel counted {channel} B"
+                )
             if by_layers[direction][kind] != channel:
-                out.append(f"bytes: layer rows {direction} {by_layers[direction][kind]} B of {kind}, "
-                           f"DRAM channel counted {channel} B")
+                out.append(
+                    f"bytes: layer rows {direction} {by_layers[direction][kind]} B of {kind}, "
+                    f"DRAM channel counted {channel} B"
+                )
     return out
 
 
@@ -153,15 +171,20 @@ def check_transfers(result: RunResult, hw: HardwareConfig, transfers: list[Timel
     and no DMA engine has more transfers in flight than it has slots."""
     bytes_per_cycle = hw.dram_bytes_per_cycle
     latency = hw.dram.latency_cycles
-    fast = [f"DMA: {event.direction} of {event.bytes} B ({event.kind} tile {event.tile} of '{event.layer}') "
-            f"took {event.duration:.1f} cycles, less than latency + bytes/bandwidth = "
-            f"{latency + event.bytes / bytes_per_cycle:.1f}"
-            for event in transfers if _close_below(event.duration, latency + event.bytes / bytes_per_cycle)]
+    fast = [
+        f"DMA: {event.direction} of {event.bytes} B ({event.kind} tile {event.tile} of '{event.layer}') "
+        f"took {event.duration:.1f} cycles, less than latency + bytes/bandwidth = "
+        f"{latency + event.bytes / bytes_per_cycle:.1f}"
+        for event in transfers
+        if _close_below(event.duration, latency + event.bytes / bytes_per_cycle)
+    ]
     out = _capped(fast)
     busy = sum(event.duration for event in result.timeline if event.resource == "dram")
     total = result.total_dram_bytes
     if total > bytes_per_cycle * busy * (1 + 1e-9) + 1e-6:
-        out.append(f"DRAM: {total} B moved in {busy:.1f} busy cycles, more than {bytes_per_cycle:.3f} B/cycle allows")
+        out.append(
+            f"DRAM: {total} B moved in {busy:.1f} busy cycles, more than {bytes_per_cycle:.3f} B/cycle allows"
+        )
     per_core: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for event in transfers:
         per_core[event.resource] += [(event.start, 1), (event.end, -1)]
@@ -171,8 +194,10 @@ def check_transfers(result: RunResult, hw: HardwareConfig, transfers: list[Timel
         for time, step in sorted(edges):  # at equal times an end (-1) sorts before a start (+1)
             in_flight += step
             if in_flight > limit:
-                out.append(f"DMA: {resource} has {in_flight} transfers in flight at cycle {time:.0f} "
-                           f"(outstanding limit {limit})")
+                out.append(
+                    f"DMA: {resource} has {in_flight} transfers in flight at cycle {time:.0f} "
+                    f"(outstanding limit {limit})"
+                )
                 break
     return out
 
@@ -184,22 +209,34 @@ def check_partial_sum_hazards(transfers: list[TimelineEvent]) -> list[str]:
     reads: list[TimelineEvent] = []
     for event in transfers:
         if event.kind in (TensorKind.DX, TensorKind.DW):
-            target = writes[(event.layer, event.kind, event.tile)] if event.direction == Direction.WRITE else reads
+            target = (
+                writes[(event.layer, event.kind, event.tile)] if event.direction == Direction.WRITE else reads
+            )
             target.append(event)
     hazards = []
     for read in reads:
-        for write in writes.get((read.layer, read.kind, read.tile), ()):
-            if write.start <= read.start and _close_below(read.start, write.end):
-                hazards.append(f"hazard: {read.kind} tile {read.tile} of '{read.layer}' read back at cycle "
-                               f"{read.start:.0f} while its write-back runs until {write.end:.0f}")
+        hazards.extend(
+            f"hazard: {read.kind} tile {read.tile} of '{read.layer}' read back at cycle "
+            f"{read.start:.0f} while its write-back runs until {write.end:.0f}"
+            for write in writes.get((read.layer, read.kind, read.tile), ())
+            if write.start <= read.start and _close_below(read.start, write.end)
+        )
         if not any(write.start <= read.start for write in writes.get((read.layer, read.kind, read.tile), ())):
-            hazards.append(f"hazard: {read.kind} tile {read.tile} of '{read.layer}' read from DRAM at cycle "
-                           f"{read.start:.0f} before any write of it")
+            hazards.append(
+                f"hazard: {read.kind} tile {read.tile} of '{read.layer}' read from DRAM at cycle "
+                f"{read.start:.0f} before any write of it"
+            )
     return _capped(hazards)
 
 
-def check_tiles(result: RunResult, schedule: Schedule, workload: Workload, options: RunOptions,
-                computes: list[TimelineEvent], expected: dict[int, int]) -> list[str]:
+def check_tiles(
+    result: RunResult,
+    schedule: Schedule,
+    workload: Workload,
+    options: RunOptions,
+    computes: list[TimelineEvent],
+    expected: dict[int, int],
+) -> list[str]:
     """Every scheduled tile computed exactly once, on its core's array (or vector unit), for the cycles the
     array model gives; the arrays' busy cycles and MACs add up to the schedule's and the network's."""
     planned = {_task_key(task): task for task in schedule.tasks}
@@ -214,26 +251,38 @@ def check_tiles(result: RunResult, schedule: Schedule, workload: Workload, optio
             continue
         unit = f"core{task.core}.{'vector' if task.op == Op.VECTOR else 'array'}"
         if event.resource != unit:
-            wrong.append(f"tiles: {_tile_id(event.layer, event.op, event.tile)} ran on {event.resource}, "
-                         f"scheduled on {unit}")
+            wrong.append(
+                f"tiles: {_tile_id(event.layer, event.op, event.tile)} ran on {event.resource}, "
+                f"scheduled on {unit}"
+            )
         if abs(event.duration - expected[task.id]) > 1e-6:
-            wrong.append(f"tiles: {_tile_id(event.layer, event.op, event.tile)} took {event.duration:.1f} cycles, "
-                         f"the array model gives {expected[task.id]}")
+            wrong.append(
+                f"tiles: {_tile_id(event.layer, event.op, event.tile)} took {event.duration:.1f} cycles, "
+                f"the array model gives {expected[task.id]}"
+            )
     out = _capped(twice) + _capped(extra) + _capped(missing) + _capped(wrong)
     array_cycles = sum(expected[task.id] for task in schedule.tasks if task.op != Op.VECTOR)
     vector_cycles = sum(expected[task.id] for task in schedule.tasks if task.op == Op.VECTOR)
     if result.compute_cycles != array_cycles:
-        out.append(f"compute: arrays report {result.compute_cycles} busy cycles, the schedule needs {array_cycles}")
+        out.append(
+            f"compute: arrays report {result.compute_cycles} busy cycles, the schedule needs {array_cycles}"
+        )
     if result.vector_cycles != vector_cycles:
-        out.append(f"compute: vector units report {result.vector_cycles} busy cycles, the schedule needs "
-                   f"{vector_cycles}")
+        out.append(
+            f"compute: vector units report {result.vector_cycles} busy cycles, the schedule needs "
+            f"{vector_cycles}"
+        )
     forward = options.pass_ == "forward"
-    network_macs = sum(layer.gemm.macs * (1 if forward else 2 if layer.has_input_gradient else 1)
-                       for layer in workload.layers)
+    network_macs = sum(
+        layer.gemm.macs * (1 if forward else 2 if layer.has_input_gradient else 1)
+        for layer in workload.layers
+    )
     recomputes = forward and bool(options.fuse)  # fused row tiles recompute their halo rows
     if result.macs < network_macs or (result.macs != network_macs and not recomputes):
-        out.append(f"compute: {result.macs} MACs done, the {'forward' if forward else 'backward'} pass has "
-                   f"{network_macs}")
+        out.append(
+            f"compute: {result.macs} MACs done, the {'forward' if forward else 'backward'} pass has "
+            f"{network_macs}"
+        )
     return out
 
 
@@ -247,14 +296,21 @@ def check_one_tile_at_a_time(computes: list[TimelineEvent]) -> list[str]:
         events.sort(key=lambda event: (event.start, event.end))
         for before, after in pairwise(events):
             if _close_below(after.start, before.end):
-                out.append(f"compute: {resource} starts {_tile_id(after.layer, after.op, after.tile)} at "
-                           f"{after.start:.0f} before {_tile_id(before.layer, before.op, before.tile)} ends at "
-                           f"{before.end:.0f}")
+                out.append(
+                    f"compute: {resource} starts {_tile_id(after.layer, after.op, after.tile)} at "
+                    f"{after.start:.0f} before {_tile_id(before.layer, before.op, before.tile)} ends at "
+                    f"{before.end:.0f}"
+                )
     return _capped(out)
 
 
-def check_dependencies(result: RunResult, workload: Workload, options: RunOptions, schedule: Schedule,
-                       computes: list[TimelineEvent]) -> list[str]:
+def check_dependencies(
+    result: RunResult,
+    workload: Workload,
+    options: RunOptions,
+    schedule: Schedule,
+    computes: list[TimelineEvent],
+) -> list[str]:
     """No tile starts before the data it reads exists.
 
     Backward, from the graph alone: no dX/dW tile of a layer starts before every consumer layer's dX op
@@ -284,8 +340,10 @@ def check_dependencies(result: RunResult, workload: Workload, options: RunOption
                 for producer in forward.predecessors(layer):
                     end = rows[producer].end if producer in rows else float("inf")
                     if _close_below(event.start, end):
-                        out.append(f"deps: {_tile_id(layer, op, event.tile)} starts at cycle {event.start:.0f}, "
-                                   f"before Y of '{producer}' (its input) ends at {end:.0f}")
+                        out.append(
+                            f"deps: {_tile_id(layer, op, event.tile)} starts at cycle {event.start:.0f}, "
+                            f"before Y of '{producer}' (its input) ends at {end:.0f}"
+                        )
     else:
         backward = backward_graph(forward)
         for op, event in sorted(first_start.items()):
@@ -297,16 +355,20 @@ def check_dependencies(result: RunResult, workload: Workload, options: RunOption
             for producer_layer, producer_op in backward.predecessors(op):
                 end = op_end((producer_layer, producer_op))
                 if _close_below(event.start, end):
-                    out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} starts at cycle "
-                               f"{event.start:.0f}, before {producer_op} of '{producer_layer}' (its dY) ends at "
-                               f"{end:.0f}")
+                    out.append(
+                        f"deps: {_tile_id(event.layer, event.op, event.tile)} starts at cycle "
+                        f"{event.start:.0f}, before {producer_op} of '{producer_layer}' (its dY) ends at "
+                        f"{end:.0f}"
+                    )
     for op, event in sorted(first_start.items()):
         for dependency in schedule.op_deps.get(op, ()):
             end = op_end(dependency)
             if end != float("inf") and _close_below(event.start, end):
-                out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} starts at cycle {event.start:.0f}, "
-                           f"before {dependency[1]} of '{dependency[0]}', which the schedule waits for, ends at "
-                           f"{end:.0f}")
+                out.append(
+                    f"deps: {_tile_id(event.layer, event.op, event.tile)} starts at cycle {event.start:.0f}, "
+                    f"before {dependency[1]} of '{dependency[0]}', which the schedule waits for, ends at "
+                    f"{end:.0f}"
+                )
     return _capped(dict.fromkeys(out))
 
 
@@ -321,15 +383,23 @@ def check_partial_sum_order(schedule: Schedule, computes: list[TimelineEvent]) -
         event = by_task.get(_task_key(task))
         before = by_task.get(_task_key(tasks[task.prev]))
         if event is not None and before is not None and _close_below(event.start, before.end):
-            out.append(f"order: {_tile_id(event.layer, event.op, event.tile)} starts at {event.start:.0f}, before "
-                       f"the previous contribution ({_tile_id(before.layer, before.op, before.tile)}) ends at "
-                       f"{before.end:.0f}")
+            out.append(
+                f"order: {_tile_id(event.layer, event.op, event.tile)} starts at {event.start:.0f}, before "
+                f"the previous contribution ({_tile_id(before.layer, before.op, before.tile)}) ends at "
+                f"{before.end:.0f}"
+            )
     return _capped(out)
 
 
-def check_lower_bounds(result: RunResult, schedule: Schedule, options: RunOptions, hw: HardwareConfig,
-                       computes: list[TimelineEvent], transfers: list[TimelineEvent],
-                       expected: dict[int, int]) -> list[str]:
+def check_lower_bounds(
+    result: RunResult,
+    schedule: Schedule,
+    options: RunOptions,
+    hw: HardwareConfig,
+    computes: list[TimelineEvent],
+    transfers: list[TimelineEvent],
+    expected: dict[int, int],
+) -> list[str]:
     """Run and every layer take at least max(compute cycles / cores, compulsory bytes / bytes-per-cycle).
 
     Compute counts the array and vector cycles of the layer's tiles; compulsory bytes are
@@ -347,7 +417,9 @@ def check_lower_bounds(result: RunResult, schedule: Schedule, options: RunOption
     if _close_below(result.total_cycles, bound):
         out.append(f"bound: run took {result.total_cycles:.0f} cycles, below the lower bound {bound:.0f}")
     if _close_below(result.lower_bound_cycles, bound) or _close_below(bound, result.lower_bound_cycles):
-        out.append(f"bound: run reports lower bound {result.lower_bound_cycles:.0f}, the plan gives {bound:.0f}")
+        out.append(
+            f"bound: run reports lower bound {result.lower_bound_cycles:.0f}, the plan gives {bound:.0f}"
+        )
     window: dict[str, list[float]] = {}
     for event in (*computes, *transfers):
         span = window.setdefault(event.layer, [event.start, event.end])
@@ -358,10 +430,14 @@ def check_lower_bounds(result: RunResult, schedule: Schedule, options: RunOption
         if span is None:
             continue
         end = max(span[1], row.end)
-        layer_bound = max(layer_cycles.get(row.layer, 0) / cores, compulsory.get(row.layer, 0) / bytes_per_cycle)
+        layer_bound = max(
+            layer_cycles.get(row.layer, 0) / cores, compulsory.get(row.layer, 0) / bytes_per_cycle
+        )
         if _close_below(end - span[0], layer_bound):
-            out.append(f"bound: layer '{row.layer}' active {end - span[0]:.0f} cycles, below its lower bound "
-                       f"{layer_bound:.0f}")
+            out.append(
+                f"bound: layer '{row.layer}' active {end - span[0]:.0f} cycles, below its lower bound "
+                f"{layer_bound:.0f}"
+            )
     return _capped(out)
 
 

@@ -28,7 +28,6 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from npu_des.kinds import TileKey
 from npu_des.schedule.tasks import Schedule, TileRef, TileTask
 
 NEVER = float("inf")
@@ -70,8 +69,7 @@ def access_sequence(tasks: Iterable[TileTask]) -> list[Access]:
     """Inputs then output of every task, in issue order."""
     accesses: list[Access] = []
     for step, task in enumerate(tasks):
-        for ref in task.inputs:
-            accesses.append(Access(step, ref, True, False, False))
+        accesses.extend(Access(step, ref, True, False, False) for ref in task.inputs)
         accesses.append(Access(step, task.output, not task.first, True, task.last,
                                getattr(task, "write_back", True)))
     return accesses

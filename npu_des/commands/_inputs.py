@@ -24,15 +24,27 @@ class Inputs:
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="resnet50", help=f"zoo model ({', '.join(model_names())})")
-    parser.add_argument("--topology", type=Path, help="SCALE-Sim topology CSV (conv or GEMM format) instead of --model")
+    parser.add_argument(
+        "--topology", type=Path, help="SCALE-Sim topology CSV (conv or GEMM format) instead of --model"
+    )
     parser.add_argument("--onnx", type=Path, help="ONNX model (Conv/Gemm/MatMul) instead of --model")
-    parser.add_argument("--skip-unsupported", action="store_true",
-                        help="ONNX: treat unsupported ops as pass-through (listed in the output)")
+    parser.add_argument(
+        "--skip-unsupported",
+        action="store_true",
+        help="ONNX: treat unsupported ops as pass-through (listed in the output)",
+    )
     parser.add_argument("--hw", default="edge_dual", help="hardware preset name or YAML file")
-    parser.add_argument("--scalesim-cfg", type=Path, help="SCALE-Sim .cfg mapped onto the hardware (instead of --hw)")
+    parser.add_argument(
+        "--scalesim-cfg", type=Path, help="SCALE-Sim .cfg mapped onto the hardware (instead of --hw)"
+    )
     parser.add_argument("--batch", type=int, default=None, help="batch size (default 1)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a hardware field (dram.bandwidth_gbps=22) or run option (run.prefetch_depth=2)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hardware field (dram.bandwidth_gbps=22) or run option (run.prefetch_depth=2)",
+    )
 
 
 def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
@@ -49,7 +61,9 @@ def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
 
         workload, skipped = load_onnx(args.onnx, batch=args.batch, skip_unsupported=args.skip_unsupported)
         if skipped:
-            notes.append(f"skipped {len(skipped)} unsupported ONNX node(s) as pass-through: {', '.join(skipped)}")
+            notes.append(
+                f"skipped {len(skipped)} unsupported ONNX node(s) as pass-through: {', '.join(skipped)}"
+            )
     else:
         workload = build_model(args.model, batch=batch)
     if args.scalesim_cfg:
@@ -57,8 +71,9 @@ def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
 
         data, unmapped = load_scalesim_config(args.scalesim_cfg)
         hw_overrides = [o for o in args.set if not o.startswith("run.")]
-        hardware = hardware_from_dict(apply_overrides(data, hw_overrides, str(args.scalesim_cfg)),
-                                      source=str(args.scalesim_cfg))
+        hardware = hardware_from_dict(
+            apply_overrides(data, hw_overrides, str(args.scalesim_cfg)), source=str(args.scalesim_cfg)
+        )
         if unmapped:
             notes.append(f"SCALE-Sim keys not mapped: {', '.join(unmapped)}")
     else:

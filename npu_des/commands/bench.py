@@ -1,4 +1,5 @@
-"""`npu-des bench`: how fast the simulator runs (ResNet-50 backward on server_dual and edge_dual, both orders)."""
+"""`npu-des bench`: how fast the simulator runs (ResNet-50 backward on server_dual and edge_dual, both
+orders)."""
 
 from __future__ import annotations
 
@@ -21,15 +22,23 @@ from npu_des.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="time the simulator: wall seconds, SimPy events/s, peak memory")
+    parser = subparsers.add_parser(
+        "bench", help="time the simulator: wall seconds, SimPy events/s, peak memory"
+    )
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo model (default {DEFAULT_MODEL})")
-    parser.add_argument("--hw", default=",".join(DEFAULT_HARDWARE),
-                        help="comma list of presets (default server_dual,edge_dual)")
+    parser.add_argument(
+        "--hw",
+        default=",".join(DEFAULT_HARDWARE),
+        help="comma list of presets (default server_dual,edge_dual)",
+    )
     parser.add_argument("--order", default=",".join(DEFAULT_ORDERS), help="comma list (default both orders)")
     parser.add_argument("--repeats", default="3", help="timed runs per case; the best counts (default 3)")
     parser.add_argument("--out", type=Path, help="write the JSON record here")
-    parser.add_argument("--profile", action="store_true",
-                        help="instead of timing, print a cProfile of the first case (top functions)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of timing, print a cProfile of the first case (top functions)",
+    )
     parser.set_defaults(func=bench_command)
 
 
@@ -42,14 +51,23 @@ def bench_command(args: argparse.Namespace) -> int:
         print(profile_case(args.model, hardware[0], orders[0]))
         return 0
     record = run_bench(args.model, hardware, orders, int(args.repeats))
-    table = Table(title=f"npu-des bench: {args.model} backward, best of {args.repeats} "
-                        f"(target < {TARGET_SECONDS:.0f} s per run)")
+    table = Table(
+        title=f"npu-des bench: {args.model} backward, best of {args.repeats} "
+        f"(target < {TARGET_SECONDS:.0f} s per run)"
+    )
     for column in ("hardware", "order", "wall s", "first s", "tasks", "SimPy events", "events/s", "peak MB"):
         table.add_column(column, justify="left" if column in ("hardware", "order") else "right")
     for run in record["runs"]:
-        table.add_row(run["hardware"], run["order"], f"{run['wall_seconds']:.3f}", f"{run['first_wall_seconds']:.3f}",
-                      f"{run['tasks']:,}",
-                      f"{run['simpy_events']:,}", f"{run['events_per_second']:,.0f}", f"{run['peak_traced_mb']:.1f}")
+        table.add_row(
+            run["hardware"],
+            run["order"],
+            f"{run['wall_seconds']:.3f}",
+            f"{run['first_wall_seconds']:.3f}",
+            f"{run['tasks']:,}",
+            f"{run['simpy_events']:,}",
+            f"{run['events_per_second']:,.0f}",
+            f"{run['peak_traced_mb']:.1f}",
+        )
     console = Console()
     if not console.is_terminal:  # a redirected table keeps its columns whole
         console = Console(width=120)

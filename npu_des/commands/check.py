@@ -21,12 +21,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check", help="simulate like `run`, then verify SPM capacity, byte conservation, dependencies, "
                       "tile coverage and lower bounds (exit 1 on a violation)")
     add_input_arguments(parser)
-    parser.add_argument("--order", default="both", help="sequential, interleaved, interleaved-auto, a comma list, "
-                                                         "or both (default)")
-    parser.add_argument("--partition", choices=("output", "m", "n", "op", "auto"),
-                        help="multi-core partition of the interleaved gradients")
+    parser.add_argument(
+        "--order",
+        default="both",
+        help="sequential, interleaved, interleaved-auto, a comma list, or both (default)",
+    )
+    parser.add_argument(
+        "--partition",
+        choices=("output", "m", "n", "op", "auto"),
+        help="multi-core partition of the interleaved gradients",
+    )
     parser.add_argument("--tile", help="force tile sizes M,N,K (elements)")
-    parser.add_argument("--pin", action="append", default=[], metavar="LAYER:KIND", help="pin a tensor in the SPM")
+    parser.add_argument(
+        "--pin", action="append", default=[], metavar="LAYER:KIND", help="pin a tensor in the SPM"
+    )
     parser.add_argument("--loop-order", help="interleaved tile loop order: a permutation of mnk or auto")
     parser.add_argument("--json", action="store_true", help="print {order: [violations]} as JSON")
     parser.set_defaults(func=check_command)
@@ -34,8 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def check_command(args: argparse.Namespace) -> int:
     orders = selected_orders(args.order)
-    base = {"batch": args.batch, "tile": parse_tile(args.tile), "pins": tuple(args.pin) or None,
-            "loop_order": args.loop_order, "partition": args.partition}
+    base = {
+        "batch": args.batch,
+        "tile": parse_tile(args.tile),
+        "pins": tuple(args.pin) or None,
+        "loop_order": args.loop_order,
+        "partition": args.partition,
+    }
     options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
     inputs = load_inputs(args, options[0].batch)
     report: dict[str, list[str]] = {}

@@ -18,7 +18,9 @@ from npu_des.sim.driver import simulate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("orders", help="estimated vs simulated DRAM bytes per layer for every loop order")
+    parser = subparsers.add_parser(
+        "orders", help="estimated vs simulated DRAM bytes per layer for every loop order"
+    )
     add_input_arguments(parser)
     parser.add_argument("--out", type=Path, help="write the table as CSV here")
     parser.set_defaults(func=orders_command)
@@ -33,24 +35,37 @@ def orders_command(args: argparse.Namespace) -> int:
     simulated: dict[str, dict[str, int]] = {}
     for order in LOOP_ORDERS:
         result = simulate(inputs.workload, inputs.hardware, base.model_copy(update={"loop_order": order}))
-        simulated[order] = {r.layer: sum(r.read_bytes.values()) + sum(r.write_bytes.values()) for r in result.layers}
+        simulated[order] = {
+            r.layer: sum(r.read_bytes.values()) + sum(r.write_bytes.values()) for r in result.layers
+        }
     for name, grid in schedule.grids.items():
-        row: dict[str, object] = {"layer": name, "tiles_gmnk": "x".join(map(str, grid.counts)),
-                                  "auto": best_loop_order(grid, capacity)}
+        row: dict[str, object] = {
+            "layer": name,
+            "tiles_gmnk": "x".join(map(str, grid.counts)),
+            "auto": best_loop_order(grid, capacity),
+        }
         for order in LOOP_ORDERS:
             row[f"est_{order}"] = total_bytes(interleaved_traffic(grid, order, capacity))
             row[f"sim_{order}"] = simulated[order][name]
         rows.append(row)
-    table = Table(title=f"{inputs.workload.name} on {inputs.hardware.name}: DRAM KB per layer, estimate / simulated")
+    table = Table(
+        title=f"{inputs.workload.name} on {inputs.hardware.name}: DRAM KB per layer, estimate / simulated"
+    )
     for column in ("layer", "tiles", "auto", *LOOP_ORDERS):
         table.add_column(column, justify="left" if column in ("layer", "tiles", "auto") else "right")
     for row in rows:
-        table.add_row(str(row["layer"]), str(row["tiles_gmnk"]), str(row["auto"]),
-                      *(f"{int(row[f'est_{o}']) / 1e3:.0f}/{int(row[f'sim_{o}']) / 1e3:.0f}" for o in LOOP_ORDERS))
+        table.add_row(
+            str(row["layer"]),
+            str(row["tiles_gmnk"]),
+            str(row["auto"]),
+            *(f"{int(row[f'est_{o}']) / 1e3:.0f}/{int(row[f'sim_{o}']) / 1e3:.0f}" for o in LOOP_ORDERS),
+        )
     totals = {o: sum(int(r[f"sim_{o}"]) for r in rows) for o in LOOP_ORDERS}
     console = Console()
     console.print(table)
-    console.print("simulated total per fixed order: " + ", ".join(f"{o} {v / 1e6:.1f} MB" for o, v in totals.items()))
+    console.print(
+        "simulated total per fixed order: " + ", ".join(f"{o} {v / 1e6:.1f} MB" for o, v in totals.items())
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with args.out.open("w", newline="") as handle:

@@ -1,4 +1,5 @@
-"""`npu-des plot DIR`: Gantt chart, per-layer DRAM bars and Chrome trace of a run saved with `npu-des run --out`.
+"""`npu-des plot DIR`: Gantt chart, per-layer DRAM bars and Chrome trace of a run saved with `npu-des run
+--out`.
 
 `render` is also what `npu-des run --plot/--trace` calls after writing its results.
 """
@@ -16,11 +17,17 @@ FORMATS = ("png", "svg", "pdf")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("plot", help="draw Gantt/SPM/DRAM charts and write a Perfetto trace of a saved run")
+    parser = subparsers.add_parser(
+        "plot", help="draw Gantt/SPM/DRAM charts and write a Perfetto trace of a saved run"
+    )
     parser.add_argument("directory", type=Path, help="a directory written by `npu-des run --out DIR`")
     parser.add_argument("--window", metavar="START:END", help="zoom the Gantt chart to cycles START:END")
-    parser.add_argument("--layer", help="zoom the Gantt chart to one layer's backward ops (a name in layers.csv)")
-    parser.add_argument("--trace", action="store_true", help="also write trace.json (Chrome trace events) per order")
+    parser.add_argument(
+        "--layer", help="zoom the Gantt chart to one layer's backward ops (a name in layers.csv)"
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="also write trace.json (Chrome trace events) per order"
+    )
     parser.add_argument("--formats", default="png,svg", help="chart formats, comma-separated (png, svg, pdf)")
     parser.set_defaults(func=plot_command)
 
@@ -28,12 +35,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def parse_formats(text: str) -> tuple[str, ...]:
     formats = tuple(part.strip().lower().lstrip(".") for part in text.split(",") if part.strip())
     if not formats or any(f not in FORMATS for f in formats):
-        raise ConfigError(f"'{text}' is not a list of chart formats", field="--formats", allowed=", ".join(FORMATS))
+        raise ConfigError(
+            f"'{text}' is not a list of chart formats", field="--formats", allowed=", ".join(FORMATS)
+        )
     return formats
 
 
-def render(directory: Path, *, charts: bool = True, trace: bool = False, window: str | None = None,
-           layer: str | None = None, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
+def render(
+    directory: Path,
+    *,
+    charts: bool = True,
+    trace: bool = False,
+    window: str | None = None,
+    layer: str | None = None,
+    formats: tuple[str, ...] = ("png", "svg"),
+) -> list[Path]:
     """Draw the charts and/or traces of the run(s) in `directory`; returns the files written.
 
     The whole-run view writes gantt.* and layer_bytes.*; a zoom writes gantt_<layer>.* or
@@ -68,6 +84,8 @@ def render(directory: Path, *, charts: bool = True, trace: bool = False, window:
 
 def plot_command(args: argparse.Namespace) -> int:
     formats = parse_formats(args.formats)
-    for path in render(args.directory, trace=args.trace, window=args.window, layer=args.layer, formats=formats):
+    for path in render(
+        args.directory, trace=args.trace, window=args.window, layer=args.layer, formats=formats
+    ):
         print(f"wrote {path}")
     return 0

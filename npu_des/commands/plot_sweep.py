@@ -12,7 +12,9 @@ from npu_des.sweep.table import load_sweep
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("plot-sweep", help="plot a sweep table (PNG + SVG)")
     parser.add_argument("directory", type=Path, metavar="DIR", help="a directory written by `npu-des sweep`")
-    parser.add_argument("--x", help="swept key on the x axis (default: the first numeric one with several values)")
+    parser.add_argument(
+        "--x", help="swept key on the x axis (default: the first numeric one with several values)"
+    )
     parser.add_argument("--out", type=Path, help="where to write the plots (default DIR/plots)")
     parser.set_defaults(func=plot_sweep_command)
 

@@ -25,18 +25,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sweep", help="run many configurations in parallel (processes or dask) into a resumable table",
         description="Every combination of --model x --hw x --set values x --order is one point. Finished "
                     f"points are appended to DIR/{JOURNAL} as they land; DIR/{CSV} holds the sorted table.")
-    parser.add_argument("--model", default="resnet50", help=f"model name(s), comma-separated ({', '.join(model_names())})")
-    parser.add_argument("--hw", default="edge_dual", help="hardware preset(s) or YAML file(s), comma-separated")
-    parser.add_argument("--order", default="both", help="sequential, interleaved, both (default), or a comma list")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
-                        help="sweep a hardware field or run.* option over values; several --set = cartesian product")
-    parser.add_argument("--variant", default="baseline",
-                        help=f"simulator variant(s), comma-separated ({', '.join(VARIANTS)}); dy_once is an oracle "
-                             "where each dY tile crosses DRAM only once")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory of the result table")
-    parser.add_argument("--resume", action="store_true", help="continue a sweep in DIR: run only missing points")
-    parser.add_argument("--jobs", type=int, default=None, help="local worker processes (default: one per CPU)")
-    parser.add_argument("--dask", metavar="ADDRESS", help="run on a dask.distributed scheduler (tcp://host:port)")
+    parser.add_argument(
+        "--model", default="resnet50", help=f"model name(s), comma-separated ({', '.join(model_names())})"
+    )
+    parser.add_argument(
+        "--hw", default="edge_dual", help="hardware preset(s) or YAML file(s), comma-separated"
+    )
+    parser.add_argument(
+        "--order", default="both", help="sequential, interleaved, both (default), or a comma list"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="sweep a hardware field or run.* option over values; several --set = cartesian product",
+    )
+    parser.add_argument(
+        "--variant",
+        default="baseline",
+        help=f"simulator variant(s), comma-separated ({', '.join(VARIANTS)}); dy_once is an oracle "
+        "where each dY tile crosses DRAM only once",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="directory of the result table"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue a sweep in DIR: run only missing points"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="local worker processes (default: one per CPU)"
+    )
+    parser.add_argument(
+        "--dask", metavar="ADDRESS", help="run on a dask.distributed scheduler (tcp://host:port)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no result table")
     parser.set_defaults(func=sweep_command)
 
@@ -44,7 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def sweep_command(args: argparse.Namespace) -> int:
     orders = list(ORDERS) if args.order == "both" else split_list(args.order)
     spec = build_spec(split_list(args.model), split_list(args.hw), orders, args.set, split_list(args.variant))
-    rows = run_sweep(spec, args.out, jobs=args.jobs, dask_address=args.dask, resume=args.resume, quiet=args.quiet)
+    rows = run_sweep(
+        spec, args.out, jobs=args.jobs, dask_address=args.dask, resume=args.resume, quiet=args.quiet
+    )
     failed = [row for row in rows if row["error"]]
     if not args.quiet:
         console = Console()
@@ -53,13 +77,18 @@ def sweep_command(args: argparse.Namespace) -> int:
         print_rows(rows, spec.keys, console, show_variant=len(spec.variants) > 1)
         console.print(f"{len(rows)} points in {args.out / CSV}")
     if failed:
-        print(f"npu-des: warning: {len(failed)} of {len(rows)} points could not run; first: {failed[0]['error']}",
-              file=sys.stderr)
+        print(
+            f"npu-des: warning: {len(failed)} of {len(rows)} points could not run; "
+            f"first: {failed[0]['error']}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
 
-def print_rows(rows: list[dict[str, Any]], keys: list[str], console: Console, show_variant: bool = False) -> None:
+def print_rows(
+    rows: list[dict[str, Any]], keys: list[str], console: Console, show_variant: bool = False
+) -> None:
     """A short table of the headline numbers (the CSV has every column)."""
     table = Table(title=None if len(rows) <= SHOWN_ROWS else f"first {SHOWN_ROWS} of {len(rows)} points")
     text = ("model", "hw", "order", "variant")
@@ -70,8 +99,17 @@ def print_rows(rows: list[dict[str, Any]], keys: list[str], console: Console, sh
         if row["error"]:
             measured = ["error", "", "", ""]
         else:
-            measured = [f"{row['seconds'] * 1e3:.3f}", f"{row['total_dram_bytes'] / 1e6:.2f}",
-                        f"{row['read_dY'] / 1e6:.2f}", f"{row['spm_hit_rate']:.1%}"]
-        identity = [row["model"], row["hw"], *(row[name] for name in variant), *(str(row[key]) for key in keys)]
+            measured = [
+                f"{row['seconds'] * 1e3:.3f}",
+                f"{row['total_dram_bytes'] / 1e6:.2f}",
+                f"{row['read_dY'] / 1e6:.2f}",
+                f"{row['spm_hit_rate']:.1%}",
+            ]
+        identity = [
+            row["model"],
+            row["hw"],
+            *(row[name] for name in variant),
+            *(str(row[key]) for key in keys),
+        ]
         table.add_row(*identity, row["order"], *measured)
     console.print(table)

@@ -30,11 +30,40 @@ PASS_ALL = {
     "ReduceMin", "ReduceL2", "Transpose", "Flatten", "SpaceToDepth", "DepthToSpace",
 }
 # data in input 0; the other inputs are shapes, indices or sizes
-PASS_FIRST = {"Reshape", "Expand", "Slice", "Pad", "Resize", "Upsample", "Squeeze", "Unsqueeze", "Gather", "Tile"}
+PASS_FIRST = {
+    "Reshape",
+    "Expand",
+    "Slice",
+    "Pad",
+    "Resize",
+    "Upsample",
+    "Squeeze",
+    "Unsqueeze",
+    "Gather",
+    "Tile",
+}
 # outputs carry no activation data (shapes, constants, masks)
-NO_DATA = {"Shape", "Size", "Constant", "ConstantOfShape", "Range", "EyeLike", "RandomNormal",
-           "RandomNormalLike", "RandomUniform", "RandomUniformLike", "NonZero", "Equal", "Less", "Greater",
-           "Not", "And", "Or", "ArgMax", "ArgMin"}
+NO_DATA = {
+    "Shape",
+    "Size",
+    "Constant",
+    "ConstantOfShape",
+    "Range",
+    "EyeLike",
+    "RandomNormal",
+    "RandomNormalLike",
+    "RandomUniform",
+    "RandomUniformLike",
+    "NonZero",
+    "Equal",
+    "Less",
+    "Greater",
+    "Not",
+    "And",
+    "Or",
+    "ArgMax",
+    "ArgMin",
+}
 
 Shape = tuple[int | None, ...]
 
@@ -71,8 +100,10 @@ def _shapes(graph: Any) -> dict[str, Shape]:
     for value in (*graph.input, *graph.value_info, *graph.output):
         tensor_type = value.type.tensor_type
         if tensor_type.HasField("shape"):
-            shapes[value.name] = tuple(dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else None
-                                       for dim in tensor_type.shape.dim)
+            shapes[value.name] = tuple(
+                dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else None
+                for dim in tensor_type.shape.dim
+            )
     for tensor in graph.initializer:
         shapes[tensor.name] = tuple(tensor.dims)
     return shapes
@@ -90,8 +121,9 @@ def _known(shapes: dict[str, Shape], tensor: str, rank: int | None = None) -> tu
 class _Importer:
     """Walks the (topologically ordered) ONNX nodes once, tracking which layers feed each tensor."""
 
-    def __init__(self, onnx: Any, graph: Any, shapes: dict[str, Shape], skip_unsupported: bool,
-                 source: str) -> None:
+    def __init__(
+        self, onnx: Any, graph: Any, shapes: dict[str, Shape], skip_unsupported: bool, source: str
+    ) -> None:
         self.onnx, self.skip_unsupported, self.source = onnx, skip_unsupported, source
         self.shapes = shapes
         self.constants = {tensor.name for tensor in graph.initializer}
@@ -133,15 +165,19 @@ class _Importer:
                 raise _Unsupported(f"unsupported op '{op}'")
         except _Unsupported as exc:
             if not self.skip_unsupported:
-                raise ConfigError(f"{exc}; use --skip-unsupported (skip_unsupported=True) to treat it as pass-through",
-                                  source=f"{self.source}: node '{name}'") from None
+                raise ConfigError(
+                    f"{exc}; use --skip-unsupported (skip_unsupported=True) to treat it as pass-through",
+                    source=f"{self.source}: node '{name}'",
+                ) from None
             self.skipped.append(name)
             outputs = self._feeding(node.input)
         for tensor in node.output:
             self.producers[tensor] = outputs
 
     def _attributes(self, node: Any) -> dict[str, Any]:
-        return {attribute.name: self.onnx.helper.get_attribute_value(attribute) for attribute in node.attribute}
+        return {
+            attribute.name: self.onnx.helper.get_attribute_value(attribute) for attribute in node.attribute
+        }
 
     def _is_constant(self, tensor: str) -> bool:
         return tensor in self.constants
@@ -158,10 +194,19 @@ class _Importer:
         _, _, out_h, out_w = _known(self.shapes, node.output[0], 4)
         groups = int(attributes.get("group", 1))
         if group_channels * groups != channels or filters % groups:
-            raise _Unsupported(f"weights {filters}x{group_channels} do not fit {channels} channels in {groups} groups")
-        geometry = ConvGeometry(batch, height, width, out_h, out_w, kernel_h, kernel_w, strides[0] if strides else 1)
-        gemm = Gemm(M=batch * out_h * out_w, K=group_channels * kernel_h * kernel_w, N=filters // groups,
-                    groups=groups, conv=geometry)
+            raise _Unsupported(
+                f"weights {filters}x{group_channels} do not fit {channels} channels in {groups} groups"
+            )
+        geometry = ConvGeometry(
+            batch, height, width, out_h, out_w, kernel_h, kernel_w, strides[0] if strides else 1
+        )
+        gemm = Gemm(
+            M=batch * out_h * out_w,
+            K=group_channels * kernel_h * kernel_w,
+            N=filters // groups,
+            groups=groups,
+            conv=geometry,
+        )
         kind = "depthwise" if groups > 1 and group_channels == 1 else "conv"
         return Layer(name, kind, self._feeding(node.input[:1]), gemm, (filters, out_h, out_w))
 
@@ -196,8 +241,9 @@ def _broadcast(first: Sequence[int], second: Sequence[int]) -> tuple[int, ...]:
     return tuple(max(x, y) for x, y in zip(left, right, strict=True))
 
 
-def load_onnx(path: str | Path, batch: int | None = None,
-              skip_unsupported: bool = False) -> tuple[Workload, list[str]]:
+def load_onnx(
+    path: str | Path, batch: int | None = None, skip_unsupported: bool = False
+) -> tuple[Workload, list[str]]:
     """An ONNX model as a Workload, plus the names of nodes skipped as pass-through.
 
     Without `skip_unsupported`, an op that is neither a GEMM nor known pass-through, a dilated or

@@ -86,11 +86,17 @@ def _conv_layer(path: Path, line: int, cells: list[str], name: str, inputs: tupl
     if has_stride_width and len(cells) > 8 and cells[8]:
         stride_w = _positive(path, line, cells, 8, STRIDE_WIDTH)
         if stride_w != stride:
-            raise ConfigError(f"unequal strides {stride}x{stride_w} are not supported", source=f"{path}:{line}",
-                              field=STRIDE_WIDTH)
+            raise ConfigError(
+                f"unequal strides {stride}x{stride_w} are not supported",
+                source=f"{path}:{line}",
+                field=STRIDE_WIDTH,
+            )
     if filter_h > height or filter_w > width:
-        raise ConfigError(f"filter {filter_h}x{filter_w} is larger than the IFMAP {height}x{width}",
-                          source=f"{path}:{line}", field="Filter Height")
+        raise ConfigError(
+            f"filter {filter_h}x{filter_w} is larger than the IFMAP {height}x{width}",
+            source=f"{path}:{line}",
+            field="Filter Height",
+        )
     if height == width == filter_h == filter_w == 1 and "DP" not in name:
         return linear(name, inputs, channels, filters, rows=batch)
     groups = channels if "DP" in name else 1  # SCALE-Sim's depthwise marker: one group per channel
@@ -99,8 +105,13 @@ def _conv_layer(path: Path, line: int, cells: list[str], name: str, inputs: tupl
     out_h, out_w = -(-(height - filter_h) // stride) + 1, -(-(width - filter_w) // stride) + 1
     out_channels = filters * groups
     geometry = ConvGeometry(batch, height, width, out_h, out_w, filter_h, filter_w, stride)
-    gemm = Gemm(M=batch * out_h * out_w, K=(channels // groups) * filter_h * filter_w, N=filters, groups=groups,
-                conv=geometry)
+    gemm = Gemm(
+        M=batch * out_h * out_w,
+        K=(channels // groups) * filter_h * filter_w,
+        N=filters,
+        groups=groups,
+        conv=geometry,
+    )
     kind = "depthwise" if groups > 1 else "conv"
     return Layer(name, kind, inputs, gemm, (out_channels, out_h, out_w))
 
@@ -114,8 +125,9 @@ def load_topology(path: str | Path, batch: int = 1) -> Workload:
     rows = _rows(path)
     first = next(rows, None)
     if first is None:
-        raise ConfigError("empty topology file: expected SCALE-Sim's header and one row per layer",
-                          source=str(path))
+        raise ConfigError(
+            "empty topology file: expected SCALE-Sim's header and one row per layer", source=str(path)
+        )
     header_line, header = first
     is_gemm = [_normalise(cell) for cell in header[1:4]] == ["m", "n", "k"]
     columns = GEMM_COLUMNS if is_gemm else CONV_COLUMNS
@@ -127,8 +139,11 @@ def load_topology(path: str | Path, batch: int = 1) -> Workload:
         name = _unique(cells[0], len(layers), seen)
         inputs = (layers[-1].name,) if layers else ()
         if is_gemm:
-            m, n, k = (_positive(path, line, cells, index, column) for index, (column, _) in
-                       enumerate(GEMM_COLUMNS) if index > 0)
+            m, n, k = (
+                _positive(path, line, cells, index, column)
+                for index, (column, _) in enumerate(GEMM_COLUMNS)
+                if index > 0
+            )
             layers.append(linear(name, inputs, k, n, rows=m * batch))
         else:
             layers.append(_conv_layer(path, line, cells, name, inputs, batch, has_stride_width))
@@ -147,8 +162,11 @@ def topology_rows(workload: Workload, gemm_format: bool = False) -> list[list[st
         rows = [[name for name, _ in GEMM_COLUMNS]]
         for layer in workload.layers:
             if layer.gemm.groups != 1:
-                raise ConfigError(f"{layer.gemm.groups} groups cannot be written in SCALE-Sim's GEMM format",
-                                  source=f"layer {layer.name}", field="groups")
+                raise ConfigError(
+                    f"{layer.gemm.groups} groups cannot be written in SCALE-Sim's GEMM format",
+                    source=f"layer {layer.name}",
+                    field="groups",
+                )
             rows.append([layer.name, str(layer.gemm.M), str(layer.gemm.N), str(layer.gemm.K)])
         return rows
     rows = [[name for name, _ in CONV_COLUMNS]]
@@ -156,8 +174,11 @@ def topology_rows(workload: Workload, gemm_format: bool = False) -> list[list[st
         gemm, geometry = layer.gemm, layer.gemm.conv
         if geometry is None:
             if layer.kind != "linear":
-                raise ConfigError(f"a {layer.kind} layer has no SCALE-Sim conv form; use the GEMM format",
-                                  source=f"layer {layer.name}", field="kind")
+                raise ConfigError(
+                    f"a {layer.kind} layer has no SCALE-Sim conv form; use the GEMM format",
+                    source=f"layer {layer.name}",
+                    field="kind",
+                )
             rows.append([layer.name, "1", "1", "1", "1", str(gemm.K), str(gemm.N), "1"])
             continue
         height = (geometry.out_h - 1) * geometry.stride + geometry.kernel_h
@@ -166,14 +187,30 @@ def topology_rows(workload: Workload, gemm_format: bool = False) -> list[list[st
         name = layer.name
         if gemm.groups > 1:
             if channels != 1:
-                raise ConfigError("SCALE-Sim expresses only depthwise grouping (one channel per group)",
-                                  source=f"layer {layer.name}", field="groups")
+                raise ConfigError(
+                    "SCALE-Sim expresses only depthwise grouping (one channel per group)",
+                    source=f"layer {layer.name}",
+                    field="groups",
+                )
             channels, name = gemm.groups, name if "DP" in name else f"{name}_DP"
         elif "DP" in name:
-            raise ConfigError("SCALE-Sim would read a name containing 'DP' as depthwise",
-                              source=f"layer {layer.name}", field="name")
-        rows.append([name, str(height), str(width), str(geometry.kernel_h), str(geometry.kernel_w),
-                     str(channels), str(gemm.N), str(geometry.stride)])
+            raise ConfigError(
+                "SCALE-Sim would read a name containing 'DP' as depthwise",
+                source=f"layer {layer.name}",
+                field="name",
+            )
+        rows.append(
+            [
+                name,
+                str(height),
+                str(width),
+                str(geometry.kernel_h),
+                str(geometry.kernel_w),
+                str(channels),
+                str(gemm.N),
+                str(geometry.stride),
+            ]
+        )
     return rows
 
 
@@ -184,8 +221,11 @@ def save_topology(workload: Workload, path: str | Path, gemm_format: bool = Fals
 
 
 # SCALE-Sim keys that place operands in its address map: no effect on timing there or here.
-IGNORED_KEYS = {"architecture_presets.ifmapoffset", "architecture_presets.filteroffset",
-                "architecture_presets.ofmapoffset"}
+IGNORED_KEYS = {
+    "architecture_presets.ifmapoffset",
+    "architecture_presets.filteroffset",
+    "architecture_presets.ofmapoffset",
+}
 WORD_BYTES = 1  # SCALE-Sim counts words; we take 1-byte elements
 CLOCK_GHZ = 1.0  # SCALE-Sim counts cycles; we take a 1 GHz clock, so words/cycle x 1 B x 1 GHz = GB/s
 
@@ -218,27 +258,46 @@ def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
         if not parser.read(path):
             raise ConfigError("cannot read SCALE-Sim config", source=str(path))
     except configparser.Error as exc:
-        raise ConfigError(f"malformed SCALE-Sim config: {exc.message.splitlines()[0]}", source=str(path)) from None
+        raise ConfigError(
+            f"malformed SCALE-Sim config: {exc.message.splitlines()[0]}", source=str(path)
+        ) from None
     arch = "architecture_presets"
-    mapped = {f"{arch}.{key}".lower() for key in ("ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB",
-                                                   "OfmapSramSzkB", "Dataflow", "Bandwidth")}
+    mapped = {
+        f"{arch}.{key}".lower()
+        for key in (
+            "ArrayHeight",
+            "ArrayWidth",
+            "IfmapSramSzkB",
+            "FilterSramSzkB",
+            "OfmapSramSzkB",
+            "Dataflow",
+            "Bandwidth",
+        )
+    }
     mapped.add("general.run_name")
     dataflow = _option(parser, path, arch, "Dataflow").lower()
     if dataflow not in ("os", "ws", "is"):
-        raise ConfigError(f"unknown dataflow '{dataflow}'", source=str(path), field=f"{arch}.Dataflow",
-                          allowed="os, ws, is")
+        raise ConfigError(
+            f"unknown dataflow '{dataflow}'", source=str(path), field=f"{arch}.Dataflow", allowed="os, ws, is"
+        )
     bandwidth_text = _option(parser, path, arch, "Bandwidth")
     bandwidth = sum(_int(path, part.strip(), f"{arch}.Bandwidth") for part in bandwidth_text.split(","))
-    spm_kb = sum(_int(path, _option(parser, path, arch, key), f"{arch}.{key}")
-                 for key in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB"))
+    spm_kb = sum(
+        _int(path, _option(parser, path, arch, key), f"{arch}.{key}")
+        for key in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB")
+    )
     data: dict[str, Any] = {
         "name": parser.get("general", "run_name", fallback=path.stem).strip() or path.stem,
         "clock_ghz": CLOCK_GHZ,
         "bytes_per_element": WORD_BYTES,
-        "cores": {"count": 1, "array": {
-            "rows": _int(path, _option(parser, path, arch, "ArrayHeight"), f"{arch}.ArrayHeight"),
-            "cols": _int(path, _option(parser, path, arch, "ArrayWidth"), f"{arch}.ArrayWidth"),
-            "dataflow": dataflow}},
+        "cores": {
+            "count": 1,
+            "array": {
+                "rows": _int(path, _option(parser, path, arch, "ArrayHeight"), f"{arch}.ArrayHeight"),
+                "cols": _int(path, _option(parser, path, arch, "ArrayWidth"), f"{arch}.ArrayWidth"),
+                "dataflow": dataflow,
+            },
+        },
         "spm": {"capacity_kb": spm_kb},
         "dram": {"bandwidth_gbps": bandwidth * WORD_BYTES * CLOCK_GHZ, "latency_cycles": 1},
     }
@@ -249,7 +308,10 @@ def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
             value = parser.get(section, key).strip()
             if full in mapped or full in IGNORED_KEYS:
                 continue
-            if full in ("architecture_presets.memorybanks", "architecture_presets.onchipmemorybanks") and value == "1":
+            if (
+                full in ("architecture_presets.memorybanks", "architecture_presets.onchipmemorybanks")
+                and value == "1"
+            ):
                 continue
             if full == "run_presets.interfacebandwidth" and value.upper() == "USER":
                 continue  # USER means "use Bandwidth", which is what we do

@@ -16,8 +16,13 @@ from npu_des.report.style import save_figure
 __all__ = ["Bars", "GanttData", "Lane", "SubRow", "draw_gantt", "gantt_data", "lane_layout"]
 
 
-def draw_gantt(runs: list[SavedRun], window: tuple[float, float], stem: Path, formats: tuple[str, ...] = ("png", "svg"),
-               highlight_layer: str | None = None) -> tuple[list[Path], list[GanttData]]:
+def draw_gantt(
+    runs: list[SavedRun],
+    window: tuple[float, float],
+    stem: Path,
+    formats: tuple[str, ...] = ("png", "svg"),
+    highlight_layer: str | None = None,
+) -> tuple[list[Path], list[GanttData]]:
     """Draw the runs stacked on one shared time axis; write `stem`.png/.svg; return paths and plotted data."""
     from npu_des.report.gantt_draw import render
 

@@ -67,9 +67,9 @@ class GanttData:
     dram_lane: Lane | None
     dram_busy: tuple[np.ndarray, np.ndarray]
     dram_edges: np.ndarray                # utilisation bins
-    dram_utilisation: np.ndarray          # busy fraction per bin = bytes moved / (bin cycles x peak bytes/cycle)
-    dram_bandwidth_gbps: float            # peak, recovered as bytes / busy cycles
-    spm_cycles: np.ndarray                # step curve ('post'), per-bin maximum when downsampled
+    dram_utilisation: np.ndarray  # busy fraction per bin = bytes moved / (bin cycles x peak bytes/cycle)
+    dram_bandwidth_gbps: float  # peak, recovered as bytes / busy cycles
+    spm_cycles: np.ndarray  # step curve ('post'), per-bin maximum when downsampled
     spm_used_bytes: np.ndarray
     spm_pinned_bytes: np.ndarray
 
@@ -111,12 +111,15 @@ def _sub_row(resource: str, key: tuple[str, str], y: float) -> SubRow:
     if direction == Direction.READ:
         return SubRow(resource, key, f"load {kind}", f"load {kind}", LOAD_COLOURS.get(kind, OTHER_COLOUR), y)
     if direction == Direction.WRITE:
-        return SubRow(resource, key, f"store {kind}", f"store {kind}", STORE_COLOURS.get(kind, OTHER_COLOUR), y)
+        return SubRow(
+            resource, key, f"store {kind}", f"store {kind}", STORE_COLOURS.get(kind, OTHER_COLOUR), y
+        )
     return SubRow(resource, key, kind, f"compute {kind}", COMPUTE_COLOURS.get(kind, OTHER_COLOUR), y)
 
 
-def gantt_data(run: SavedRun, lanes: list[Lane], window: tuple[float, float],
-               pixels: int = PLOT_PIXELS) -> GanttData:
+def gantt_data(
+    run: SavedRun, lanes: list[Lane], window: tuple[float, float], pixels: int = PLOT_PIXELS
+) -> GanttData:
     """Merge each strip's events to pixel resolution, bin DRAM utilisation, envelope the SPM curve."""
     start, end = window
     pixel = (end - start) / pixels
@@ -136,17 +139,25 @@ def gantt_data(run: SavedRun, lanes: list[Lane], window: tuple[float, float],
     bars = []
     for lane in lanes:
         for row in lane.rows:
-            starts, ends = (np.asarray(c, dtype=np.float64) for c in columns.get((row.resource, *row.key), ([], [])))
-            merged_starts, merged_ends = merge_intervals(np.clip(starts, start, end), np.clip(ends, start, end), pixel)
+            starts, ends = (
+                np.asarray(c, dtype=np.float64) for c in columns.get((row.resource, *row.key), ([], []))
+            )
+            merged_starts, merged_ends = merge_intervals(
+                np.clip(starts, start, end), np.clip(ends, start, end), pixel
+            )
             bars.append(Bars(row, merged_starts, merged_ends))
-    busy_starts, busy_ends = np.asarray(dram_starts, dtype=np.float64), np.asarray(dram_ends, dtype=np.float64)
+    busy_starts, busy_ends = (
+        np.asarray(dram_starts, dtype=np.float64),
+        np.asarray(dram_ends, dtype=np.float64),
+    )
     busy_cycles = float(np.sum(busy_ends - busy_starts))
     total_bytes = float(run.summary.get("total_dram_bytes", dma_bytes))
     bandwidth = total_bytes / busy_cycles * run.cycles_per_us / 1e3 if busy_cycles else 0.0
     edges = np.linspace(start, end, max(pixels // DRAM_BIN_PIXELS, 1) + 1)
     in_window = (busy_ends >= start) & (busy_starts <= end)
-    shown = merge_intervals(np.clip(busy_starts[in_window], start, end), np.clip(busy_ends[in_window], start, end),
-                            pixel)
+    shown = merge_intervals(
+        np.clip(busy_starts[in_window], start, end), np.clip(busy_ends[in_window], start, end), pixel
+    )
     spm_end = min(end, run.total_cycles)  # the curve stops where the run does
     if spm_end > start:
         spm_x, spm_used = step_envelope(run.spm_cycles, run.spm_used_bytes, start, spm_end, pixels)
@@ -154,5 +165,16 @@ def gantt_data(run: SavedRun, lanes: list[Lane], window: tuple[float, float],
     else:
         spm_x, spm_used, spm_pinned = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     dram_lane = next((lane for lane in lanes if lane.resource == "dram"), None)
-    return GanttData(run, window, bars, dram_lane, shown, edges, coverage_per_bin(busy_starts, busy_ends, edges),
-                     bandwidth, spm_x, spm_used, spm_pinned)
+    return GanttData(
+        run,
+        window,
+        bars,
+        dram_lane,
+        shown,
+        edges,
+        coverage_per_bin(busy_starts, busy_ends, edges),
+        bandwidth,
+        spm_x,
+        spm_used,
+        spm_pinned,
+    )

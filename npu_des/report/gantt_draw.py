@@ -34,7 +34,9 @@ def render(data: list[GanttData], lanes: list[Lane], highlight_layer: str | None
     for _ in data:
         ratios += [0.6 + 0.16 * lane_units, 1.2]
     figure = Figure(figsize=(FIGURE_WIDTH_INCHES, sum(ratios) + 1.4), layout="constrained")
-    axes = figure.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios}, squeeze=False)[:, 0]
+    axes = figure.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios}, squeeze=False)[
+        :, 0
+    ]
     start, end = data[0].window
     for index, panel in enumerate(data):
         lane_axes, spm_axes = axes[2 * index], axes[2 * index + 1]
@@ -46,7 +48,9 @@ def render(data: list[GanttData], lanes: list[Lane], highlight_layer: str | None
             if start < panel.run.total_cycles < end:
                 ax.axvline(panel.run.total_cycles, color="black", ls="--", lw=0.8)
     cycles_per_us = data[0].run.cycles_per_us
-    top = axes[0].secondary_xaxis("top", functions=(lambda c: c / cycles_per_us, lambda us: us * cycles_per_us))
+    top = axes[0].secondary_xaxis(
+        "top", functions=(lambda c: c / cycles_per_us, lambda us: us * cycles_per_us)
+    )
     top.set_xlabel("µs")
     axes[-1].set_xlim(start, end)
     axes[-1].set_xlabel("cycles")
@@ -54,9 +58,13 @@ def render(data: list[GanttData], lanes: list[Lane], highlight_layer: str | None
     run = data[0].run
     orders = " vs ".join(panel.run.order for panel in data)
     zoom = f", layer {highlight_layer}" if highlight_layer else ""
-    figure.suptitle(f"{run.model} backward on {run.hardware}: {orders} (cycles {start:,.0f}–{end:,.0f}{zoom})")
+    figure.suptitle(
+        f"{run.model} backward on {run.hardware}: {orders} (cycles {start:,.0f}–{end:,.0f}{zoom})"  # noqa: RUF001 (an en dash)
+    )
     handles = _legend_handles(lanes)
-    figure.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 9), fontsize=8, frameon=False)
+    figure.legend(
+        handles=handles, loc="outside lower center", ncol=min(len(handles), 9), fontsize=8, frameon=False
+    )
     return figure
 
 
@@ -68,11 +76,18 @@ def _draw_lanes(ax, panel: GanttData, lanes: list[Lane]) -> None:
             # Widen to a pixel so an isolated short transfer stays visible; the data keeps true widths.
             right = np.maximum(bars.ends, bars.starts + pixel)
             top, bottom = bars.row.y, bars.row.y + STRIP_HEIGHT
-            verts = np.stack([np.column_stack((bars.starts, np.full(bars.starts.size, y))) for y in (top, bottom)]
-                             + [np.column_stack((right, np.full(right.size, y))) for y in (bottom, top)], axis=1)
-            ax.add_collection(PolyCollection(verts, facecolors=bars.row.colour, linewidths=0, antialiased=False))
-    minor_ticks, minor_labels = [row.y + STRIP_HEIGHT / 2 for lane in lanes for row in lane.rows], \
-        [row.label for lane in lanes for row in lane.rows]
+            verts = np.stack(
+                [np.column_stack((bars.starts, np.full(bars.starts.size, y))) for y in (top, bottom)]
+                + [np.column_stack((right, np.full(right.size, y))) for y in (bottom, top)],
+                axis=1,
+            )
+            ax.add_collection(
+                PolyCollection(verts, facecolors=bars.row.colour, linewidths=0, antialiased=False)
+            )
+    minor_ticks, minor_labels = (
+        [row.y + STRIP_HEIGHT / 2 for lane in lanes for row in lane.rows],
+        [row.label for lane in lanes for row in lane.rows],
+    )
     names = [lane.name for lane in lanes]
     if panel.dram_lane is not None:
         _draw_dram(ax, panel, panel.dram_lane, pixel)
@@ -82,13 +97,18 @@ def _draw_lanes(ax, panel: GanttData, lanes: list[Lane]) -> None:
         minor_labels += ["busy", "util."]
     ax.set_yticks([lane.top + lane.height / 2 for lane in lanes], names, fontsize=8)
     ax.set_yticks(minor_ticks, minor_labels, minor=True)
-    ax.tick_params(axis="y", which="minor", labelleft=False, labelright=True, left=False, right=True, labelsize=6)
+    ax.tick_params(
+        axis="y", which="minor", labelleft=False, labelright=True, left=False, right=True, labelsize=6
+    )
     ax.tick_params(axis="y", which="major", left=False)
     bottom = lanes[-1].top + lanes[-1].height if lanes else 1.0
     ax.set_ylim(bottom + 0.3, -0.3)
     run = panel.run
-    ax.set_title(f"{run.order} order: {run.total_cycles:,.0f} cycles = {run.total_cycles / run.cycles_per_us:,.1f} µs",
-                 loc="left", fontsize=10)
+    ax.set_title(
+        f"{run.order} order: {run.total_cycles:,.0f} cycles = {run.total_cycles / run.cycles_per_us:,.1f} µs",
+        loc="left",
+        fontsize=10,
+    )
 
 
 def _draw_dram(ax, panel: GanttData, lane: Lane, pixel: float) -> None:
@@ -96,8 +116,13 @@ def _draw_dram(ax, panel: GanttData, lane: Lane, pixel: float) -> None:
     starts, ends = panel.dram_busy
     if starts.size:
         right = np.maximum(ends, starts + pixel)
-        ax.broken_barh(list(zip(starts, right - starts)), (lane.top, STRIP_HEIGHT), facecolors=DRAM_BUSY_COLOUR,
-                       linewidths=0, antialiased=False)
+        ax.broken_barh(
+            list(zip(starts, right - starts)),
+            (lane.top, STRIP_HEIGHT),
+            facecolors=DRAM_BUSY_COLOUR,
+            linewidths=0,
+            antialiased=False,
+        )
     base, height = lane.top + lane.height, lane.height - 1.0
     level = base - height * np.append(panel.dram_utilisation, panel.dram_utilisation[-1:])
     ax.fill_between(panel.dram_edges, base, level, step="post", color=DRAM_UTIL_COLOUR, alpha=0.6, lw=0)
@@ -108,7 +133,9 @@ def _draw_spm(ax, panel: GanttData) -> None:
     capacity = panel.run.spm_capacity_bytes
     unit, scale = ("MiB", 2**20) if capacity >= 2**20 else ("KiB", 2**10)
     ax.fill_between(panel.spm_cycles, panel.spm_used_bytes / scale, step="post", color=SPM_USED_COLOUR, lw=0)
-    ax.fill_between(panel.spm_cycles, panel.spm_pinned_bytes / scale, step="post", color=SPM_PINNED_COLOUR, lw=0)
+    ax.fill_between(
+        panel.spm_cycles, panel.spm_pinned_bytes / scale, step="post", color=SPM_PINNED_COLOUR, lw=0
+    )
     ax.axhline(capacity / scale, color=SPM_CAPACITY_COLOUR, ls="--", lw=1)
     ax.set_ylim(0, capacity / scale * 1.12)
     ax.set_ylabel(f"SPM ({unit})", fontsize=8)
@@ -123,7 +150,13 @@ def _legend_handles(lanes: list[Lane]) -> list:
     ordered = sorted(seen.items(), key=lambda item: ("compute load store".find(item[0].split()[0]), 0))
     handles: list = [Patch(color=colour, label=label) for label, colour in ordered]
     if any(lane.resource == "dram" for lane in lanes):
-        handles += [Patch(color=DRAM_BUSY_COLOUR, label="DRAM busy"),
-                    Patch(color=DRAM_UTIL_COLOUR, alpha=0.6, label="DRAM bandwidth utilisation")]
-    return handles + [Patch(color=SPM_USED_COLOUR, label="SPM used"), Patch(color=SPM_PINNED_COLOUR, label="SPM pinned"),
-                      Line2D([], [], color=SPM_CAPACITY_COLOUR, ls="--", label="SPM capacity")]
+        handles += [
+            Patch(color=DRAM_BUSY_COLOUR, label="DRAM busy"),
+            Patch(color=DRAM_UTIL_COLOUR, alpha=0.6, label="DRAM bandwidth utilisation"),
+        ]
+    return [
+        *handles,
+        Patch(color=SPM_USED_COLOUR, label="SPM used"),
+        Patch(color=SPM_PINNED_COLOUR, label="SPM pinned"),
+        Line2D([], [], color=SPM_CAPACITY_COLOUR, ls="--", label="SPM capacity"),
+    ]

@@ -39,12 +39,18 @@ def layer_bytes(runs: list[SavedRun]) -> LayerBytes:
         for row in run.layers:
             if row["layer"] in index:
                 for column, (direction, kind) in enumerate(columns):
-                    values[run_index, column, index[row["layer"]]] = int(float(row.get(f"{direction}_{kind}") or 0))
+                    values[run_index, column, index[row["layer"]]] = int(
+                        float(row.get(f"{direction}_{kind}") or 0)
+                    )
     keep = values.sum(axis=(0, 2)) > 0
-    return LayerBytes(layers, [run.order for run in runs], [c for c, k in zip(columns, keep) if k], values[:, keep, :])
+    return LayerBytes(
+        layers, [run.order for run in runs], [c for c, k in zip(columns, keep) if k], values[:, keep, :]
+    )
 
 
-def draw_layer_bars(runs: list[SavedRun], stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
+def draw_layer_bars(
+    runs: list[SavedRun], stem: Path, formats: tuple[str, ...] = ("png", "svg")
+) -> list[Path]:
     """Horizontal stacked bars (MB) per layer, one per order; write `stem`.png/.svg."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -55,27 +61,49 @@ def draw_layer_bars(runs: list[SavedRun], stem: Path, formats: tuple[str, ...] =
     figure = Figure(figsize=(11, 1.6 + 0.22 * len(data.layers) * max(count, 1.5)), layout="constrained")
     ax = figure.subplots()
     positions = np.arange(len(data.layers), dtype=np.float64)
-    for run_index, order in enumerate(data.orders):
+    for run_index in range(len(data.orders)):
         y = positions - 0.4 + height * (run_index + 0.5)
         left = np.zeros(len(data.layers))
         for column, (direction, kind) in enumerate(data.columns):
             colours = LOAD_COLOURS if direction == Direction.READ else STORE_COLOURS
             widths = data.bytes[run_index, column] / MB
             drawn = widths > 0  # most layers move only some kinds; skipping empty bars halves the patches
-            ax.barh(y[drawn], widths[drawn], height=height * 0.95, left=left[drawn], color=colours.get(kind, OTHER_COLOUR),
-                    hatch=HATCHES[run_index % len(HATCHES)], edgecolor="white", linewidth=0)
+            ax.barh(
+                y[drawn],
+                widths[drawn],
+                height=height * 0.95,
+                left=left[drawn],
+                color=colours.get(kind, OTHER_COLOUR),
+                hatch=HATCHES[run_index % len(HATCHES)],
+                edgecolor="white",
+                linewidth=0,
+            )
             left += widths
     ax.set_yticks(positions, data.layers, fontsize=7)
     ax.set_ylim(len(data.layers) - 0.5, -0.5)
     ax.set_xlabel("DRAM traffic (MB)")
     ax.grid(axis="x", lw=0.3)
     totals = ", ".join(f"{order} {data.bytes[i].sum() / MB:,.1f} MB" for i, order in enumerate(data.orders))
-    ax.set_title(f"{runs[0].model} backward on {runs[0].hardware}: DRAM bytes per layer by tensor kind ({totals})",
-                 fontsize=10)
-    handles = [Patch(color=(LOAD_COLOURS if d == Direction.READ else STORE_COLOURS).get(k, OTHER_COLOUR),
-                     label=f"{'load' if d == Direction.READ else 'store'} {k}") for d, k in data.columns]
+    ax.set_title(
+        f"{runs[0].model} backward on {runs[0].hardware}: DRAM bytes per layer by tensor kind ({totals})",
+        fontsize=10,
+    )
+    handles = [
+        Patch(
+            color=(LOAD_COLOURS if d == Direction.READ else STORE_COLOURS).get(k, OTHER_COLOUR),
+            label=f"{'load' if d == Direction.READ else 'store'} {k}",
+        )
+        for d, k in data.columns
+    ]
     if count > 1:
-        handles += [Patch(facecolor="#dddddd", hatch=HATCHES[i % len(HATCHES)], edgecolor="white",
-                          label=f"{order} (bar {i + 1} of each layer)") for i, order in enumerate(data.orders)]
+        handles += [
+            Patch(
+                facecolor="#dddddd",
+                hatch=HATCHES[i % len(HATCHES)],
+                edgecolor="white",
+                label=f"{order} (bar {i + 1} of each layer)",
+            )
+            for i, order in enumerate(data.orders)
+        ]
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     return save_figure(figure, stem, formats)

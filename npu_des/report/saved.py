@@ -79,8 +79,10 @@ def load_run(directory: Path) -> SavedRun:
     """Read one order's four files; a missing or unreadable one is a ConfigError naming it."""
     missing = [name for name in RUN_FILES if not (directory / name).is_file()]
     if missing:
-        raise ConfigError(f"missing {', '.join(missing)} (write results with `npu-des run --out {directory}`)",
-                          source=str(directory))
+        raise ConfigError(
+            f"missing {', '.join(missing)} (write results with `npu-des run --out {directory}`)",
+            source=str(directory),
+        )
     try:
         summary = json.loads((directory / "summary.json").read_text())
         with (directory / "layers.csv").open(newline="") as handle:
@@ -89,11 +91,20 @@ def load_run(directory: Path) -> SavedRun:
         spm = np.loadtxt(directory / "spm.csv", delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
         float(summary["total_cycles"]), int(summary["spm"]["capacity_bytes"])  # fail here, not mid-plot
     except (ValueError, KeyError, TypeError) as error:
-        raise ConfigError(f"unreadable results ({type(error).__name__}: {error})", source=str(directory)) from None
+        raise ConfigError(
+            f"unreadable results ({type(error).__name__}: {error})", source=str(directory)
+        ) from None
     if spm.size == 0:
         spm = np.zeros((0, 3))
-    return SavedRun(directory, summary, layers, timeline, spm[:, 0], spm[:, 1].astype(np.int64),
-                    spm[:, 2].astype(np.int64))
+    return SavedRun(
+        directory,
+        summary,
+        layers,
+        timeline,
+        spm[:, 0],
+        spm[:, 1].astype(np.int64),
+        spm[:, 2].astype(np.int64),
+    )
 
 
 def load_runs(directory: Path) -> list[SavedRun]:
@@ -102,18 +113,24 @@ def load_runs(directory: Path) -> list[SavedRun]:
     if not directory.is_dir():
         raise ConfigError("no such directory", source=str(directory))
     summary, comparison = directory / "summary.json", directory / "comparison.json"
-    if summary.is_file() and not (comparison.is_file() and comparison.stat().st_mtime > summary.stat().st_mtime):
+    if summary.is_file() and not (
+        comparison.is_file() and comparison.stat().st_mtime > summary.stat().st_mtime
+    ):
         return [load_run(directory)]  # (a newer comparison.json means a later both-orders run reused DIR)
     subfolders = [child for child in directory.iterdir() if (child / "summary.json").is_file()]
     if not subfolders:
-        raise ConfigError("no run results here (expected summary.json, or sequential/ and interleaved/ "
-                          "from `npu-des run --out DIR`)", source=str(directory))
+        raise ConfigError(
+            "no run results here (expected summary.json, or sequential/ and interleaved/ "
+            "from `npu-des run --out DIR`)",
+            source=str(directory),
+        )
     subfolders.sort(key=lambda child: (ORDER_RANK.get(child.name, len(ORDER_RANK)), child.name))
     return [load_run(child) for child in subfolders]
 
 
 def parse_window(text: str, runs: list[SavedRun]) -> tuple[float, float]:
-    """`START:END` in cycles (either side may be empty), clipped to the run; a window missing the run is an error."""
+    """`START:END` in cycles (either side may be empty), clipped to the run; a window missing the run is an
+    error."""
     run_end = max(run.total_cycles for run in runs)
     parts = text.split(":")
     if len(parts) != 2:
@@ -122,7 +139,9 @@ def parse_window(text: str, runs: list[SavedRun]) -> tuple[float, float]:
         start = float(parts[0].replace("_", "")) if parts[0].strip() else 0.0
         end = float(parts[1].replace("_", "")) if parts[1].strip() else run_end
     except ValueError:
-        raise ConfigError(f"'{text}' is not START:END in cycles (numbers like 1000:2e5)", field="--window") from None
+        raise ConfigError(
+            f"'{text}' is not START:END in cycles (numbers like 1000:2e5)", field="--window"
+        ) from None
     if not (np.isfinite(start) and np.isfinite(end)) or start >= end:
         raise ConfigError(f"'{text}' needs START < END", field="--window")
     if end <= 0 or start >= run_end:
@@ -136,7 +155,11 @@ def layer_window(name: str, runs: list[SavedRun]) -> tuple[float, float]:
     if not spans:
         names = [row["layer"] for row in runs[0].layers]
         close = difflib.get_close_matches(name, names, n=3)
-        hint = f"did you mean {' or '.join(close)}?" if close else f"layers.csv has {len(names)}, e.g. {', '.join(names[:4])}"
+        hint = (
+            f"did you mean {' or '.join(close)}?"
+            if close
+            else f"layers.csv has {len(names)}, e.g. {', '.join(names[:4])}"
+        )
         raise ConfigError(f"unknown layer '{name}'; {hint}", field="--layer")
     start, end = min(s for s, _ in spans), max(e for _, e in spans)
     if end <= start:

@@ -21,22 +21,29 @@ IDENTITY = ("model", "hw", "variant")
 def is_numeric_key(frame: pandas.DataFrame, key: str) -> bool:
     import pandas
 
-    return bool(pandas.api.types.is_numeric_dtype(frame[key]) and not pandas.api.types.is_bool_dtype(frame[key]))
+    return bool(
+        pandas.api.types.is_numeric_dtype(frame[key]) and not pandas.api.types.is_bool_dtype(frame[key])
+    )
 
 
 def choose_x(frame: pandas.DataFrame, keys: list[str], x: str | None) -> str:
     """The named key, else the first numeric swept key with more than one value."""
     if x is not None:
         if x not in keys:
-            raise ConfigError(f"'{x}' is not a swept key of this sweep", field="--x", allowed=", ".join(keys) or None)
+            raise ConfigError(
+                f"'{x}' is not a swept key of this sweep", field="--x", allowed=", ".join(keys) or None
+            )
         if not is_numeric_key(frame, x):
             raise ConfigError(f"'{x}' has non-numeric values", field="--x")
         return x
     for key in keys:
         if is_numeric_key(frame, key) and frame[key].nunique() > 1:
             return key
-    raise ConfigError("the sweep has no numeric key with several values to plot against", field="--x",
-                      allowed=", ".join(keys) or None)
+    raise ConfigError(
+        "the sweep has no numeric key with several values to plot against",
+        field="--x",
+        allowed=", ".join(keys) or None,
+    )
 
 
 def group_fields(frame: pandas.DataFrame, keys: list[str], x: str) -> list[str]:
@@ -106,8 +113,14 @@ def plot_sweep(frame: pandas.DataFrame, keys: list[str], out: Path, x: str | Non
         for order, style in (("sequential", "-"), ("interleaved", "--")):
             lines = group[group["order"] == order].sort_values(x)
             if not lines.empty:
-                axes.plot(lines[x], lines["seconds"] * 1e3, style, marker="o", color=colours[number % len(colours)],
-                          label=f"{_label(lines.iloc[0], fields)} ({order})")
+                axes.plot(
+                    lines[x],
+                    lines["seconds"] * 1e3,
+                    style,
+                    marker="o",
+                    color=colours[number % len(colours)],
+                    label=f"{_label(lines.iloc[0], fields)} ({order})",
+                )
     axes.set_ylabel("execution time (ms)")
     axes.set_yscale("log")
     axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))

@@ -43,8 +43,20 @@ def write_run(result: RunResult, directory: Path) -> list[Path]:
 def read_timeline(path: Path) -> list[TimelineEvent]:
     """Inverse of the timeline.csv writer, for plots of saved runs."""
     with path.open(newline="") as handle:
-        return [TimelineEvent(r["resource"], float(r["start"]), float(r["end"]), r["kind"], r["layer"], r["op"],
-                              r["tile"], int(r["bytes"]), r["direction"]) for r in csv.DictReader(handle)]
+        return [
+            TimelineEvent(
+                r["resource"],
+                float(r["start"]),
+                float(r["end"]),
+                r["kind"],
+                r["layer"],
+                r["op"],
+                r["tile"],
+                int(r["bytes"]),
+                r["direction"],
+            )
+            for r in csv.DictReader(handle)
+        ]
 
 
 def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
@@ -62,9 +74,19 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
     rows += [
         ("DRAM total", [f"{r.total_dram_bytes / MB:.2f} MB" for r in results]),
         ("SPM hit rate", [f"{r.spm_hit_rate:.1%}" for r in results]),
-        *([("vector ops (non-GEMM)", [f"{r.vector_span_cycles / r.total_cycles:.1%} of time, "
-                                      f"{r.vector_cycles:,} busy cyc" for r in results])]
-          if any(r.vector_cycles for r in results) else []),
+        *(
+            [
+                (
+                    "vector ops (non-GEMM)",
+                    [
+                        f"{r.vector_span_cycles / r.total_cycles:.1%} of time, {r.vector_cycles:,} busy cyc"
+                        for r in results
+                    ],
+                )
+            ]
+            if any(r.vector_cycles for r in results)
+            else []
+        ),
         ("core busy", [" / ".join(f"{u:.0%}" for u in r.core_utilisation) for r in results]),
         ("PE utilisation", [f"{r.pe_utilisation:.1%}" for r in results]),
     ]
@@ -75,7 +97,10 @@ def print_summary(results: list[RunResult], console: Console | None = None) -> N
     """A table with one column per run, and the speedup of interleaved over sequential when both ran."""
     console = console or Console()
     first = results[0]
-    table = Table(title=f"{first.model} {'forward' if first.order == 'forward' else 'backward'} on {first.hardware} ({first.cores} cores)")
+    table = Table(
+        title=f"{first.model} {'forward' if first.order == 'forward' else 'backward'} on {first.hardware} "
+        f"({first.cores} cores)"
+    )
     table.add_column("metric")
     for result in results:
         table.add_column(result.order, justify="right")
@@ -85,7 +110,9 @@ def print_summary(results: list[RunResult], console: Console | None = None) -> N
     by_order = {r.order: r for r in results}
     if "sequential" in by_order and "interleaved" in by_order:
         seq, inter = by_order["sequential"], by_order["interleaved"]
-        console.print(f"interleaved / sequential time: {inter.total_cycles / seq.total_cycles:.3f} "
-                      f"(speedup {seq.total_cycles / inter.total_cycles:.3f}x); dY reads "
-                      f"{seq.dram_bytes[Direction.READ][TensorKind.DY] / MB:.2f} MB -> "
-                      f"{inter.dram_bytes[Direction.READ][TensorKind.DY] / MB:.2f} MB")
+        console.print(
+            f"interleaved / sequential time: {inter.total_cycles / seq.total_cycles:.3f} "
+            f"(speedup {seq.total_cycles / inter.total_cycles:.3f}x); dY reads "
+            f"{seq.dram_bytes[Direction.READ][TensorKind.DY] / MB:.2f} MB -> "
+            f"{inter.dram_bytes[Direction.READ][TensorKind.DY] / MB:.2f} MB"
+        )

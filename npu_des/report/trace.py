@@ -18,6 +18,7 @@ import numpy as np
 from npu_des.kinds import Direction
 from npu_des.metrics import CORE_UNIT, TimelineEvent
 from npu_des.report.saved import SavedRun
+
 UNIT_NAMES = {"array": "systolic array", "dma": "DMA engine"}
 UNIT_TID_BASE = {"array": 100, "dma": 200}   # slot k of a unit gets tid base + k
 NS_PER_US = 1000.0
@@ -39,7 +40,7 @@ def _slots(starts_ns: np.ndarray, ends_ns: np.ndarray) -> np.ndarray:
     slots = np.empty(starts_ns.size, dtype=np.int64)
     for index in np.argsort(starts_ns, kind="stable"):
         start = starts_ns[index]
-        for slot, busy_until in enumerate(slot_ends):
+        for slot, busy_until in enumerate(slot_ends):  # noqa: B007 (slot is used after the loop)
             if busy_until <= start:
                 break
         else:
@@ -74,25 +75,55 @@ def trace_events(run: SavedRun) -> dict[str, Any]:
             pid = dram_pid if resource == "dram" else max(processes) + 1
             base, unit_name = 1, "busy" if resource == "dram" else resource
             processes.setdefault(pid, "DRAM channel" if resource == "dram" else resource)
-        category = "dram" if resource == "dram" else ("dma" if match and match.group(2) == "dma" else "compute")
+        category = (
+            "dram" if resource == "dram" else ("dma" if match and match.group(2) == "dma" else "compute")
+        )
         for event, start, end, slot in zip(group, starts_ns.tolist(), ends_ns.tolist(), slots.tolist()):
             tid = base + slot
             threads.setdefault((pid, tid), unit_name if slot == 0 else f"{unit_name} #{slot}")
-            args: dict[str, Any] = {"layer": event.layer, "op": event.op, "tile": event.tile, "bytes": event.bytes,
-                                    "direction": event.direction, "kind": event.kind}
-            events.append({"name": event_name(event), "cat": category, "ph": "X", "ts": start / NS_PER_US,
-                           "dur": max(end - start, 0.0) / NS_PER_US, "pid": pid, "tid": tid, "args": args})
+            args: dict[str, Any] = {
+                "layer": event.layer,
+                "op": event.op,
+                "tile": event.tile,
+                "bytes": event.bytes,
+                "direction": event.direction,
+                "kind": event.kind,
+            }
+            events.append(
+                {
+                    "name": event_name(event),
+                    "cat": category,
+                    "ph": "X",
+                    "ts": start / NS_PER_US,
+                    "dur": max(end - start, 0.0) / NS_PER_US,
+                    "pid": pid,
+                    "tid": tid,
+                    "args": args,
+                }
+            )
     events += _spm_counters(run, ns_per_cycle, spm_pid)
     metadata: list[dict[str, Any]] = []
     for pid, name in sorted(processes.items()):
         metadata.append({"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": name}})
-        metadata.append({"name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0, "args": {"sort_index": pid}})
+        metadata.append(
+            {"name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0, "args": {"sort_index": pid}}
+        )
     for (pid, tid), name in sorted(threads.items()):
         metadata.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}})
-        metadata.append({"name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid, "args": {"sort_index": tid}})
-    return {"traceEvents": metadata + events, "displayTimeUnit": "ns",
-            "otherData": {"model": run.model, "hardware": run.hardware, "order": run.order,
-                          "total_cycles": run.total_cycles, "cycles_per_us": run.cycles_per_us}}
+        metadata.append(
+            {"name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid, "args": {"sort_index": tid}}
+        )
+    return {
+        "traceEvents": metadata + events,
+        "displayTimeUnit": "ns",
+        "otherData": {
+            "model": run.model,
+            "hardware": run.hardware,
+            "order": run.order,
+            "total_cycles": run.total_cycles,
+            "cycles_per_us": run.cycles_per_us,
+        },
+    }
 
 
 def _spm_counters(run: SavedRun, ns_per_cycle: float, pid: int) -> list[dict[str, Any]]:
@@ -101,10 +132,21 @@ def _spm_counters(run: SavedRun, ns_per_cycle: float, pid: int) -> list[dict[str
         return []
     times_ns = np.rint(run.spm_cycles * ns_per_cycle)
     last_at_time = np.append(times_ns[1:] != times_ns[:-1], True)
-    return [{"name": "SPM occupancy", "ph": "C", "ts": t / NS_PER_US, "pid": pid, "tid": 0,
-             "args": {"used_bytes": used, "pinned_bytes": pinned}}
-            for t, used, pinned in zip(times_ns[last_at_time].tolist(), run.spm_used_bytes[last_at_time].tolist(),
-                                       run.spm_pinned_bytes[last_at_time].tolist())]
+    return [
+        {
+            "name": "SPM occupancy",
+            "ph": "C",
+            "ts": t / NS_PER_US,
+            "pid": pid,
+            "tid": 0,
+            "args": {"used_bytes": used, "pinned_bytes": pinned},
+        }
+        for t, used, pinned in zip(
+            times_ns[last_at_time].tolist(),
+            run.spm_used_bytes[last_at_time].tolist(),
+            run.spm_pinned_bytes[last_at_time].tolist(),
+        )
+    ]
 
 
 def write_trace(run: SavedRun, path: Path) -> Path:

@@ -67,6 +67,12 @@ def total_bytes(traffic: dict[str, dict[str, int]]) -> int:
 
 def best_loop_order(grid: TileGrid, capacity_bytes: int, default: str = "mnk") -> str:
     """The loop order with the least estimated traffic; ties keep the default, then the listed order."""
-    ranked = sorted(LOOP_ORDERS, key=lambda order: (total_bytes(interleaved_traffic(grid, order, capacity_bytes)),
-                                                   order != default, LOOP_ORDERS.index(order)))
+    ranked = sorted(
+        LOOP_ORDERS,
+        key=lambda order: (
+            total_bytes(interleaved_traffic(grid, order, capacity_bytes)),
+            order != default,
+            LOOP_ORDERS.index(order),
+        ),
+    )
     return ranked[0]

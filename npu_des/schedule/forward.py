@@ -89,7 +89,8 @@ def add_layer(tasks: TaskList, grid: TileGrid, cores: int, refs: TileRefs | None
 
 def forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int,
                      pinned: dict[str, str] | None = None) -> Schedule:
-    """Layer-by-layer forward schedule (no fusion); `pinned` feature maps (producer -> consumer) stay on chip."""
+    """Layer-by-layer forward schedule (no fusion); `pinned` feature maps (producer -> consumer) stay on
+    chip."""
     tasks = TaskList()
     adder = LayerAdder(cores, pinned)
     for layer in layers:

@@ -92,7 +92,11 @@ def row_spans(group: list[Layer], first: int, last: int) -> list[tuple[int, int]
 
 def choose_rows(group: list[Layer], budget: SpmBudget) -> int:
     """Most output rows per step whose in-flight working sets (plus the group's weights) fit the budget."""
-    budget_bytes, in_flight, bytes_per_element = budget.tiles_bytes, budget.in_flight_tasks, budget.bytes_per_element
+    budget_bytes, in_flight, bytes_per_element = (
+        budget.tiles_bytes,
+        budget.in_flight_tasks,
+        budget.bytes_per_element,
+    )
     out_h = group[-1].gemm.conv.out_h
     rows = out_h
     while rows >= 1:
@@ -103,9 +107,12 @@ def choose_rows(group: list[Layer], budget: SpmBudget) -> int:
     names = "+".join(layer.name for layer in group)
     largest, weights = step_bytes(group, 1, bytes_per_element)
     need = largest * in_flight + weights
-    raise ConfigError(f"fused group '{names}' needs {need / 1024:.1f} KB for one output row "
-                      f"({in_flight} in-flight steps and its weights), {(need - budget_bytes) / 1024:.1f} KB "
-                      f"over the {budget_bytes / 1024:.0f} KB available", field="run.fuse")
+    raise ConfigError(
+        f"fused group '{names}' needs {need / 1024:.1f} KB for one output row "
+        f"({in_flight} in-flight steps and its weights), {(need - budget_bytes) / 1024:.1f} KB "
+        f"over the {budget_bytes / 1024:.0f} KB available",
+        field="run.fuse",
+    )
 
 
 def fits(group: list[Layer], budget: SpmBudget) -> bool:
@@ -115,7 +122,8 @@ def fits(group: list[Layer], budget: SpmBudget) -> bool:
 
 
 def fused_input_bytes(group: list[Layer], budget: SpmBudget) -> int:
-    """DRAM bytes of the group input's row tiles (halo rows read again by each step), as `_add_group` reads them."""
+    """DRAM bytes of the group input's row tiles (halo rows read again by each step), as `_add_group` reads
+    them."""
     first, last = group[0], group[-1].gemm.conv
     rows = choose_rows(group, budget)
     total = 0
@@ -134,8 +142,12 @@ def auto_groups(layers: list[Layer], budget: SpmBudget, max_depth: int = 3) -> l
     groups: list[list[Layer]] = []
     current: list[Layer] = []
     for layer in layers:
-        if (current and len(current) < max_depth and can_fuse(current[-1], layer, consumers)
-                and fits([*current, layer], budget)):
+        if (
+            current
+            and len(current) < max_depth
+            and can_fuse(current[-1], layer, consumers)
+            and fits([*current, layer], budget)
+        ):
             current.append(layer)
             continue
         if len(current) > 1:
@@ -158,20 +170,32 @@ def named_groups(layers: list[Layer], specs: tuple[str, ...]) -> list[list[Layer
         names = spec.split("+")
         unknown = [name for name in names if name not in by_name]
         if unknown or len(names) < 2:
-            raise ConfigError(f"fused group '{spec}' " + (f"names unknown layer '{unknown[0]}'" if unknown
-                                                          else "needs at least two layers"), field="run.fuse",
-                              allowed="LAYER+LAYER[+...] chains of convs, or auto")
+            raise ConfigError(
+                f"fused group '{spec}' "
+                + (f"names unknown layer '{unknown[0]}'" if unknown else "needs at least two layers"),
+                field="run.fuse",
+                allowed="LAYER+LAYER[+...] chains of convs, or auto",
+            )
         group = [by_name[name] for name in names]
         for producer, consumer in pairwise(group):
             if not can_fuse(producer, consumer, consumers):
-                raise ConfigError(f"fused group '{spec}': '{consumer.name}' is not the only consumer of "
-                                  f"'{producer.name}' reading only it (or not a conv on its map)", field="run.fuse")
+                raise ConfigError(
+                    f"fused group '{spec}': '{consumer.name}' is not the only consumer of "
+                    f"'{producer.name}' reading only it (or not a conv on its map)",
+                    field="run.fuse",
+                )
         groups.append(group)
     return groups
 
 
-def fused_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, groups: list[list[Layer]],
-                   budget: SpmBudget, pinned: dict[str, str] | None = None) -> tuple[Schedule, FusionReport]:
+def fused_schedule(
+    layers: list[Layer],
+    grids: dict[str, TileGrid],
+    cores: int,
+    groups: list[list[Layer]],
+    budget: SpmBudget,
+    pinned: dict[str, str] | None = None,
+) -> tuple[Schedule, FusionReport]:
     """Forward schedule where each group runs row tile by row tile and the other layers layer by layer
     (`pinned` producer -> consumer feature maps of those stay on chip; none may touch a group)."""
     group_of = {layer.name: tuple(group) for group in groups for layer in group}
@@ -197,18 +221,37 @@ def fused_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, 
         for member in group[1:]:
             op_deps[(member.name, Op.Y)] = ()  # within a group each task waits for its producer task
     report = FusionReport(tuple(tuple(m.name for m in g) for g in groups), row_tiles, extra_macs, saved)
-    choices = {member.name: {"fused_group": "+".join(m.name for m in group), "fused_rows": str(row_tiles[group[-1].name])}
-               for group in groups for member in group}
+    choices = {
+        member.name: {
+            "fused_group": "+".join(m.name for m in group),
+            "fused_rows": str(row_tiles[group[-1].name]),
+        }
+        for group in groups
+        for member in group
+    }
     return Schedule("forward", tuple(tasks.tasks), op_deps, grids, choices), report
 
 
-def _add_group(tasks: TaskList, group: list[Layer], grids: dict[str, TileGrid], cores: int, rows: int,
-               bytes_per_element: int) -> tuple[int, int]:
+def _add_group(
+    tasks: TaskList,
+    group: list[Layer],
+    grids: dict[str, TileGrid],
+    cores: int,
+    rows: int,
+    bytes_per_element: int,
+) -> tuple[int, int]:
     """Append every step of one group; returns (recomputed MACs, intermediate DRAM bytes avoided)."""
     last = group[-1].gemm.conv
     computed = dict.fromkeys((layer.name for layer in group), 0)
-    weights = {layer.name: TileRef(TileKey(grids[layer.name].index, W_CODE, 0, 0, 0), TensorKind.W, layer.name,
-                                   layer.gemm.weight_elements * bytes_per_element) for layer in group}
+    weights = {
+        layer.name: TileRef(
+            TileKey(grids[layer.name].index, W_CODE, 0, 0, 0),
+            TensorKind.W,
+            layer.name,
+            layer.gemm.weight_elements * bytes_per_element,
+        )
+        for layer in group
+    }
     step = 0
     for image in range(last.batch):
         for first in range(0, last.out_h, rows):
@@ -221,25 +264,52 @@ def _add_group(tasks: TaskList, group: list[Layer], grids: dict[str, TileGrid], 
                 final = position == len(group) - 1
                 if previous is None:
                     start, end = input_rows(layer, top, bottom)
-                    x = TileRef(TileKey(index, X_CODE, image, start, end), TensorKind.X, layer.name,
-                                c_in(layer) * (end - start) * conv.in_w * bytes_per_element)
+                    x = TileRef(
+                        TileKey(index, X_CODE, image, start, end),
+                        TensorKind.X,
+                        layer.name,
+                        c_in(layer) * (end - start) * conv.in_w * bytes_per_element,
+                    )
                 else:
                     x = previous
-                y_key = TileKey(index, Y_CODE, image, top, bottom) if final else TileKey(index, Y_CODE, step, top,
-                                                                                          -1 - image)
-                y = TileRef(y_key, TensorKind.Y, layer.name, layer.out_shape[0] * (bottom - top) * conv.out_w
-                            * bytes_per_element)
+                y_key = (
+                    TileKey(index, Y_CODE, image, top, bottom)
+                    if final
+                    else TileKey(index, Y_CODE, step, top, -1 - image)
+                )
+                y = TileRef(
+                    y_key,
+                    TensorKind.Y,
+                    layer.name,
+                    layer.out_shape[0] * (bottom - top) * conv.out_w * bytes_per_element,
+                )
                 m_rows = (bottom - top) * conv.out_w
                 task_id = len(tasks.tasks)
-                tasks.tasks.append(TileTask(
-                    task_id, core, layer.name, Op.Y, (image, top, bottom, step), (x, weights[layer.name]), y,
-                    first=True, last=True, prev=previous_task, extents=GemmExtents(gemm.groups, m_rows, gemm.K, gemm.N),
-                    write_back=final, hand_over=not final, frees=(x,) if previous is not None else ()))
+                tasks.tasks.append(
+                    TileTask(
+                        task_id,
+                        core,
+                        layer.name,
+                        Op.Y,
+                        (image, top, bottom, step),
+                        (x, weights[layer.name]),
+                        y,
+                        first=True,
+                        last=True,
+                        prev=previous_task,
+                        extents=GemmExtents(gemm.groups, m_rows, gemm.K, gemm.N),
+                        write_back=final,
+                        hand_over=not final,
+                        frees=(x,) if previous is not None else (),
+                    )
+                )
                 computed[layer.name] += gemm.groups * m_rows * gemm.K * gemm.N
                 previous, previous_task = (None, -1) if final else (y, task_id)
             step += 1
     extra = sum(computed[layer.name] - layer.gemm.macs for layer in group)
-    saved = 2 * sum(layer.gemm.M * layer.gemm.N * layer.gemm.groups for layer in group[:-1]) * bytes_per_element
+    saved = (
+        2 * sum(layer.gemm.M * layer.gemm.N * layer.gemm.groups for layer in group[:-1]) * bytes_per_element
+    )
     return extra, saved
 
 
@@ -250,9 +320,16 @@ def fusion_groups(layers: list[Layer], fuse: tuple[str, ...], budget: SpmBudget)
     return auto_groups(layers, budget) if fuse == ("auto",) else named_groups(layers, fuse)
 
 
-def build_forward_schedule(layers: list[Layer], grids: dict[str, TileGrid], cores: int, budget: SpmBudget,
-                           groups: list[list[Layer]], pinned: dict[str, str] | None = None) -> Schedule:
-    """The forward schedule: layer by layer, with fused `groups` and `pinned` feature maps (producer -> consumer)."""
+def build_forward_schedule(
+    layers: list[Layer],
+    grids: dict[str, TileGrid],
+    cores: int,
+    budget: SpmBudget,
+    groups: list[list[Layer]],
+    pinned: dict[str, str] | None = None,
+) -> Schedule:
+    """The forward schedule: layer by layer, with fused `groups` and `pinned` feature maps (producer ->
+    consumer)."""
     if not groups:
         return forward_schedule(layers, grids, cores, pinned)
     schedule, _ = fused_schedule(layers, grids, cores, groups, budget, pinned)

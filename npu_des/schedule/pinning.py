@@ -59,15 +59,17 @@ def fits_rows(layer: Layer, tm: int, task_budget_bytes: int, bytes_per_element: 
 
 
 def largest_rows(layer: Layer, task_budget_bytes: int, bytes_per_element: int) -> int:
-    """Largest M tile (of the tiler's 1, 2, 4, ... split candidates) whose full-channel task fits; 0 if none."""
+    """Largest M tile (of the tiler's 1, 2, 4, ... split candidates) whose full-channel task fits; 0 if
+    none."""
     for tm in tile_size_candidates(layer.gemm.M):
         if fits_rows(layer, tm, task_budget_bytes, bytes_per_element):
             return tm
     return 0
 
 
-def forward_links(layers: list[Layer], grids: dict[str, TileGrid], task_budget_bytes: int,
-                  fusible: set[tuple[str, str]]) -> list[ForwardLink]:
+def forward_links(
+    layers: list[Layer], grids: dict[str, TileGrid], task_budget_bytes: int, fusible: set[tuple[str, str]]
+) -> list[ForwardLink]:
     """Every producer -> next-layer link whose feature map could be pinned (see the module doc) or fused."""
     consumers: dict[str, list[str]] = {}
     for layer in layers:
@@ -80,51 +82,86 @@ def forward_links(layers: list[Layer], grids: dict[str, TileGrid], task_budget_b
         p_grid, c_grid = grids[producer.name], grids[consumer.name]
         bpe = p_grid.bytes_per_element
         nbytes = producer.gemm.M * producer.gemm.N * producer.gemm.groups * bpe
-        saving = p_grid.forward_compulsory_bytes()[TensorKind.Y] + c_grid.forward_compulsory_bytes()[TensorKind.X]
+        saving = (
+            p_grid.forward_compulsory_bytes()[TensorKind.Y] + c_grid.forward_compulsory_bytes()[TensorKind.X]
+        )
         mode = "rows" if _pointwise(producer, consumer) else "whole"
         if mode == "rows":
             pinnable = all(largest_rows(layer, task_budget_bytes, bpe) for layer in (producer, consumer))
         else:
-            pinnable = all(fits_rows(layer, layer.gemm.M, task_budget_bytes, bpe) for layer in (producer, consumer))
-        links.append(ForwardLink(producer.name, consumer.name, position, nbytes, saving, mode, pinnable,
-                                 (producer.name, consumer.name) in fusible))
+            pinnable = all(
+                fits_rows(layer, layer.gemm.M, task_budget_bytes, bpe) for layer in (producer, consumer)
+            )
+        links.append(
+            ForwardLink(
+                producer.name,
+                consumer.name,
+                position,
+                nbytes,
+                saving,
+                mode,
+                pinnable,
+                (producer.name, consumer.name) in fusible,
+            )
+        )
     return links
 
 
-def retile_pinned(grids: dict[str, TileGrid], pinned: tuple[ForwardLink, ...], task_budget_bytes: int,
-                  ) -> dict[str, TileGrid]:
-    """Full-channel tiles for every layer of a pinned chain, one M tiling per chain (all of M if any link is whole)."""
+def retile_pinned(
+    grids: dict[str, TileGrid],
+    pinned: tuple[ForwardLink, ...],
+    task_budget_bytes: int,
+) -> dict[str, TileGrid]:
+    """Full-channel tiles for every layer of a pinned chain, one M tiling per chain (all of M if any link is
+    whole)."""
     grids = dict(grids)
     for names, whole in pin_components(pinned):
         layers = [grids[name].layer for name in names]
         bpe = grids[names[0]].bytes_per_element
-        tm = layers[0].gemm.M if whole else min(largest_rows(layer, task_budget_bytes, bpe) for layer in layers)
+        tm = (
+            layers[0].gemm.M
+            if whole
+            else min(largest_rows(layer, task_budget_bytes, bpe) for layer in layers)
+        )
         for layer in layers:
             grid = grids[layer.name]
             grids[layer.name] = TileGrid.build(layer, grid.index, full_channel_shape(layer, tm), bpe)
     return grids
 
 
-def backward_candidates(layers_backward: list[Layer], grids: dict[str, TileGrid],
-                        dy_reads: dict[str, int]) -> list[PinCandidate]:
-    """dY of each layer, alive over [q, q+1] of backward order; pinned it is read once, saving the re-reads."""
+def backward_candidates(
+    layers_backward: list[Layer], grids: dict[str, TileGrid], dy_reads: dict[str, int]
+) -> list[PinCandidate]:
+    """dY of each layer, alive over [q, q+1] of backward order; pinned it is read once, saving the
+    re-reads."""
     candidates = []
     for position, layer in enumerate(layers_backward):
         nbytes = grids[layer.name].compulsory_bytes()[TensorKind.DY]
-        candidates.append(PinCandidate(f"{layer.name}:dY", nbytes, max(0, dy_reads.get(layer.name, 0) - nbytes),
-                                       position, position + 1))
+        candidates.append(
+            PinCandidate(
+                f"{layer.name}:dY",
+                nbytes,
+                max(0, dy_reads.get(layer.name, 0) - nbytes),
+                position,
+                position + 1,
+            )
+        )
     return candidates
 
 
 def estimated_dy_reads(grids: dict[str, TileGrid], order: str) -> dict[str, int]:
     """Without a measured run: the sequential order reads dY once per op (twice), interleaved once."""
     reads = 2 if order == "sequential" else 1
-    return {name: (reads if grid.layer.has_input_gradient else 1) * grid.compulsory_bytes()[TensorKind.DY]
-            for name, grid in grids.items()}
+    return {
+        name: (reads if grid.layer.has_input_gradient else 1) * grid.compulsory_bytes()[TensorKind.DY]
+        for name, grid in grids.items()
+    }
 
 
-def disjoint_pin_deps(schedule: Schedule, lifetimes: list[tuple[tuple[OpId, ...], tuple[OpId, ...], int, int]],
-                      ) -> Schedule:
+def disjoint_pin_deps(
+    schedule: Schedule,
+    lifetimes: list[tuple[tuple[OpId, ...], tuple[OpId, ...], int, int]],
+) -> Schedule:
     """Make pins with disjoint lifetimes never coexist: a pin's first users wait for earlier pins' releases.
 
     `lifetimes`: (ops that fill the pin, ops whose completion frees it, start, end). Only ops that
@@ -135,7 +172,9 @@ def disjoint_pin_deps(schedule: Schedule, lifetimes: list[tuple[tuple[OpId, ...]
     present = {(task.layer, task.op) for task in schedule.tasks}
     op_deps = dict(schedule.op_deps)
     for owners, _, start, _ in lifetimes:
-        waits = sorted({op for _, releases, _, end in lifetimes if end < start for op in releases if op in present})
+        waits = sorted(
+            {op for _, releases, _, end in lifetimes if end < start for op in releases if op in present}
+        )
         if not waits:
             continue
         for owner in owners:
@@ -144,9 +183,14 @@ def disjoint_pin_deps(schedule: Schedule, lifetimes: list[tuple[tuple[OpId, ...]
     return replace(schedule, op_deps=op_deps)
 
 
-def plan_forward_pins(layers: list[Layer], grids: dict[str, TileGrid], cores: int, budget: SpmBudget,
-                      options: RunOptions, check_task_count: Callable[[dict[str, TileGrid]], None],
-                      ) -> tuple[Schedule, dict[tuple[int, int], int]]:
+def plan_forward_pins(
+    layers: list[Layer],
+    grids: dict[str, TileGrid],
+    cores: int,
+    budget: SpmBudget,
+    options: RunOptions,
+    check_task_count: Callable[[dict[str, TileGrid]], None],
+) -> tuple[Schedule, dict[tuple[int, int], int]]:
     """Forward: decide fused groups and pinned feature maps (given, or by the planner), then the schedule.
 
     Re-tiled pinned layers and fused steps stay within `spm_fraction` of the SPM like every tile, so
@@ -176,12 +220,19 @@ def plan_forward_pins(layers: list[Layer], grids: dict[str, TileGrid], cores: in
     if options.pins:
         pinned = _given_forward_pins(options.pins, links, by_name)
         if not components_fit(pinned, whole_fits):
-            raise ConfigError(f"pins {', '.join(link.tensor for link in pinned)} need one M tile for a layer "
-                              f"whose full-channel task does not fit {task_budget / 1024:.1f} KB", field="run.pins")
+            raise ConfigError(
+                f"pins {', '.join(link.tensor for link in pinned)} need one M tile for a layer "
+                f"whose full-channel task does not fit {task_budget / 1024:.1f} KB",
+                field="run.pins",
+            )
     elif options.pin_plan == "optimal":
         fixed = {name for group in groups for name in group} if options.fuse != ("auto",) else set()
-        free = [link if link.producer not in fixed and link.consumer not in fixed
-                else replace(link, pinnable=False) for link in links]
+        free = [
+            link
+            if link.producer not in fixed and link.consumer not in fixed
+            else replace(link, pinnable=False)
+            for link in links
+        ]
         result = plan_forward_links(free, pin_budget, True, options.fuse == ("auto",), group_cost, whole_fits)
         pinned = result.pinned
         groups = [list(group) for group in result.groups] if options.fuse == ("auto",) else groups
@@ -192,35 +243,61 @@ def plan_forward_pins(layers: list[Layer], grids: dict[str, TileGrid], cores: in
     in_groups = {name for group in groups for name in group}
     clash = [link.tensor for link in pinned if {link.producer, link.consumer} & in_groups]
     if clash:
-        raise ConfigError(f"pinned {', '.join(clash)} touches a fused group", field="run.pins",
-                          allowed="pins of layers outside run.fuse groups")
-    check_pins_fit([PinCandidate(link.tensor, link.nbytes, link.saving, link.position, link.position + 1)
-                    for link in pinned], pin_budget, "run.pins" if options.pins else "run.pin_plan")
+        raise ConfigError(
+            f"pinned {', '.join(clash)} touches a fused group",
+            field="run.pins",
+            allowed="pins of layers outside run.fuse groups",
+        )
+    check_pins_fit(
+        [
+            PinCandidate(link.tensor, link.nbytes, link.saving, link.position, link.position + 1)
+            for link in pinned
+        ],
+        pin_budget,
+        "run.pins" if options.pins else "run.pin_plan",
+    )
     grids = retile_pinned(grids, pinned, task_budget)
     check_task_count(grids)
-    schedule = build_forward_schedule(layers, grids, cores, budget,
-                                      [[by_name[name] for name in group] for group in groups],
-                                      {link.producer: link.consumer for link in pinned})
-    schedule = disjoint_pin_deps(schedule, [(((link.producer, Op.Y),), ((link.consumer, Op.Y),),
-                                             link.position, link.position + 1) for link in pinned])
+    schedule = build_forward_schedule(
+        layers,
+        grids,
+        cores,
+        budget,
+        [[by_name[name] for name in group] for group in groups],
+        {link.producer: link.consumer for link in pinned},
+    )
+    schedule = disjoint_pin_deps(
+        schedule,
+        [
+            (((link.producer, Op.Y),), ((link.consumer, Op.Y),), link.position, link.position + 1)
+            for link in pinned
+        ],
+    )
     schedule = mark_pins(schedule, {link.producer: f"Y->{link.consumer}" for link in pinned})
     return schedule, {(grids[link.producer].index, KIND_CODES[TensorKind.Y]): link.nbytes for link in pinned}
 
 
-def _given_forward_pins(specs: tuple[str, ...], links: list[ForwardLink],
-                        by_name: dict[str, Layer]) -> tuple[ForwardLink, ...]:
+def _given_forward_pins(
+    specs: tuple[str, ...], links: list[ForwardLink], by_name: dict[str, Layer]
+) -> tuple[ForwardLink, ...]:
     """`LAYER:Y` specs -> the links they pin; anything else is one ConfigError."""
     by_producer = {link.producer: link for link in links}
     pinned = []
     for spec in specs:
         layer, _, kind = spec.rpartition(":")
         if layer not in by_name or kind != TensorKind.Y:
-            raise ConfigError(f"pin '{spec}' is not LAYER:Y with a layer of the model", field="run.pins",
-                              allowed="LAYER:Y on a forward run")
+            raise ConfigError(
+                f"pin '{spec}' is not LAYER:Y with a layer of the model",
+                field="run.pins",
+                allowed="LAYER:Y on a forward run",
+            )
         link = by_producer.get(layer)
         if link is None or not link.pinnable:
-            why = ("its full-channel tiles do not fit" if link is not None else
-                   "it does not feed only the next layer, which must read only it")
+            why = (
+                "its full-channel tiles do not fit"
+                if link is not None
+                else "it does not feed only the next layer, which must read only it"
+            )
             raise ConfigError(f"pin '{spec}': the feature map cannot be pinned ({why})", field="run.pins")
         pinned.append(link)
     return tuple(sorted(set(pinned), key=lambda link: link.position))

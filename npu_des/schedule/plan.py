@@ -70,13 +70,18 @@ def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partition
         pins = {(by_name[pin.tensor], KIND_CODES[TensorKind.DY]): pin for pin in chosen}
     check_pins_fit(list(pins.values()), pin_budget,
                    "run.pin_plan" if options.pin_plan != "none" else "run.pins")
-    schedule = build_schedule(layers, backward, grids, hw.cores.count, options, hw.spm.capacity_bytes, partitions)
+    schedule = build_schedule(
+        layers, backward, grids, hw.cores.count, options, hw.spm.capacity_bytes, partitions
+    )
     names = {grid.index: name for name, grid in grids.items()}
     ops = {name: tuple(op for op in schedule.op_deps if op[0] == name) for name in grids}
-    schedule = disjoint_pin_deps(schedule, [(ops[names[index]], ops[names[index]], pin.start, pin.end)
-                                            for (index, _), pin in pins.items()])
-    return mark_pins(schedule, {names[index]: KIND_OF_CODE[code] for index, code in pins}), \
-        {key: pin.nbytes for key, pin in pins.items()}
+    schedule = disjoint_pin_deps(
+        schedule,
+        [(ops[names[index]], ops[names[index]], pin.start, pin.end) for (index, _), pin in pins.items()],
+    )
+    return mark_pins(schedule, {names[index]: KIND_OF_CODE[code] for index, code in pins}), {
+        key: pin.nbytes for key, pin in pins.items()
+    }
 
 
 def check_task_count(grids: dict[str, TileGrid], max_tasks: int, capacity_bytes: int) -> None:
@@ -86,17 +91,24 @@ def check_task_count(grids: dict[str, TileGrid], max_tasks: int, capacity_bytes:
         g, m, n, k = grid.counts
         total += g * m * n * k * (2 if grid.layer.has_input_gradient else 1)
     if total > max_tasks:
-        worst = max(grids.values(), key=lambda grid: grid.counts[0] * grid.counts[1] * grid.counts[2] * grid.counts[3])
+        worst = max(
+            grids.values(), key=lambda grid: grid.counts[0] * grid.counts[1] * grid.counts[2] * grid.counts[3]
+        )
         shape = worst.shape
         raise ConfigError(
             f"SPM {capacity_bytes / 1024:.0f} KB forces tiles as small as {shape.tm}x{shape.tn}x{shape.tk} "
-            f"(layer '{worst.layer.name}'), giving {total:,} tile tasks, more than run.max_tasks={max_tasks:,}; "
-            "use a larger spm.capacity_kb or raise run.max_tasks", field="spm.capacity_kb")
+            f"(layer '{worst.layer.name}'), giving {total:,} tile tasks, "
+            f"more than run.max_tasks={max_tasks:,}; "
+            "use a larger spm.capacity_kb or raise run.max_tasks",
+            field="spm.capacity_kb",
+        )
 
 
-def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid],
-                 positions: dict[str, int]) -> dict[tuple[int, int], PinCandidate]:
-    """Backward `LAYER:KIND` pin specs -> {(layer index, kind code): pin alive over [q, q+1] of backward order}.
+def resolve_pins(
+    specs: tuple[str, ...], grids: dict[str, TileGrid], positions: dict[str, int]
+) -> dict[tuple[int, int], PinCandidate]:
+    """Backward `LAYER:KIND` pin specs -> {(layer index, kind code): pin alive over [q, q+1] of backward
+    order}.
 
     A layer's pins last until all its ops finish, which may be after the next layer has started,
     so the pins of consecutive layers share the SPM and are checked together.
@@ -105,16 +117,24 @@ def resolve_pins(specs: tuple[str, ...], grids: dict[str, TileGrid],
     for spec in specs:
         layer, colon, kind = spec.rpartition(":")
         if not colon:
-            raise ConfigError(f"pin '{spec}' names no tensor kind", field="run.pins",
-                              allowed="LAYER:KIND, e.g. conv1:dY")
+            raise ConfigError(
+                f"pin '{spec}' names no tensor kind", field="run.pins", allowed="LAYER:KIND, e.g. conv1:dY"
+            )
         if layer not in grids:
-            raise ConfigError(f"pin '{spec}' names unknown layer '{layer}'", field="run.pins",
-                              allowed="LAYER:KIND with a layer of the model")
+            raise ConfigError(
+                f"pin '{spec}' names unknown layer '{layer}'",
+                field="run.pins",
+                allowed="LAYER:KIND with a layer of the model",
+            )
         if kind not in KINDS:
-            raise ConfigError(f"pin '{spec}' names unknown tensor kind '{kind}'", field="run.pins",
-                              allowed=", ".join(KINDS) + " (Y on forward runs)")
+            raise ConfigError(
+                f"pin '{spec}' names unknown tensor kind '{kind}'",
+                field="run.pins",
+                allowed=", ".join(KINDS) + " (Y on forward runs)",
+            )
         grid = grids[layer]
         nbytes = grid.compulsory_bytes()[TensorKind(kind)]
-        pins[(grid.index, KIND_CODES[TensorKind(kind)])] = PinCandidate(spec, nbytes, 0, positions[layer],
-                                                                         positions[layer] + 1)
+        pins[(grid.index, KIND_CODES[TensorKind(kind)])] = PinCandidate(
+            spec, nbytes, 0, positions[layer], positions[layer] + 1
+        )
     return pins

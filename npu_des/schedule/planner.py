@@ -49,16 +49,21 @@ def check_pins_fit(pins: Sequence[PinCandidate], budget_bytes: int, field: str =
     """One ConfigError naming the tensors alive together and the bytes over, if any position overflows."""
     peak, names = alive_peak(pins)
     if peak > budget_bytes:
-        raise ConfigError(f"pins {', '.join(names)} hold {peak / 1024:.1f} KB at the same time, "
-                          f"{(peak - budget_bytes) / 1024:.1f} KB over the {budget_bytes / 1024:.1f} KB the SPM "
-                          "has beside the in-flight tiles", field=field)
+        raise ConfigError(
+            f"pins {', '.join(names)} hold {peak / 1024:.1f} KB at the same time, "
+            f"{(peak - budget_bytes) / 1024:.1f} KB over the {budget_bytes / 1024:.1f} KB the SPM "
+            "has beside the in-flight tiles",
+            field=field,
+        )
 
 
 def greedy_pins(candidates: Sequence[PinCandidate], budget_bytes: int) -> tuple[PinCandidate, ...]:
     """Most bytes saved per byte pinned first, each kept if every position still fits."""
     chosen: list[PinCandidate] = []
-    ranked = sorted((c for c in candidates if c.saving > 0),
-                    key=lambda c: (-c.saving / max(1, c.nbytes), -c.saving, c.tensor))
+    ranked = sorted(
+        (c for c in candidates if c.saving > 0),
+        key=lambda c: (-c.saving / max(1, c.nbytes), -c.saving, c.tensor),
+    )
     for candidate in ranked:
         if alive_peak([*chosen, candidate])[0] <= budget_bytes:
             chosen.append(candidate)
@@ -80,9 +85,16 @@ def optimal_pins(candidates: Sequence[PinCandidate], budget_bytes: int) -> tuple
         for alive, (saving, pinned, chosen) in states.items():
             alive = tuple(j for j in alive if ordered[j].end >= candidate.start)
             options = [(alive, (saving, pinned, chosen))]
-            if candidate.saving > 0 and candidate.nbytes + sum(ordered[j].nbytes for j in alive) <= budget_bytes:
-                options.append(((*alive, index), (saving + candidate.saving, pinned + candidate.nbytes,
-                                                  (*chosen, index))))
+            if (
+                candidate.saving > 0
+                and candidate.nbytes + sum(ordered[j].nbytes for j in alive) <= budget_bytes
+            ):
+                options.append(
+                    (
+                        (*alive, index),
+                        (saving + candidate.saving, pinned + candidate.nbytes, (*chosen, index)),
+                    )
+                )
             for key, value in options:
                 if key not in following or _better(value, following[key]):
                     following[key] = value
@@ -117,8 +129,8 @@ class ForwardLink:
     producer: str
     consumer: str
     position: int
-    nbytes: int        # the producer's Y, held in the SPM while pinned
-    saving: int        # Y written + X read back when spilled
+    nbytes: int  # the producer's Y, held in the SPM while pinned
+    saving: int  # Y written + X read back when spilled
     mode: str
     pinnable: bool
     fusible: bool
@@ -137,9 +149,15 @@ class LinkPlan:
     saved_bytes: int
 
 
-def plan_forward_links(links: Sequence[ForwardLink], budget_bytes: int, allow_pin: bool, allow_fuse: bool,
-                       group_cost: Callable[[tuple[str, ...]], int | None], whole_fits: Callable[[str], bool],
-                       max_depth: int = 3) -> LinkPlan:
+def plan_forward_links(
+    links: Sequence[ForwardLink],
+    budget_bytes: int,
+    allow_pin: bool,
+    allow_fuse: bool,
+    group_cost: Callable[[tuple[str, ...]], int | None],
+    whole_fits: Callable[[str], bool],
+    max_depth: int = 3,
+) -> LinkPlan:
     """Exact DP over links in forward order: pin / fuse / spill each, maximising bytes saved.
 
     Constraints: pinned bytes alive at a position (two adjacent pins share their middle layer)
@@ -160,22 +178,35 @@ def plan_forward_links(links: Sequence[ForwardLink], budget_bytes: int, allow_pi
             adjacent = previous_position == link.position - 1
             choice_prev = previous if adjacent else "spill"
             options: list[tuple[str, State, Value]] = [
-                ("spill", (link.position, "spill", (), False, True), value)]
+                ("spill", (link.position, "spill", (), False, True), value)
+            ]
             if allow_fuse and link.fusible and choice_prev != "pin":
                 group = (*run, link.consumer) if choice_prev == "fuse" else (link.producer, link.consumer)
                 cost = group_cost(group) if len(group) <= max_depth else None
                 if cost is not None:
                     before = group_cost(run) or 0 if choice_prev == "fuse" else 0
-                    options.append(("fuse", (link.position, "fuse", group, False, True),
-                                    (value[0] + link.saving - cost + before, value[1] - 1, value[2], value[3])))
+                    options.append(
+                        (
+                            "fuse",
+                            (link.position, "fuse", group, False, True),
+                            (value[0] + link.saving - cost + before, value[1] - 1, value[2], value[3]),
+                        )
+                    )
             if allow_pin and link.pinnable and choice_prev != "fuse":
                 joined = choice_prev == "pin"
                 alive = link.nbytes + (ordered[index - 1].nbytes if joined else 0)
                 whole = (has_whole if joined else False) or link.mode == "whole"
-                fits_whole = (all_whole if joined else whole_fits(link.producer)) and whole_fits(link.consumer)
+                fits_whole = (all_whole if joined else whole_fits(link.producer)) and whole_fits(
+                    link.consumer
+                )
                 if alive <= budget_bytes and (not whole or fits_whole):
-                    options.append(("pin", (link.position, "pin", (), whole, fits_whole),
-                                    (value[0] + link.saving, value[1], value[2] - link.nbytes, value[3])))
+                    options.append(
+                        (
+                            "pin",
+                            (link.position, "pin", (), whole, fits_whole),
+                            (value[0] + link.saving, value[1], value[2] - link.nbytes, value[3]),
+                        )
+                    )
             for choice, state, new in options:
                 new = (*new[:3], (*new[3], (index, choice)))
                 if state not in following or new[:3] > following[state][:3]:
@@ -185,20 +216,35 @@ def plan_forward_links(links: Sequence[ForwardLink], budget_bytes: int, allow_pi
     return _link_plan(ordered, dict(best[3]))
 
 
-def greedy_forward_links(links: Sequence[ForwardLink], budget_bytes: int, groups: Sequence[Sequence[str]],
-                         whole_fits: Callable[[str], bool]) -> LinkPlan:
+def greedy_forward_links(
+    links: Sequence[ForwardLink],
+    budget_bytes: int,
+    groups: Sequence[Sequence[str]],
+    whole_fits: Callable[[str], bool],
+) -> LinkPlan:
     """Fuse the given groups (e.g. fusion.auto_groups), then pin the other links greedily."""
     fused_layers = {name for group in groups for name in group}
     fused_links = {(a, b) for group in groups for a, b in pairwise(group)}
     chosen: list[ForwardLink] = []
-    free = [link for link in links if link.pinnable and link.producer not in fused_layers
-            and link.consumer not in fused_layers]
+    free = [
+        link
+        for link in links
+        if link.pinnable and link.producer not in fused_layers and link.consumer not in fused_layers
+    ]
     for link in sorted(free, key=lambda link: (-link.saving / max(1, link.nbytes), link.position)):
         trial = sorted([*chosen, link], key=lambda item: item.position)
-        if alive_peak([_as_pin(item) for item in trial])[0] <= budget_bytes and components_fit(trial, whole_fits):
+        if alive_peak([_as_pin(item) for item in trial])[0] <= budget_bytes and components_fit(
+            trial, whole_fits
+        ):
             chosen.append(link)
-    decisions = {index: "pin" if link in chosen else "fuse" if (link.producer, link.consumer) in fused_links
-                 else "spill" for index, link in enumerate(links)}
+    decisions = {
+        index: "pin"
+        if link in chosen
+        else "fuse"
+        if (link.producer, link.consumer) in fused_links
+        else "spill"
+        for index, link in enumerate(links)
+    }
     return _link_plan(list(links), decisions)
 
 
@@ -217,7 +263,9 @@ def pin_components(pinned: Sequence[ForwardLink]) -> list[tuple[list[str], bool]
 
 
 def components_fit(pinned: Sequence[ForwardLink], whole_fits: Callable[[str], bool]) -> bool:
-    return all(not whole or all(whole_fits(name) for name in layers) for layers, whole in pin_components(pinned))
+    return all(
+        not whole or all(whole_fits(name) for name in layers) for layers, whole in pin_components(pinned)
+    )
 
 
 def _as_pin(link: ForwardLink) -> PinCandidate:

@@ -82,7 +82,9 @@ class TileRefs:
         self.name = grid.layer.name
         self._cache: dict[tuple[int, int, int, int], TileRef] = {}
 
-    def _ref(self, kind: TensorKind, g: int, a: int, b: int, nbytes_fn: Callable[[int, int, int], int]) -> TileRef:
+    def _ref(
+        self, kind: TensorKind, g: int, a: int, b: int, nbytes_fn: Callable[[int, int, int], int]
+    ) -> TileRef:
         code = KIND_CODES[kind]
         ref = self._cache.get((code, g, a, b))
         if ref is None:
@@ -121,36 +123,98 @@ class TaskList:
         """dX[g,m,k] += dY[g,m,n] . W[g,n,k]^T  (reduction over N)."""
         grid = refs.grid
         size = grid.gemm_extents(g, m, n, k)
-        self._add(refs.name, Op.DX, TileIndex(g, m, n, k), (refs.dy(g, m, n), refs.w(g, n, k)), refs.dx(g, m, k),
-                  core, len(grid.n_tiles), GemmExtents(size.g, size.m, size.n, size.k), 1.0)
+        self._add(
+            refs.name,
+            Op.DX,
+            TileIndex(g, m, n, k),
+            (refs.dy(g, m, n), refs.w(g, n, k)),
+            refs.dx(g, m, k),
+            core,
+            len(grid.n_tiles),
+            GemmExtents(size.g, size.m, size.n, size.k),
+            1.0,
+        )
 
     def add_weight_gradient(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
         """dW[g,k,n] += X[g,m,k]^T . dY[g,m,n]  (reduction over M)."""
         grid = refs.grid
         size = grid.gemm_extents(g, m, n, k)
-        self._add(refs.name, Op.DW, TileIndex(g, m, n, k), (refs.x(g, m, k), refs.dy(g, m, n)), refs.dw(g, n, k),
-                  core, len(grid.m_tiles), GemmExtents(size.g, size.k, size.m, size.n),
-                  grid.x_density * grid.dy_density)
+        self._add(
+            refs.name,
+            Op.DW,
+            TileIndex(g, m, n, k),
+            (refs.x(g, m, k), refs.dy(g, m, n)),
+            refs.dw(g, n, k),
+            core,
+            len(grid.m_tiles),
+            GemmExtents(size.g, size.k, size.m, size.n),
+            grid.x_density * grid.dy_density,
+        )
 
     def add_forward(self, refs: TileRefs, g: int, m: int, n: int, k: int, core: int) -> None:
         """Y[g,m,n] += X[g,m,k] . W[g,n,k]^T  (reduction over K)."""
         grid = refs.grid
         size = grid.gemm_extents(g, m, n, k)
-        self._add(refs.name, Op.Y, TileIndex(g, m, n, k), (refs.x(g, m, k), refs.w(g, n, k)), refs.y(g, m, n),
-                  core, len(grid.k_tiles), GemmExtents(size.g, size.m, size.k, size.n), 1.0)
+        self._add(
+            refs.name,
+            Op.Y,
+            TileIndex(g, m, n, k),
+            (refs.x(g, m, k), refs.w(g, n, k)),
+            refs.y(g, m, n),
+            core,
+            len(grid.k_tiles),
+            GemmExtents(size.g, size.m, size.k, size.n),
+            1.0,
+        )
 
     def add_activation_gradient(self, refs: TileRefs, g: int, m: int, n: int, core: int) -> None:
         """dY[g,m,n] = f'(Y[g,m,n]) * dY[g,m,n] in place, before the layer's GEMMs read dY: loads the
         incoming gradient (first=False), reads the saved activation Y, writes the result back."""
         size = refs.grid.gemm_extents(g, m, n, 0)
-        self.tasks.append(TileTask(len(self.tasks), core, refs.name, Op.VECTOR, TileIndex(g, m, n, 0),
-                                   (refs.y(g, m, n),), refs.dy(g, m, n), first=False, last=True, prev=-1,
-                                   extents=GemmExtents(size.g, size.m, 1, size.n)))
+        self.tasks.append(
+            TileTask(
+                len(self.tasks),
+                core,
+                refs.name,
+                Op.VECTOR,
+                TileIndex(g, m, n, 0),
+                (refs.y(g, m, n),),
+                refs.dy(g, m, n),
+                first=False,
+                last=True,
+                prev=-1,
+                extents=GemmExtents(size.g, size.m, 1, size.n),
+            )
+        )
 
-    def _add(self, layer: str, op: Op, tile: TileIndex, inputs: tuple[TileRef, ...],
-             output: TileRef, core: int, contributions: int, extents: GemmExtents, density: float) -> None:
+    def _add(
+        self,
+        layer: str,
+        op: Op,
+        tile: TileIndex,
+        inputs: tuple[TileRef, ...],
+        output: TileRef,
+        core: int,
+        contributions: int,
+        extents: GemmExtents,
+        density: float,
+    ) -> None:
         done, prev = self._seen.get(output.key, (0, -1))
         task_id = len(self.tasks)
-        self.tasks.append(TileTask(task_id, core, layer, op, tile, inputs, output, first=done == 0,
-                                   last=done + 1 == contributions, prev=prev, extents=extents, density=density))
+        self.tasks.append(
+            TileTask(
+                task_id,
+                core,
+                layer,
+                op,
+                tile,
+                inputs,
+                output,
+                first=done == 0,
+                last=done + 1 == contributions,
+                prev=prev,
+                extents=extents,
+                density=density,
+            )
+        )
         self._seen[output.key] = (done + 1, task_id)

@@ -53,10 +53,22 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
         for record in executor.dma.records:
             layer = names[record.key.layer]
             layer_bytes[layer][record.direction][record.kind] += record.nbytes
-            timeline.append(TimelineEvent(resource, record.start, record.end, record.kind, layer, "",
-                                          ".".join(map(str, record.key[2:])), record.nbytes, record.direction))
-    timeline.extend(TimelineEvent("dram", start, end, "busy", "", "", "", 0, "")
-                    for start, end in run.dram.busy_intervals)
+            timeline.append(
+                TimelineEvent(
+                    resource,
+                    record.start,
+                    record.end,
+                    record.kind,
+                    layer,
+                    "",
+                    ".".join(map(str, record.key[2:])),
+                    record.nbytes,
+                    record.direction,
+                )
+            )
+    timeline.extend(
+        TimelineEvent("dram", start, end, "busy", "", "", "", 0, "") for start, end in run.dram.busy_intervals
+    )
     timeline.sort(key=lambda event: (event.start, event.resource, event.end))
     compulsory: dict[TensorKind, int] = dict.fromkeys(kinds, 0)
     for (_layer, kind), nbytes in compulsory_traffic(schedule).items():
@@ -66,20 +78,35 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
         dram_bytes[direction][kind] += nbytes
     executors, spm = run.executors, run.spm
     return RunResult(
-        model=workload.name, hardware=hw.name, order=order_label(options), cores=hw.cores.count,
-        clock_ghz=hw.clock_ghz, total_cycles=run.now,
-        compute_cycles=sum(e.array.busy_cycles for e in executors), macs=sum(e.array.macs for e in executors),
+        model=workload.name,
+        hardware=hw.name,
+        order=order_label(options),
+        cores=hw.cores.count,
+        clock_ghz=hw.clock_ghz,
+        total_cycles=run.now,
+        compute_cycles=sum(e.array.busy_cycles for e in executors),
+        macs=sum(e.array.macs for e in executors),
         core_busy_cycles=[e.array.busy_cycles + e.vector.busy_cycles for e in executors],
         vector_cycles=sum(e.vector.busy_cycles for e in executors),
         vector_span_cycles=_vector_span(executors, run.sync),
-        pe_count_per_core=hw.cores.array.rows * hw.cores.array.cols, dram_bytes=dram_bytes,
-        compulsory_bytes=compulsory, dram_bytes_per_cycle=hw.dram_bytes_per_cycle,
-        spm_capacity_bytes=spm.capacity_bytes, spm_peak_bytes=spm.peak_bytes, spm_hits=sum(spm.hits),
-        spm_misses=sum(spm.misses), spm_evictions=spm.evictions, dram_transfers=run.dram.transfers,
-        tasks=len(schedule.tasks), layers=_layer_rows(schedule, run, layer_compute, layer_bytes),
-        timeline=timeline, spm_occupancy=spm.occupancy,
-        options=options.model_dump(mode="json", by_alias=True), choices=_choices(schedule),
-        arrays=[dict(executor.array.statistics()) for executor in executors])
+        pe_count_per_core=hw.cores.array.rows * hw.cores.array.cols,
+        dram_bytes=dram_bytes,
+        compulsory_bytes=compulsory,
+        dram_bytes_per_cycle=hw.dram_bytes_per_cycle,
+        spm_capacity_bytes=spm.capacity_bytes,
+        spm_peak_bytes=spm.peak_bytes,
+        spm_hits=sum(spm.hits),
+        spm_misses=sum(spm.misses),
+        spm_evictions=spm.evictions,
+        dram_transfers=run.dram.transfers,
+        tasks=len(schedule.tasks),
+        layers=_layer_rows(schedule, run, layer_compute, layer_bytes),
+        timeline=timeline,
+        spm_occupancy=spm.occupancy,
+        options=options.model_dump(mode="json", by_alias=True),
+        choices=_choices(schedule),
+        arrays=[dict(executor.array.statistics()) for executor in executors],
+    )
 
 
 def _compute_events(executors: list[CoreExecutor]) -> tuple[list[TimelineEvent], dict[str, _LayerCompute]]:
@@ -90,8 +117,19 @@ def _compute_events(executors: list[CoreExecutor]) -> tuple[list[TimelineEvent],
         for start, end, task in executor.compute_records:
             vector = task.op == Op.VECTOR
             resource = f"core{executor.core}.{'vector' if vector else 'array'}"
-            timeline.append(TimelineEvent(resource, start, end, task.op, task.layer, task.op,
-                                          ".".join(map(str, task.tile)), task.macs, ""))
+            timeline.append(
+                TimelineEvent(
+                    resource,
+                    start,
+                    end,
+                    task.op,
+                    task.layer,
+                    task.op,
+                    ".".join(map(str, task.tile)),
+                    task.macs,
+                    "",
+                )
+            )
             stats = layer_compute.setdefault(task.layer, _LayerCompute(start))
             stats.start = min(stats.start, start)
             stats.busy += end - start
@@ -100,8 +138,12 @@ def _compute_events(executors: list[CoreExecutor]) -> tuple[list[TimelineEvent],
     return timeline, layer_compute
 
 
-def _layer_rows(schedule: Schedule, run: FinishedRun, layer_compute: dict[str, _LayerCompute],
-                layer_bytes: dict[str, dict[Direction, dict[TensorKind, int]]]) -> list[LayerRow]:
+def _layer_rows(
+    schedule: Schedule,
+    run: FinishedRun,
+    layer_compute: dict[str, _LayerCompute],
+    layer_bytes: dict[str, dict[Direction, dict[TensorKind, int]]],
+) -> list[LayerRow]:
     """One row per layer, in model order: GEMM, tile, span, op ends, compute and bytes moved."""
     rows = []
     op_end = run.sync.op_end
@@ -111,13 +153,28 @@ def _layer_rows(schedule: Schedule, run: FinishedRun, layer_compute: dict[str, _
         dx_end = op_end.get((name, Op.DX), 0.0)
         dw_end = op_end.get((name, Op.DW), 0.0)
         gemm = grid.layer.gemm
-        rows.append(LayerRow(
-            layer=name, kind=grid.layer.kind, M=gemm.M, N=gemm.N, K=gemm.K, groups=gemm.groups,
-            tile=_tile_label(grid.shape), tasks=compute.tasks, start=compute.start,
-            end=max(dx_end, dw_end, op_end.get((name, Op.Y), 0.0), op_end.get((name, Op.VECTOR), 0.0)),
-            dX_end=dx_end, dW_end=dw_end, compute_cycles=int(compute.busy), macs=compute.macs,
-            read_bytes=layer_bytes[name][Direction.READ], write_bytes=layer_bytes[name][Direction.WRITE],
-            spm_hits=run.spm.hits[grid.index], spm_misses=run.spm.misses[grid.index]))
+        rows.append(
+            LayerRow(
+                layer=name,
+                kind=grid.layer.kind,
+                M=gemm.M,
+                N=gemm.N,
+                K=gemm.K,
+                groups=gemm.groups,
+                tile=_tile_label(grid.shape),
+                tasks=compute.tasks,
+                start=compute.start,
+                end=max(dx_end, dw_end, op_end.get((name, Op.Y), 0.0), op_end.get((name, Op.VECTOR), 0.0)),
+                dX_end=dx_end,
+                dW_end=dw_end,
+                compute_cycles=int(compute.busy),
+                macs=compute.macs,
+                read_bytes=layer_bytes[name][Direction.READ],
+                write_bytes=layer_bytes[name][Direction.WRITE],
+                spm_hits=run.spm.hits[grid.index],
+                spm_misses=run.spm.misses[grid.index],
+            )
+        )
     return rows
 
 
@@ -139,10 +196,16 @@ def order_label(options: RunOptions) -> str:
     """`interleaved-auto` when the interleaved loop order is chosen per layer, else the order's name."""
     if options.pass_ == "forward":
         return "forward"
-    return "interleaved-auto" if options.order == "interleaved" and options.loop_order == "auto" else options.order
+    return (
+        "interleaved-auto"
+        if options.order == "interleaved" and options.loop_order == "auto"
+        else options.order
+    )
 
 
 def _choices(schedule: Schedule) -> dict[str, dict[str, str]]:
     """Per layer: the tile shape, and for interleaved runs the loop order and partition scheme used."""
-    return {name: {"tile": _tile_label(g.shape), **schedule.layer_choices.get(name, {})}
-            for name, g in schedule.grids.items()}
+    return {
+        name: {"tile": _tile_label(g.shape), **schedule.layer_choices.get(name, {})}
+        for name, g in schedule.grids.items()
+    }

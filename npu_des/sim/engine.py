@@ -69,10 +69,19 @@ def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, sc
         sync.progress = lambda done: progress(done, total)
     cores = hw.cores
     executors = [
-        CoreExecutor(env, core, SystolicArray.from_config(env, cores.array),
-                     dma_engine(env, core, dram, cores.dma.outstanding), spm, schedule.tasks_of_core(core), sync,
-                     options.prefetch_depth, VectorUnit(env, cores.vector.elements_per_cycle, cores.vector.startup_cycles))
-        for core in range(cores.count)]
+        CoreExecutor(
+            env,
+            core,
+            SystolicArray.from_config(env, cores.array),
+            dma_engine(env, core, dram, cores.dma.outstanding),
+            spm,
+            schedule.tasks_of_core(core),
+            sync,
+            options.prefetch_depth,
+            VectorUnit(env, cores.vector.elements_per_cycle, cores.vector.startup_cycles),
+        )
+        for core in range(cores.count)
+    ]
     _unpin_when_layer_done(schedule, sync, spm, _releases(workload, pins), executors[0].dma)
     for executor in executors:
         env.process(executor.run())
@@ -89,17 +98,26 @@ def _releases(workload: Workload, pins: PinnedBytes) -> dict[tuple[int, int], st
     """The layer whose completion frees each pin: its own, or for a forward feature map its only consumer."""
     names = [layer.name for layer in workload.layers]
     consumer = {producer: layer.name for layer in workload.layers for producer in layer.inputs}
-    return {(index, code): consumer[names[index]] if code == KIND_CODES[TensorKind.Y] else names[index]
-            for index, code in pins}
+    return {
+        (index, code): consumer[names[index]] if code == KIND_CODES[TensorKind.Y] else names[index]
+        for index, code in pins
+    }
 
 
-def _unpin_when_layer_done(schedule: Schedule, sync: Synchronizer, spm: Scratchpad,
-                           releases: dict[tuple[int, int], str], dma: DmaEngine) -> None:
+def _unpin_when_layer_done(
+    schedule: Schedule,
+    sync: Synchronizer,
+    spm: Scratchpad,
+    releases: dict[tuple[int, int], str],
+    dma: DmaEngine,
+) -> None:
     """A pinned tensor is released once every op of the layer that last reads it has finished."""
     if not releases:
         return
-    ops_left = {grid.layer.name: sum(1 for op in sync.remaining if op[0] == grid.layer.name)
-                for grid in schedule.grids.values()}
+    ops_left = {
+        grid.layer.name: sum(1 for op in sync.remaining if op[0] == grid.layer.name)
+        for grid in schedule.grids.values()
+    }
 
     def on_op_done(op: OpId) -> None:
         ops_left[op[0]] -= 1
@@ -126,7 +144,9 @@ def describe_stuck(stuck: list[CoreExecutor], spm: Scratchpad, now: float) -> st
                 why = "waits for SPM space for its operands"
             lines.append(f"  core {executor.core}: {what} {why}")
     if spm.waiting_for_space:
-        lines.append(f"  SPM: {len(spm.waiting_for_space)} allocation(s) of up to "
-                     f"{max(spm.waiting_for_space) / 1024:.1f} KB wait; {spm.used_bytes / 1024:.1f} KB of "
-                     f"{spm.capacity_bytes / 1024:.0f} KB in use ({spm.pinned_bytes / 1024:.1f} KB pinned)")
+        lines.append(
+            f"  SPM: {len(spm.waiting_for_space)} allocation(s) of up to "
+            f"{max(spm.waiting_for_space) / 1024:.1f} KB wait; {spm.used_bytes / 1024:.1f} KB of "
+            f"{spm.capacity_bytes / 1024:.0f} KB in use ({spm.pinned_bytes / 1024:.1f} KB pinned)"
+        )
     return "\n".join(lines)

@@ -144,7 +144,8 @@ class CoreExecutor:
         later = task.inputs
         if pending:  # X and W are in DRAM from the start: fetch them while dY is still being produced
             early = [ref for ref in task.inputs if ref.kind != TensorKind.DY and not spm.pinned(ref)]
-            later = tuple(ref for ref in task.inputs if ref not in early)  # a pin's lifetime starts with its op
+            # a pin's lifetime starts with its op
+            later = tuple(ref for ref in task.inputs if ref not in early)
             loads = [event for ref in early if (event := spm.acquire(ref, True, dma)) is not None]
             waiting[task.id] = Waiting(task, WaitReason.DY_PRODUCERS)
             for event in pending:

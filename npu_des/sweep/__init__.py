@@ -5,5 +5,16 @@ result table (`table`), the progress bar (`progress`) and idealised simulator va
 from npu_des.sweep.runner import make_executor, result_columns, run_point, run_sweep
 from npu_des.sweep.spec import Axis, Point, SweepSpec, build_spec, parse_axis, split_list, validate
 
-__all__ = ["Axis", "Point", "SweepSpec", "build_spec", "make_executor", "parse_axis", "result_columns", "run_point",
-           "run_sweep", "split_list", "validate"]
+__all__ = [
+    "Axis",
+    "Point",
+    "SweepSpec",
+    "build_spec",
+    "make_executor",
+    "parse_axis",
+    "result_columns",
+    "run_point",
+    "run_sweep",
+    "split_list",
+    "validate",
+]

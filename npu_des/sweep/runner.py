@@ -76,7 +76,8 @@ def result_columns(result: RunResult) -> dict[str, Any]:
 
 @contextmanager
 def make_executor(jobs: int | None = None, dask_address: str | None = None) -> Iterator[Executor]:
-    """A local process pool (`jobs` workers, default one per CPU), or a dask.distributed cluster's executor."""
+    """A local process pool (`jobs` workers, default one per CPU), or a dask.distributed cluster's
+    executor."""
     if dask_address is None:
         with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as executor:
             yield executor
@@ -88,13 +89,23 @@ def make_executor(jobs: int | None = None, dask_address: str | None = None) -> I
     try:
         client = Client(dask_address, timeout="10s")
     except (OSError, TimeoutError) as error:
-        raise ConfigError(f"cannot reach the dask scheduler at {dask_address} ({error})", field="--dask") from None
+        raise ConfigError(
+            f"cannot reach the dask scheduler at {dask_address} ({error})", field="--dask"
+        ) from None
     with client:
         yield client.get_executor()
 
 
-def run_sweep(spec: SweepSpec, out: Path, *, executor: Executor | None = None, jobs: int | None = None,
-              dask_address: str | None = None, resume: bool = False, quiet: bool = False) -> list[dict[str, Any]]:
+def run_sweep(
+    spec: SweepSpec,
+    out: Path,
+    *,
+    executor: Executor | None = None,
+    jobs: int | None = None,
+    dask_address: str | None = None,
+    resume: bool = False,
+    quiet: bool = False,
+) -> list[dict[str, Any]]:
     """Run every point not yet in `out`'s table and return the table's rows in canonical order.
 
     Pass `executor` to reuse one you own; otherwise one is made from `jobs` / `dask_address`.

@@ -45,7 +45,9 @@ class Point:
     @property
     def id(self) -> str:
         """Canonical identity (JSON text), stable across runs: what `--resume` matches on."""
-        return json.dumps([self.model, self.hardware, self.variant, self.order, [list(s) for s in self.settings]])
+        return json.dumps(
+            [self.model, self.hardware, self.variant, self.order, [list(s) for s in self.settings]]
+        )
 
 
 @dataclass(frozen=True)
@@ -65,20 +67,31 @@ class SweepSpec:
     def points(self) -> list[Point]:
         """Every point, in canonical order (later fields vary fastest, so the two orders sit side by side)."""
         value_lists = [[(axis.key, value) for value in axis.values] for axis in self.axes]
-        return [Point(model, hw, order, tuple(settings), variant)
-                for model, hw, settings, variant, order in itertools.product(
-                    self.models, self.hardware, itertools.product(*value_lists), self.variants, self.orders)]
+        return [
+            Point(model, hw, order, tuple(settings), variant)
+            for model, hw, settings, variant, order in itertools.product(
+                self.models, self.hardware, itertools.product(*value_lists), self.variants, self.orders
+            )
+        ]
 
     def to_json(self) -> dict[str, Any]:
-        return {"models": list(self.models), "hardware": list(self.hardware), "orders": list(self.orders),
-                "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
-                "variants": list(self.variants)}
+        return {
+            "models": list(self.models),
+            "hardware": list(self.hardware),
+            "orders": list(self.orders),
+            "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
+            "variants": list(self.variants),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SweepSpec:
-        return cls(tuple(data["models"]), tuple(data["hardware"]), tuple(data["orders"]),
-                   tuple(Axis(a["key"], tuple(a["values"])) for a in data["axes"]),
-                   tuple(data.get("variants", ("baseline",))))
+        return cls(
+            tuple(data["models"]),
+            tuple(data["hardware"]),
+            tuple(data["orders"]),
+            tuple(Axis(a["key"], tuple(a["values"])) for a in data["axes"]),
+            tuple(data.get("variants", ("baseline",))),
+        )
 
 
 def split_list(text: str) -> list[str]:
@@ -122,8 +135,13 @@ def parse_axis(text: str) -> Axis:
     return Axis(key, tuple(values))
 
 
-def build_spec(models: Sequence[str], hardware: Sequence[str], orders: Sequence[str],
-               sets: Sequence[str] = (), variants: Sequence[str] = ("baseline",)) -> SweepSpec:
+def build_spec(
+    models: Sequence[str],
+    hardware: Sequence[str],
+    orders: Sequence[str],
+    sets: Sequence[str] = (),
+    variants: Sequence[str] = ("baseline",),
+) -> SweepSpec:
     """Parse and check the parts of a sweep; model names become canonical zoo names."""
     axes = tuple(parse_axis(text) for text in sets)
     keys = [axis.key for axis in axes]
@@ -136,7 +154,12 @@ def build_spec(models: Sequence[str], hardware: Sequence[str], orders: Sequence[
     for variant in variants:
         if variant not in VARIANTS:
             raise ConfigError(f"unknown variant '{variant}'", field="--variant", allowed=", ".join(VARIANTS))
-    for name, values in (("--model", models), ("--hw", hardware), ("--order", orders), ("--variant", variants)):
+    for name, values in (
+        ("--model", models),
+        ("--hw", hardware),
+        ("--order", orders),
+        ("--variant", variants),
+    ):
         if not values or any(not value for value in values) or len(set(values)) != len(values):
             raise ConfigError("needs one or more distinct comma-separated values", field=name)
     canonical = tuple(build_model(model).name for model in models)

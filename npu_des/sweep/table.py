@@ -27,9 +27,23 @@ MANIFEST = "sweep.json"
 CSV = "results.csv"
 PARQUET = "results.parquet"
 LEADING = ("model", "hw", "variant")
-MEASURES = ("error", "total_cycles", "seconds", "compute_cycles", "lower_bound_cycles",
-            *(f"read_{kind}" for kind in KINDS), "read_bytes", *(f"write_{kind}" for kind in KINDS), "write_bytes",
-            "total_dram_bytes", "compulsory_dY", "spm_hit_rate", "spm_evictions", "pe_utilisation", "cores")
+MEASURES = (
+    "error",
+    "total_cycles",
+    "seconds",
+    "compute_cycles",
+    "lower_bound_cycles",
+    *(f"read_{kind}" for kind in KINDS),
+    "read_bytes",
+    *(f"write_{kind}" for kind in KINDS),
+    "write_bytes",
+    "total_dram_bytes",
+    "compulsory_dY",
+    "spm_hit_rate",
+    "spm_evictions",
+    "pe_utilisation",
+    "cores",
+)
 
 
 def _value_key(value: Any) -> tuple[int, float, str]:
@@ -41,8 +55,12 @@ def _value_key(value: Any) -> tuple[int, float, str]:
 
 def canonical_key(row: dict[str, Any], keys: list[str]) -> tuple:
     order = ORDERS.index(row["order"]) if row["order"] in ORDERS else len(ORDERS)
-    return (*(_value_key(row[name]) for name in LEADING), *(_value_key(row.get(key)) for key in keys),
-            order, row["order"])
+    return (
+        *(_value_key(row[name]) for name in LEADING),
+        *(_value_key(row.get(key)) for key in keys),
+        order,
+        row["order"],
+    )
 
 
 @dataclass
@@ -59,17 +77,21 @@ class SweepTable:
         """Start a new table, or with `resume` reload a previous one whose points are all in this sweep."""
         journal = directory / JOURNAL
         if journal.exists() and not resume:
-            raise ConfigError(f"{directory} already holds a sweep; pass --resume to continue it, "
-                              "or choose another --out", field="--out")
+            raise ConfigError(
+                f"{directory} already holds a sweep; pass --resume to continue it, or choose another --out",
+                field="--out",
+            )
         directory.mkdir(parents=True, exist_ok=True)
         table = cls(directory, spec, [point.id for point in points])
         if journal.exists():
             table.done = _read_journal(journal, repair=True)
             unknown = set(table.done) - set(table.point_ids)
             if unknown:
-                raise ConfigError(f"{directory} holds {len(unknown)} point(s) that this sweep does not have; "
-                                  "rerun with the arguments that started it (values may only be added)",
-                                  field="--resume")
+                raise ConfigError(
+                    f"{directory} holds {len(unknown)} point(s) that this sweep does not have; "
+                    "rerun with the arguments that started it (values may only be added)",
+                    field="--resume",
+                )
         (directory / MANIFEST).write_text(json.dumps(spec.to_json(), indent=2) + "\n")
         return table
 
@@ -84,8 +106,11 @@ class SweepTable:
 
     def rows(self) -> list[dict[str, Any]]:
         """Finished rows of this sweep's points, canonically sorted, without worker-side extras (`_*`)."""
-        rows = [{k: v for k, v in self.done[pid].items() if not k.startswith("_")}
-                for pid in self.point_ids if pid in self.done]
+        rows = [
+            {k: v for k, v in self.done[pid].items() if not k.startswith("_")}
+            for pid in self.point_ids
+            if pid in self.done
+        ]
         return sorted(rows, key=lambda row: canonical_key(row, self.spec.keys))
 
     def export(self) -> list[Path]:
@@ -103,7 +128,8 @@ class SweepTable:
 
 
 def _read_journal(path: Path, repair: bool = False) -> dict[str, dict[str, Any]]:
-    """Whole lines only; with `repair` a torn last line (killed mid-write) is cut off so appends start clean."""
+    """Whole lines only; with `repair` a torn last line (killed mid-write) is cut off so appends start
+    clean."""
     rows: dict[str, dict[str, Any]] = {}
     good = 0
     with path.open("rb") as handle:
@@ -139,7 +165,9 @@ def to_frame(rows: list[dict[str, Any]], keys: list[str]) -> pandas.DataFrame:
             frame[name] = pandas.array(raw, dtype="Int64")
     for key in keys:  # mixed-type swept values would break Parquet; keep them as text then
         if frame[key].map(type).nunique() > 1:
-            frame[key] = frame[key].map(lambda value: json.dumps(value) if not isinstance(value, str) else value)
+            frame[key] = frame[key].map(
+                lambda value: json.dumps(value) if not isinstance(value, str) else value
+            )
     return frame
 
 

@@ -3,7 +3,8 @@
 `dy_once`: every dY tile crosses DRAM at most once per run; a later miss on the same tile is served
 at no DRAM cost or time (as if an unbounded side buffer kept it). The SPM still allocates the tile,
 so capacity pressure is unchanged and only the dY re-reads disappear: the replication study's
-"dY fetched once" ideal for the sequential schedule. Pinning every layer's dY would be the hardware-honest way,
+"dY fetched once" ideal for the sequential schedule. Pinning every layer's dY would be the hardware-honest
+way,
 but the sum of all dY tensors rarely fits the SPM (pins are reserved for the whole run).
 """
 
@@ -26,7 +27,9 @@ _SEEN_DY: weakref.WeakKeyDictionary[DramChannel, set[TileKey]] = weakref.WeakKey
 class DyOnceDmaEngine(DmaEngine):
     """A DMA engine whose dY reads cost DRAM time only the first time a tile is read (shared by all cores)."""
 
-    def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey) -> Generator[Any, Any, None]:
+    def move(
+        self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey
+    ) -> Generator[Any, Any, None]:
         if kind == TensorKind.DY and direction == Direction.READ:
             seen = _SEEN_DY.setdefault(self.dram, set())
             if key in seen:
@@ -46,7 +49,8 @@ def _check_dy_once(result: RunResult) -> None:
 
 
 def variant_engine(variant: str) -> tuple[type[DmaEngine], Callable[[RunResult], None]]:
-    """The DMA engine class to simulate `variant` with (`simulate(..., dma_engine=...)`), and a result check."""
+    """The DMA engine class to simulate `variant` with (`simulate(..., dma_engine=...)`), and a result
+    check."""
     if variant == "baseline":
         return DmaEngine, _no_check
     if variant == "dy_once":

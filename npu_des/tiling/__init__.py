@@ -15,6 +15,18 @@ from npu_des.tiling.shapes import (
     tile_size_candidates,
 )
 
-__all__ = ["SpmBudget", "TileGrid", "TileShape", "balanced", "choose_tile_shape", "gemm_cycles", "gemm_mapping",
-           "largest_working_set_bytes", "op_dataflow", "plan_tiles", "split", "task_working_set_elements",
-           "tile_size_candidates"]
+__all__ = [
+    "SpmBudget",
+    "TileGrid",
+    "TileShape",
+    "balanced",
+    "choose_tile_shape",
+    "gemm_cycles",
+    "gemm_mapping",
+    "largest_working_set_bytes",
+    "op_dataflow",
+    "plan_tiles",
+    "split",
+    "task_working_set_elements",
+    "tile_size_candidates",
+]

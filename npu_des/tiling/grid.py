@@ -49,9 +49,19 @@ class TileGrid:
               sparsity: Sparsity | None = None) -> TileGrid:
         gemm = layer.gemm
         x_density, dy_density = sparsity.densities(layer) if sparsity else (1.0, 1.0)
-        return cls(layer, index, shape, bytes_per_element, split(gemm.groups, shape.tg), split(gemm.M, shape.tm),
-                   split(gemm.N, shape.tn), split(gemm.K, shape.tk), x_density, dy_density,
-                   sparsity.compression if sparsity else "none")
+        return cls(
+            layer,
+            index,
+            shape,
+            bytes_per_element,
+            split(gemm.groups, shape.tg),
+            split(gemm.M, shape.tm),
+            split(gemm.N, shape.tn),
+            split(gemm.K, shape.tk),
+            x_density,
+            dy_density,
+            sparsity.compression if sparsity else "none",
+        )
 
     @property
     def counts(self) -> tuple[int, int, int, int]:
@@ -60,8 +70,11 @@ class TileGrid:
     def dx_bytes(self, g: int, m: int, k: int) -> int:
         """dX tiles (and dense X tiles): the input patch (halo included), not the im2col expansion."""
         m_start, m_size = self.m_tiles[m]
-        return self.g_tiles[g][1] * self.layer.gemm.x_tile_elements(m_start, m_size, self.k_tiles[k][1]) \
+        return (
+            self.g_tiles[g][1]
+            * self.layer.gemm.x_tile_elements(m_start, m_size, self.k_tiles[k][1])
             * self.bytes_per_element
+        )
 
     def x_bytes(self, g: int, m: int, k: int) -> int:
         """X tiles as moved: the dX-sized patch, compressed at `x_density` (rows = patch pixels or M rows)."""
@@ -71,8 +84,9 @@ class TileGrid:
         gemm = self.layer.gemm
         elements = dense // self.bytes_per_element
         row_length = ceil(self.k_tiles[k][1] / gemm.k_unit)  # channels per patch pixel, or K per row
-        return compressed_bytes(elements, elements // row_length, self.x_density, self.bytes_per_element,
-                                self.compression)
+        return compressed_bytes(
+            elements, elements // row_length, self.x_density, self.bytes_per_element, self.compression
+        )
 
     def w_bytes(self, g: int, n: int, k: int) -> int:
         """W and dW tiles."""
@@ -81,8 +95,9 @@ class TileGrid:
     def dy_bytes(self, g: int, m: int, n: int) -> int:
         """dY tiles, compressed at `dy_density` (rows of the tile are its M rows)."""
         rows = self.g_tiles[g][1] * self.m_tiles[m][1]
-        return compressed_bytes(rows * self.n_tiles[n][1], rows, self.dy_density, self.bytes_per_element,
-                                self.compression)
+        return compressed_bytes(
+            rows * self.n_tiles[n][1], rows, self.dy_density, self.bytes_per_element, self.compression
+        )
 
     def y_bytes(self, g: int, m: int, n: int) -> int:
         """Forward output tiles (dense)."""
@@ -102,16 +117,27 @@ class TileGrid:
         x = sum(self.x_bytes(g, m, k) for g in gs for m in ms for k in ks)
         w = sum(self.w_bytes(g, n, k) for g in gs for n in ns for k in ks)
         dy = sum(self.dy_bytes(g, m, n) for g in gs for m in ms for n in ns)
-        dx = sum(self.dx_bytes(g, m, k) for g in gs for m in ms for k in ks) if self.layer.has_input_gradient else 0
-        return {TensorKind.X: x, TensorKind.W: w if self.layer.has_input_gradient else 0, TensorKind.DY: dy,
-                TensorKind.DX: dx, TensorKind.DW: w}
+        dx = (
+            sum(self.dx_bytes(g, m, k) for g in gs for m in ms for k in ks)
+            if self.layer.has_input_gradient
+            else 0
+        )
+        return {
+            TensorKind.X: x,
+            TensorKind.W: w if self.layer.has_input_gradient else 0,
+            TensorKind.DY: dy,
+            TensorKind.DX: dx,
+            TensorKind.DW: w,
+        }
 
     def forward_compulsory_bytes(self) -> dict[TensorKind, int]:
         """Forward pass floor: X, W and Y tiles each moved once (Y written, X and W read)."""
         gs, ms, ns, ks = (range(c) for c in self.counts)
-        return {TensorKind.X: sum(self.x_bytes(g, m, k) for g in gs for m in ms for k in ks),
-                TensorKind.W: sum(self.w_bytes(g, n, k) for g in gs for n in ns for k in ks),
-                TensorKind.Y: sum(self.y_bytes(g, m, n) for g in gs for m in ms for n in ns)}
+        return {
+            TensorKind.X: sum(self.x_bytes(g, m, k) for g in gs for m in ms for k in ks),
+            TensorKind.W: sum(self.w_bytes(g, n, k) for g in gs for n in ns for k in ks),
+            TensorKind.Y: sum(self.y_bytes(g, m, n) for g in gs for m in ms for n in ns),
+        }
 
 
 def largest_working_set_bytes(grids: Iterable[TileGrid]) -> int:
@@ -119,9 +145,16 @@ def largest_working_set_bytes(grids: Iterable[TileGrid]) -> int:
     return max((grid.working_set_bytes() for grid in grids), default=0)
 
 
-def plan_tiles(layers: list[Layer], indices: dict[str, int], budget: SpmBudget, *, cores: int = 1,
-               array: ArrayConfig | None = None, override: tuple[int, int, int] | None = None,
-               sparsity: Sparsity | None = None) -> dict[str, TileGrid]:
+def plan_tiles(
+    layers: list[Layer],
+    indices: dict[str, int],
+    budget: SpmBudget,
+    *,
+    cores: int = 1,
+    array: ArrayConfig | None = None,
+    override: tuple[int, int, int] | None = None,
+    sparsity: Sparsity | None = None,
+) -> dict[str, TileGrid]:
     """Tile grid for every layer; ConfigError if a layer's in-flight working set cannot fit the SPM.
 
     Tile shapes and the capacity check use dense bytes, so sparsity changes what moves, not the tiles.
@@ -145,8 +178,10 @@ def plan_tiles(layers: list[Layer], indices: dict[str, int], budget: SpmBudget, 
         need = task_working_set_elements(gemm, shape) * bytes_per_element * in_flight_tasks
         if need > capacity_bytes:
             raise ConfigError(
-                f"layer '{layer.name}': working set {need / 1024:.1f} KB ({in_flight_tasks} in-flight tile tasks "
+                f"layer '{layer.name}': working set {need / 1024:.1f} KB "
+                f"({in_flight_tasks} in-flight tile tasks "
                 f"of tile {shape.tm}x{shape.tn}x{shape.tk}) exceeds SPM {capacity_bytes / 1024:.0f} KB",
-                field="spm.capacity_kb" if override is None else "run.tile")
+                field="spm.capacity_kb" if override is None else "run.tile",
+            )
         grids[layer.name] = TileGrid.build(layer, indices[layer.name], shape, bytes_per_element, sparsity)
     return grids

@@ -35,7 +35,8 @@ def split(extent: int, tile: int) -> tuple[tuple[int, int], ...]:
 
 
 def balanced(extent: int, tile: int, unit: int = 1) -> int:
-    """Same tile count as `tile`, but sizes evened out (multiples of `unit`) so the last tile is not a sliver."""
+    """Same tile count as `tile`, but sizes evened out (multiples of `unit`) so the last tile is not a
+    sliver."""
     count = ceil(extent / tile)
     return min(extent, ceil(ceil(extent / count) / unit) * unit)
 
@@ -60,26 +61,44 @@ def tile_size_candidates(extent: int, unit: int = 1) -> list[int]:
         count *= 2
 
 
-def choose_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, cores: int = 1,
-                      array: ArrayConfig | None = None) -> TileShape | None:
+def choose_tile_shape(
+    gemm: Gemm, budget_bytes: int, bytes_per_element: int, cores: int = 1, array: ArrayConfig | None = None
+) -> TileShape | None:
     """Tiles whose task working set fits `budget_bytes`, with the fewest modelled compute cycles.
 
     Splitting a GEMM adds fill/drain per fold, so tiles are chosen by the cycle formula of both
     backward ops (ties go to larger tiles, which move fewer bytes). Every op keeps at least one
     output tile per core (dX tiles are (m, k), dW tiles (k, n)) so no core idles for lack of work.
-    Without an `array`, a 1 x 1 output-stationary one ranks the shapes. Returns None when even the smallest tile (1 x 1 x one channel) does not fit. Cycles are the
+    Without an `array`, a 1 x 1 output-stationary one ranks the shapes. Returns None when even the
+    smallest tile (1 x 1 x one channel) does not fit. Cycles are the
     dense ones, each op in its own dataflow, so sparsity never changes the tiles.
     """
     if array is None:
         return _best_tile_shape(gemm, budget_bytes, bytes_per_element, cores, 1, 1, "os", "os")
-    return _best_tile_shape(gemm, budget_bytes, bytes_per_element, cores, array.rows, array.cols,
-                            *gradient_dataflows(array.dataflow))
+    return _best_tile_shape(
+        gemm,
+        budget_bytes,
+        bytes_per_element,
+        cores,
+        array.rows,
+        array.cols,
+        *gradient_dataflows(array.dataflow),
+    )
 
 
 @lru_cache(maxsize=4096)
-def _best_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, cores: int, rows: int, cols: int,
-                     dx_dataflow: str, dw_dataflow: str) -> TileShape | None:
-    """choose_tile_shape's search, memoised: networks repeat layer shapes (ResNet-50 has 54 layers, 24 shapes)."""
+def _best_tile_shape(
+    gemm: Gemm,
+    budget_bytes: int,
+    bytes_per_element: int,
+    cores: int,
+    rows: int,
+    cols: int,
+    dx_dataflow: str,
+    dw_dataflow: str,
+) -> TileShape | None:
+    """choose_tile_shape's search, memoised: networks repeat layer shapes (ResNet-50 has 54 layers, 24
+    shapes)."""
     unit = gemm.k_unit
     best: tuple[float, int, TileShape] | None = None
     for tm in tile_size_candidates(gemm.M):
@@ -94,8 +113,15 @@ def _best_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, core
                 tiles_k = ceil(gemm.K / tk)
                 if gemm.groups * tiles_k * min(tiles_m, tiles_n) < cores and (tm, tn, tk) != (1, 1, unit):
                     continue
-                cycles = tiles_m * tiles_n * tiles_k * (gemm_cycles(tm, tn, tk, rows, cols, dx_dataflow)
-                                                        + gemm_cycles(tk, tm, tn, rows, cols, dw_dataflow))
+                cycles = (
+                    tiles_m
+                    * tiles_n
+                    * tiles_k
+                    * (
+                        gemm_cycles(tm, tn, tk, rows, cols, dx_dataflow)
+                        + gemm_cycles(tk, tm, tn, rows, cols, dw_dataflow)
+                    )
+                )
                 key = (cycles, -tm * tn * tk, TileShape(1, tm, tn, tk))
                 if best is None or key[:2] < best[:2]:
                     best = key

@@ -50,7 +50,9 @@ def streamed_length(temporal: int, density: float) -> int:
     return max(1, ceil(temporal * density))
 
 
-def compressed_bytes(elements: int, rows: int, density: float, bytes_per_element: int, compression: str) -> int:
+def compressed_bytes(
+    elements: int, rows: int, density: float, bytes_per_element: int, compression: str
+) -> int:
     """DRAM bytes of a tile of `elements` (in `rows` rows) at `density`, in the given format.
 
     bitmap: the nonzeros plus one bit per element. csr: the nonzeros, a 2-byte column index per
@@ -82,7 +84,9 @@ class Sparsity:
     @classmethod
     def from_options(cls, options: RunOptions) -> Sparsity:
         per_layer = load_density_file(options.density_file) if options.density_file else {}
-        return cls(options.density, per_layer, options.compression, options.density_file or "run.density_file")
+        return cls(
+            options.density, per_layer, options.compression, options.density_file or "run.density_file"
+        )
 
     @property
     def dense(self) -> bool:
@@ -94,8 +98,12 @@ class Sparsity:
         for name in self.per_layer:
             if name not in known:
                 sample = ", ".join(sorted(known)[:5]) + (", ..." if len(known) > 5 else "")
-                raise ConfigError(f"unknown layer '{name}'", source=self.source, field=name,
-                                  allowed=f"layers of the model ({sample})")
+                raise ConfigError(
+                    f"unknown layer '{name}'",
+                    source=self.source,
+                    field=name,
+                    allowed=f"layers of the model ({sample})",
+                )
 
     def densities(self, layer: Layer) -> tuple[float, float]:
         """(density of X, density of dY) of `layer`."""
@@ -105,13 +113,17 @@ class Sparsity:
 
 
 def load_density_file(path_text: str) -> dict[str, dict[str, float]]:
-    """Per-layer densities from YAML ({layer: {X: 0.4, dY: 0.3}}) or CSV (columns layer, X, dY; blanks allowed)."""
+    """Per-layer densities from YAML ({layer: {X: 0.4, dY: 0.3}}) or CSV (columns layer, X, dY; blanks
+    allowed)."""
     path = Path(path_text)
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read density file ({getattr(exc, 'strerror', None) or exc})",
-                          source=path_text, field="run.density_file") from None
+        raise ConfigError(
+            f"cannot read density file ({getattr(exc, 'strerror', None) or exc})",
+            source=path_text,
+            field="run.density_file",
+        ) from None
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(text.splitlines())
         columns = [column.strip() for column in reader.fieldnames or ()]
@@ -121,15 +133,19 @@ def load_density_file(path_text: str) -> dict[str, dict[str, float]]:
         if extra:
             raise ConfigError(f"unknown column '{extra[0]}'", source=path_text, allowed="layer, X, dY")
         reader.fieldnames = columns
-        raw: dict[str, Any] = {row["layer"]: {k: v for k, v in row.items() if k in DENSITY_KINDS and v not in (None, "")}
-                               for row in reader}
+        raw: dict[str, Any] = {
+            row["layer"]: {k: v for k, v in row.items() if k in DENSITY_KINDS and v not in (None, "")}
+            for row in reader
+        }
     else:
         try:
             raw = yaml.safe_load(text) or {}
         except yaml.YAMLError:
             raise ConfigError("malformed YAML", source=path_text) from None
         if not isinstance(raw, dict):
-            raise ConfigError("expected a mapping of layer name to {X: density, dY: density}", source=path_text)
+            raise ConfigError(
+                "expected a mapping of layer name to {X: density, dY: density}", source=path_text
+            )
     table: dict[str, dict[str, float]] = {}
     for layer, entry in raw.items():
         if not isinstance(entry, dict):
@@ -137,14 +153,19 @@ def load_density_file(path_text: str) -> dict[str, dict[str, float]]:
         table[str(layer)] = {}
         for kind, value in entry.items():
             if kind not in DENSITY_KINDS:
-                raise ConfigError(f"unknown tensor kind '{kind}'", source=path_text, field=f"{layer}.{kind}",
-                                  allowed=", ".join(DENSITY_KINDS))
+                raise ConfigError(
+                    f"unknown tensor kind '{kind}'",
+                    source=path_text,
+                    field=f"{layer}.{kind}",
+                    allowed=", ".join(DENSITY_KINDS),
+                )
             try:
                 density = float(value)
             except (TypeError, ValueError):
                 density = float("nan")
             if isinstance(value, bool) or not 0 < density <= 1:
-                raise ConfigError(f"must be a density in (0, 1] (got {value!r})", source=path_text,
-                                  field=f"{layer}.{kind}")
+                raise ConfigError(
+                    f"must be a density in (0, 1] (got {value!r})", source=path_text, field=f"{layer}.{kind}"
+                )
             table[str(layer)][kind] = density
     return table

@@ -31,7 +31,8 @@ class Workload:
 
     @property
     def parameters(self) -> int:
-        """Trained weights: the W operand of every layer but `matmul` ones (attention keys/values are activations)."""
+        """Trained weights: the W operand of every layer but `matmul` ones (attention keys/values are
+        activations)."""
         return sum(layer.gemm.weight_elements for layer in self.layers if layer.kind != "matmul")
 
 
@@ -40,17 +41,24 @@ def forward_graph(workload: Workload) -> nx.DiGraph:
     graph = nx.DiGraph()
     for index, layer in enumerate(workload.layers):
         if layer.name in graph:
-            raise ConfigError(f"duplicate layer name '{layer.name}'", source=f"model {workload.name}", field="name")
+            raise ConfigError(
+                f"duplicate layer name '{layer.name}'", source=f"model {workload.name}", field="name"
+            )
         graph.add_node(layer.name, layer=layer, index=index)
     for layer in workload.layers:
         for producer in layer.inputs:
             if producer not in graph:
-                raise ConfigError(f"input '{producer}' of layer '{layer.name}' is not a layer of the model",
-                                  source=f"model {workload.name}", field="inputs")
+                raise ConfigError(
+                    f"input '{producer}' of layer '{layer.name}' is not a layer of the model",
+                    source=f"model {workload.name}",
+                    field="inputs",
+                )
             graph.add_edge(producer, layer.name)
     if not nx.is_directed_acyclic_graph(graph):
         cycle = " -> ".join(edge[0] for edge in nx.find_cycle(graph))
-        raise ConfigError(f"layer graph has a cycle: {cycle}", source=f"model {workload.name}", field="inputs")
+        raise ConfigError(
+            f"layer graph has a cycle: {cycle}", source=f"model {workload.name}", field="inputs"
+        )
     return graph
 
 
@@ -71,8 +79,9 @@ def backward_graph(forward: nx.DiGraph) -> nx.DiGraph:
 
 def backward_layer_order(forward: nx.DiGraph) -> list[Layer]:
     """Layers in the order the backward pass visits them: reverse topological, ties by reverse index."""
-    order = nx.lexicographical_topological_sort(forward.reverse(copy=False),
-                                                key=lambda name: -forward.nodes[name]["index"])
+    order = nx.lexicographical_topological_sort(
+        forward.reverse(copy=False), key=lambda name: -forward.nodes[name]["index"]
+    )
     return [forward.nodes[name]["layer"] for name in order]
 
 

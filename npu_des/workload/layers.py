@@ -74,7 +74,8 @@ class Gemm:
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    """A GEMM layer of the forward graph; `inputs` name the layers whose outputs (summed or concatenated) feed it."""
+    """A GEMM layer of the forward graph; `inputs` name the layers whose outputs (summed or concatenated)
+    feed it."""
 
     name: str
     kind: str
@@ -92,47 +93,81 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def conv(name: str, inputs: tuple[str, ...] | list[str], in_shape: tuple[int, int, int], out_channels: int,
-         kernel: int | tuple[int, int], stride: int = 1, padding: int | None = None, groups: int = 1,
-         batch: int = 1) -> Layer:
+def conv(
+    name: str,
+    inputs: tuple[str, ...] | list[str],
+    in_shape: tuple[int, int, int],
+    out_channels: int,
+    kernel: int | tuple[int, int],
+    stride: int = 1,
+    padding: int | None = None,
+    groups: int = 1,
+    batch: int = 1,
+) -> Layer:
     """A 2-D convolution on an input of shape (C, H, W), lowered to `groups` GEMMs by im2col."""
     channels, height, width = in_shape
     kernel_h, kernel_w = (kernel, kernel) if isinstance(kernel, int) else kernel
     if padding is None:
         padding = kernel_h // 2
-    for field, value in (("in_channels", channels), ("height", height), ("width", width),
-                         ("out_channels", out_channels), ("kernel", min(kernel_h, kernel_w)),
-                         ("stride", stride), ("groups", groups), ("batch", batch)):
+    for field, value in (
+        ("in_channels", channels),
+        ("height", height),
+        ("width", width),
+        ("out_channels", out_channels),
+        ("kernel", min(kernel_h, kernel_w)),
+        ("stride", stride),
+        ("groups", groups),
+        ("batch", batch),
+    ):
         if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"must be a positive integer (got {value!r})", source=f"layer {name}", field=field)
+            raise ConfigError(
+                f"must be a positive integer (got {value!r})", source=f"layer {name}", field=field
+            )
     if channels % groups or out_channels % groups:
-        raise ConfigError(f"channels {channels} and filters {out_channels} must divide by groups {groups}",
-                          source=f"layer {name}", field="groups")
+        raise ConfigError(
+            f"channels {channels} and filters {out_channels} must divide by groups {groups}",
+            source=f"layer {name}",
+            field="groups",
+        )
     out_h = conv_output_size(height, kernel_h, stride, padding)
     out_w = conv_output_size(width, kernel_w, stride, padding)
     if out_h < 1 or out_w < 1:
-        raise ConfigError(f"kernel {kernel_h}x{kernel_w} does not fit input {height}x{width}",
-                          source=f"layer {name}", field="kernel")
+        raise ConfigError(
+            f"kernel {kernel_h}x{kernel_w} does not fit input {height}x{width}",
+            source=f"layer {name}",
+            field="kernel",
+        )
     geometry = ConvGeometry(batch, height, width, out_h, out_w, kernel_h, kernel_w, stride)
-    gemm = Gemm(M=batch * out_h * out_w, K=(channels // groups) * kernel_h * kernel_w,
-                N=out_channels // groups, groups=groups, conv=geometry)
+    gemm = Gemm(
+        M=batch * out_h * out_w,
+        K=(channels // groups) * kernel_h * kernel_w,
+        N=out_channels // groups,
+        groups=groups,
+        conv=geometry,
+    )
     kind = "depthwise" if groups > 1 and groups == channels else "conv"
     return Layer(name, kind, tuple(inputs), gemm, (out_channels, out_h, out_w))
 
 
-def linear(name: str, inputs: tuple[str, ...] | list[str], in_features: int, out_features: int,
-           rows: int = 1) -> Layer:
+def linear(
+    name: str, inputs: tuple[str, ...] | list[str], in_features: int, out_features: int, rows: int = 1
+) -> Layer:
     """A fully connected layer applied to `rows` vectors (batch, or batch x tokens)."""
     for field, value in (("in_features", in_features), ("out_features", out_features), ("rows", rows)):
         if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"must be a positive integer (got {value!r})", source=f"layer {name}", field=field)
-    return Layer(name, "linear", tuple(inputs), Gemm(M=rows, K=in_features, N=out_features),
-                 (out_features, 1, 1))
+            raise ConfigError(
+                f"must be a positive integer (got {value!r})", source=f"layer {name}", field=field
+            )
+    return Layer(
+        name, "linear", tuple(inputs), Gemm(M=rows, K=in_features, N=out_features), (out_features, 1, 1)
+    )
 
 
 def matmul(name: str, inputs: tuple[str, ...] | list[str], m: int, k: int, n: int, groups: int = 1) -> Layer:
     """A plain (batched) GEMM, e.g. attention scores; `groups` independent products of M x K . K x N."""
     for field, value in (("M", m), ("K", k), ("N", n), ("groups", groups)):
         if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"must be a positive integer (got {value!r})", source=f"layer {name}", field=field)
+            raise ConfigError(
+                f"must be a positive integer (got {value!r})", source=f"layer {name}", field=field
+            )
     return Layer(name, "matmul", tuple(inputs), Gemm(M=m, K=k, N=n, groups=groups), (n, 1, 1))

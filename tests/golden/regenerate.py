@@ -24,10 +24,21 @@ GOLDEN_DIR = Path(__file__).parent
 # name -> (workload builder, hardware preset, run options)
 CASES: dict[str, tuple[Callable[[], Workload], str, dict[str, Any]]] = {
     "tiny_cnn_sequential_edge_dual": (lambda: build_model("tiny_cnn"), "edge_dual", {"order": "sequential"}),
-    "tiny_cnn_interleaved_edge_dual": (lambda: build_model("tiny_cnn"), "edge_dual", {"order": "interleaved"}),
-    "single_linear_sequential_ethos_n77": (lambda: single_linear(64, 64, 64), "ethos_n77", {"order": "sequential"}),
-    "single_linear_interleaved_ethos_n77": (lambda: single_linear(64, 64, 64), "ethos_n77",
-                                            {"order": "interleaved"}),
+    "tiny_cnn_interleaved_edge_dual": (
+        lambda: build_model("tiny_cnn"),
+        "edge_dual",
+        {"order": "interleaved"},
+    ),
+    "single_linear_sequential_ethos_n77": (
+        lambda: single_linear(64, 64, 64),
+        "ethos_n77",
+        {"order": "sequential"},
+    ),
+    "single_linear_interleaved_ethos_n77": (
+        lambda: single_linear(64, 64, 64),
+        "ethos_n77",
+        {"order": "interleaved"},
+    ),
 }
 
 

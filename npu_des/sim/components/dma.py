@@ -35,7 +35,9 @@ class DmaEngine:
         self.slots = simpy.Resource(env, capacity=outstanding)
         self.records: list[DmaRecord] = []
 
-    def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey) -> Generator[Any, Any, None]:
+    def move(
+        self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey
+    ) -> Generator[Any, Any, None]:
         """Load (direction read) or store (write) one tile; a generator to run as or inside a process."""
         with self.slots.request() as slot:
             yield slot

@@ -69,7 +69,8 @@ class Scratchpad:
 
     # --- acquire / release -------------------------------------------------------------------
     def acquire(self, ref: TileRef, load: bool, dma: DmaEngine) -> simpy.Event | None:
-        """Reference a tile, loading it from DRAM if `load` and absent; returns an event to wait on, or None."""
+        """Reference a tile, loading it from DRAM if `load` and absent; returns an event to wait on, or
+        None."""
         key = ref.key
         entry = self._entries.get(key)
         if entry is not None:
@@ -90,9 +91,11 @@ class Scratchpad:
         self.env.process(self._fill(entry, load, dma))
         return entry.ready
 
-    def release(self, ref: TileRef, dma: DmaEngine, dirty: bool = False,
-                write_back: bool = False) -> simpy.Process | None:
-        """Drop a reference; `dirty` marks new content; `write_back` stores it now (returns the store's event)."""
+    def release(
+        self, ref: TileRef, dma: DmaEngine, dirty: bool = False, write_back: bool = False
+    ) -> simpy.Process | None:
+        """Drop a reference; `dirty` marks new content; `write_back` stores it now (returns the store's
+        event)."""
         entry = self._entries[ref.key]
         if dirty:
             entry.dirty = True

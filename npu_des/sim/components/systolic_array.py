@@ -7,7 +7,8 @@ On top of the formula, three things a configurable array does (issue 8):
 - per-op dataflow (gradient-interleaved scheduler, Unnikrishnan & Parhi, arXiv:2002.05529): dX
   and dW tiles may run in different dataflows; switching between consecutive tiles costs
   `reconfiguration_cycles`.
-- stationary reuse (opt-in, `stationary_reuse`): of the 2R + C + T - 2 cycles of a fold, R move the stationary operand: SCALE-Sim
+- stationary reuse (opt-in, `stationary_reuse`): of the 2R + C + T - 2 cycles of a fold, R move the
+  stationary operand: SCALE-Sim
   v2 prepends R idle rows to every WS/IS fold "for weights to load" (systolic_compute_ws.py,
   inter_fold_gap_prefix = arr_row) and drains R rows of outputs from every OS fold
   (systolic_compute_os.py). When a tile's stationary operand is the very tile already held in the
@@ -29,7 +30,13 @@ from typing import TYPE_CHECKING
 import simpy
 
 from npu_des.kinds import GemmExtents, Op, TileKey
-from npu_des.tiling.compute_model import fold_cycles, gemm_cycles, gemm_mapping, gradient_dataflows, op_dataflow
+from npu_des.tiling.compute_model import (
+    fold_cycles,
+    gemm_cycles,
+    gemm_mapping,
+    gradient_dataflows,
+    op_dataflow,
+)
 from npu_des.tiling.sparsity import streamed_length
 
 if TYPE_CHECKING:
@@ -44,8 +51,16 @@ ArrayStatistics = dict[str, int]
 class SystolicArray:
     """Computes tile GEMMs one at a time; records busy cycles, MACs, reconfigurations and reuses."""
 
-    def __init__(self, env: simpy.Environment | None, rows: int, cols: int, dataflow: str | Mapping[str, str],
-                 reconfiguration_cycles: int = 0, zero_skipping: bool = False, stationary_reuse: bool = False) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment | None,
+        rows: int,
+        cols: int,
+        dataflow: str | Mapping[str, str],
+        reconfiguration_cycles: int = 0,
+        zero_skipping: bool = False,
+        stationary_reuse: bool = False,
+    ) -> None:
         self.env = env
         self.rows, self.cols, self.dataflow = rows, cols, dataflow
         self.input_gradient_dataflow, self.weight_gradient_dataflow = gradient_dataflows(dataflow)
@@ -62,15 +77,23 @@ class SystolicArray:
         self._one_dataflow = isinstance(dataflow, str)
         self._configured: str | None = None
         self._operand_register: tuple[str, TileKey] | None = None  # (dataflow, tile key) held for WS / IS
-        self._accumulator: TileKey | None = None                     # output tile key held for OS
+        self._accumulator: TileKey | None = None  # output tile key held for OS
         self._cycles = lru_cache(maxsize=None)(self._tile_cycles)
         self._cost = lru_cache(maxsize=None)(self._tile_cost)
 
     @classmethod
     def from_config(cls, env: simpy.Environment | None, array: ArrayConfig) -> SystolicArray:
-        """An array as `cores.array` describes it (dataflow(s), reconfiguration cost, reuse, zero skipping)."""
-        return cls(env, array.rows, array.cols, array.dataflow, array.reconfiguration_cycles, array.zero_skipping,
-                   array.stationary_reuse)
+        """An array as `cores.array` describes it (dataflow(s), reconfiguration cost, reuse, zero
+        skipping)."""
+        return cls(
+            env,
+            array.rows,
+            array.cols,
+            array.dataflow,
+            array.reconfiguration_cycles,
+            array.zero_skipping,
+            array.stationary_reuse,
+        )
 
     def _tile_cycles(self, extents: GemmExtents) -> int:
         groups, m, k, n = extents
@@ -89,16 +112,25 @@ class SystolicArray:
         streamed = streamed_length(temporal, density)
         row_folds, col_folds = ceil(spatial_rows / self.rows), ceil(spatial_cols / self.cols)
         cycles = fold_cycles(spatial_rows, spatial_cols, streamed, self.rows, self.cols)
-        accesses = spatial_rows * spatial_cols + streamed * (col_folds * spatial_rows + row_folds * spatial_cols)
-        last_fold = (spatial_rows - (row_folds - 1) * self.rows) * (spatial_cols - (col_folds - 1) * self.cols)
+        accesses = spatial_rows * spatial_cols + streamed * (
+            col_folds * spatial_rows + row_folds * spatial_cols
+        )
+        last_fold = (spatial_rows - (row_folds - 1) * self.rows) * (
+            spatial_cols - (col_folds - 1) * self.cols
+        )
         return groups * cycles, groups * accesses, last_fold
 
     def charge(self, task: TileTask) -> int:
         """Cycles of `task` right after the tiles charged before it; updates the statistics (no SimPy)."""
         op = task.op
         weight_gradient = op == Op.DW
-        dataflow = self.weight_gradient_dataflow if weight_gradient else \
-            self.input_gradient_dataflow if op == Op.DX else op_dataflow(self.dataflow, op)
+        dataflow = (
+            self.weight_gradient_dataflow
+            if weight_gradient
+            else self.input_gradient_dataflow
+            if op == Op.DX
+            else op_dataflow(self.dataflow, op)
+        )
         density = task.density if self.zero_skipping and weight_gradient else 1.0
         cost, accesses, last_fold = self._cost(task.extents, dataflow, density)
         cycles = self._cycles(task.extents) if density >= 1.0 and self._one_dataflow else cost
@@ -135,11 +167,16 @@ class SystolicArray:
 
     def statistics(self) -> ArrayStatistics:
         """Counters for reports: busy cycles, reconfigurations, stationary reuses and what they saved."""
-        return {"busy_cycles": self.busy_cycles, "macs": self.macs, "reconfigurations": self.reconfigurations,
-                "reconfiguration_cycles": self.reconfigurations * self.reconfiguration_cycles,
-                "stationary_reuses": self.stationary_reuses, "reuse_saved_cycles": self.reuse_saved_cycles,
-                "zero_skipped_cycles": self.zero_skipped_cycles,
-                "spm_element_accesses": self.spm_element_accesses}
+        return {
+            "busy_cycles": self.busy_cycles,
+            "macs": self.macs,
+            "reconfigurations": self.reconfigurations,
+            "reconfiguration_cycles": self.reconfigurations * self.reconfiguration_cycles,
+            "stationary_reuses": self.stationary_reuses,
+            "reuse_saved_cycles": self.reuse_saved_cycles,
+            "zero_skipped_cycles": self.zero_skipped_cycles,
+            "spm_element_accesses": self.spm_element_accesses,
+        }
 
 
 def replay(tasks: Iterable[TileTask], cores: int, array: ArrayConfig) -> list[SystolicArray]:
