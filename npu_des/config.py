@@ -211,7 +211,8 @@ def _format_validation_error(error: ValidationError, model: type[BaseModel], sou
     if first["type"] == "extra_forbidden":
         parent: Any = model
         for part in first["loc"][:-1]:
-            field = parent.model_fields.get(str(part)) if isinstance(parent, type) else None
+            is_model = isinstance(parent, type) and issubclass(parent, BaseModel)
+            field = parent.model_fields.get(str(part)) if is_model else None
             parent = field.annotation if field is not None else None
         names = (
             sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []

@@ -6,6 +6,7 @@ Tensor kinds are exactly X, W, dY, dX, dW (forward runs add Y); directions are r
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -69,8 +70,8 @@ class LayerRow:
     dW_end: float
     compute_cycles: int
     macs: int
-    read_bytes: dict[TensorKind, int]
-    write_bytes: dict[TensorKind, int]
+    read_bytes: dict[str, int]  # tensor kind -> bytes
+    write_bytes: dict[str, int]
     spm_hits: int
     spm_misses: int
 
@@ -104,8 +105,8 @@ class RunResult:
     macs: int
     core_busy_cycles: list[int]
     pe_count_per_core: int
-    dram_bytes: dict[Direction, dict[TensorKind, int]]  # direction -> kind -> bytes
-    compulsory_bytes: dict[TensorKind, int]  # kind -> bytes (each distinct tile once)
+    dram_bytes: dict[str, dict[str, int]]  # direction -> tensor kind -> bytes
+    compulsory_bytes: dict[str, int]  # tensor kind -> bytes (each distinct tile once)
     dram_bytes_per_cycle: float
     spm_capacity_bytes: int
     spm_peak_bytes: int
@@ -116,7 +117,7 @@ class RunResult:
     tasks: int
     layers: list[LayerRow] = field(repr=False)
     timeline: list[TimelineEvent] = field(repr=False)
-    spm_occupancy: list[tuple[float, int, int]] = field(repr=False)  # (cycle, used bytes, pinned bytes)
+    spm_occupancy: Sequence[tuple[float, int, int]] = field(repr=False)  # (cycle, used bytes, pinned bytes)
     options: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> tile / loop order / partition
     arrays: list[dict[str, int]] = field(

@@ -64,9 +64,9 @@ def counting_events() -> Iterator[list[int]]:
     counter = [0]
     original = simpy.Environment.step
 
-    def step(env: simpy.Environment) -> None:
+    def step(self: simpy.Environment) -> None:
         counter[0] += 1
-        original(env)
+        original(self)
 
     simpy.Environment.step = step  # type: ignore[method-assign]
     try:

@@ -141,10 +141,10 @@ def check_spm(result: RunResult, hw: HardwareConfig) -> list[str]:
 def check_byte_conservation(result: RunResult, transfers: list[TimelineEvent]) -> list[str]:
     """Bytes the DMA engines moved == bytes the DRAM channel counted == bytes the layer rows report."""
     kinds = kinds_of(result.dram_bytes)
-    moved = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
+    moved: dict[str, dict[str, int]] = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
     for event in transfers:
         moved[event.direction][event.kind] += event.bytes
-    by_layers = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
+    by_layers: dict[str, dict[str, int]] = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
     for row in result.layers:
         for kind in kinds:
             by_layers[Direction.READ][kind] += row.read_bytes.get(kind, 0)
@@ -213,7 +213,7 @@ def check_partial_sum_hazards(transfers: list[TimelineEvent]) -> list[str]:
                 writes[(event.layer, event.kind, event.tile)] if event.direction == Direction.WRITE else reads
             )
             target.append(event)
-    hazards = []
+    hazards: list[str] = []
     for read in reads:
         hazards.extend(
             f"hazard: {read.kind} tile {read.tile} of '{read.layer}' read back at cycle "
@@ -336,13 +336,13 @@ def check_dependencies(
     out = []
     if options.pass_ == "forward":
         if not options.fuse:
-            for (layer, op), event in sorted(first_start.items()):
+            for (layer, layer_op), event in sorted(first_start.items()):
                 for producer in forward.predecessors(layer):
                     end = rows[producer].end if producer in rows else float("inf")
                     if _close_below(event.start, end):
                         out.append(
-                            f"deps: {_tile_id(layer, op, event.tile)} starts at cycle {event.start:.0f}, "
-                            f"before Y of '{producer}' (its input) ends at {end:.0f}"
+                            f"deps: {_tile_id(layer, layer_op, event.tile)} starts at cycle "
+                            f"{event.start:.0f}, before Y of '{producer}' (its input) ends at {end:.0f}"
                         )
     else:
         backward = backward_graph(forward)
@@ -426,16 +426,16 @@ def check_lower_bounds(
         span[0] = min(span[0], event.start)
         span[1] = max(span[1], event.end)
     for row in result.layers:
-        span = window.get(row.layer)
-        if span is None:
+        active = window.get(row.layer)
+        if active is None:
             continue
-        end = max(span[1], row.end)
+        end = max(active[1], row.end)
         layer_bound = max(
             layer_cycles.get(row.layer, 0) / cores, compulsory.get(row.layer, 0) / bytes_per_cycle
         )
-        if _close_below(end - span[0], layer_bound):
+        if _close_below(end - active[0], layer_bound):
             out.append(
-                f"bound: layer '{row.layer}' active {end - span[0]:.0f} cycles, below its lower bound "
+                f"bound: layer '{row.layer}' active {end - active[0]:.0f} cycles, below its lower bound "
                 f"{layer_bound:.0f}"
             )
     return _capped(out)

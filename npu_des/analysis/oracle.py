@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from npu_des.kinds import TileKey
 from npu_des.schedule.tasks import Schedule, TileRef, TileTask
 
 NEVER = float("inf")
@@ -160,8 +161,8 @@ def _next_uses(accesses: list[Access]) -> list[float]:
     return result
 
 
-def _largest_task_need(accesses: list[Access], size) -> int:
-    need: dict[int, dict[tuple, int]] = {}
+def _largest_task_need(accesses: list[Access], size: Callable[[TileRef], int]) -> int:
+    need: dict[int, dict[TileKey, int]] = {}
     for access in accesses:
         need.setdefault(access.step, {})[access.ref.key] = size(access.ref)
     return max((sum(group.values()) for group in need.values()), default=0)

@@ -31,7 +31,7 @@ def orders_command(args: argparse.Namespace) -> int:
     inputs = load_inputs(args, base.batch)
     capacity = inputs.hardware.spm.capacity_bytes
     schedule, _ = plan(inputs.workload, inputs.hardware, base)
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, str | int]] = []
     simulated: dict[str, dict[str, int]] = {}
     for order in LOOP_ORDERS:
         result = simulate(inputs.workload, inputs.hardware, base.model_copy(update={"loop_order": order}))
@@ -39,7 +39,7 @@ def orders_command(args: argparse.Namespace) -> int:
             r.layer: sum(r.read_bytes.values()) + sum(r.write_bytes.values()) for r in result.layers
         }
     for name, grid in schedule.grids.items():
-        row: dict[str, object] = {
+        row: dict[str, str | int] = {
             "layer": name,
             "tiles_gmnk": "x".join(map(str, grid.counts)),
             "auto": best_loop_order(grid, capacity),

@@ -91,7 +91,7 @@ def lane_layout(runs: list[SavedRun]) -> list[Lane]:
             return (int(match.group(1)), {"array": 0, "dma": 1}.get(match.group(2), 2), resource)
         return (1 << 30, 0, resource)
 
-    kind_rank = {kind: rank for rank, kind in enumerate(KINDS)}
+    kind_rank: dict[str, int] = {kind: rank for rank, kind in enumerate(KINDS)}
     lanes, top = [], 0.0
     for resource in sorted(keys, key=resource_rank):
         present = sorted(keys[resource], key=lambda k: (k[1] == "write", kind_rank.get(k[0], 99), k))

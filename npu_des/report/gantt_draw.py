@@ -6,6 +6,7 @@ Imported only when a chart is drawn, so `npu-des` starts without loading matplot
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -68,7 +69,7 @@ def render(data: list[GanttData], lanes: list[Lane], highlight_layer: str | None
     return figure
 
 
-def _draw_lanes(ax, panel: GanttData, lanes: list[Lane]) -> None:
+def _draw_lanes(ax: Axes, panel: GanttData, lanes: list[Lane]) -> None:
     start, end = panel.window
     pixel = (end - start) / PLOT_PIXELS
     for bars in panel.bars:
@@ -82,7 +83,7 @@ def _draw_lanes(ax, panel: GanttData, lanes: list[Lane]) -> None:
                 axis=1,
             )
             ax.add_collection(
-                PolyCollection(verts, facecolors=bars.row.colour, linewidths=0, antialiased=False)
+                PolyCollection(list(verts), facecolors=bars.row.colour, linewidths=0, antialiased=False)
             )
     minor_ticks, minor_labels = (
         [row.y + STRIP_HEIGHT / 2 for lane in lanes for row in lane.rows],
@@ -111,7 +112,7 @@ def _draw_lanes(ax, panel: GanttData, lanes: list[Lane]) -> None:
     )
 
 
-def _draw_dram(ax, panel: GanttData, lane: Lane, pixel: float) -> None:
+def _draw_dram(ax: Axes, panel: GanttData, lane: Lane, pixel: float) -> None:
     """Busy intervals in a top strip; utilisation per bin as an area rising from the lane's bottom."""
     starts, ends = panel.dram_busy
     if starts.size:
@@ -129,7 +130,7 @@ def _draw_dram(ax, panel: GanttData, lane: Lane, pixel: float) -> None:
     ax.axhline(base - height, color=DRAM_UTIL_COLOUR, lw=0.5, ls=":")
 
 
-def _draw_spm(ax, panel: GanttData) -> None:
+def _draw_spm(ax: Axes, panel: GanttData) -> None:
     capacity = panel.run.spm_capacity_bytes
     unit, scale = ("MiB", 2**20) if capacity >= 2**20 else ("KiB", 2**10)
     ax.fill_between(panel.spm_cycles, panel.spm_used_bytes / scale, step="post", color=SPM_USED_COLOUR, lw=0)

@@ -29,14 +29,14 @@ def write_run(result: RunResult, directory: Path) -> list[Path]:
         writer.writerows(rows)
     timeline = directory / "timeline.csv"
     with timeline.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([f.name for f in fields(TimelineEvent)])
-        writer.writerows(tuple(asdict(event).values()) for event in result.timeline)
+        events = csv.writer(handle)
+        events.writerow([f.name for f in fields(TimelineEvent)])
+        events.writerows(tuple(asdict(event).values()) for event in result.timeline)
     spm = directory / "spm.csv"
     with spm.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["cycle", "used_bytes", "pinned_bytes"])
-        writer.writerows(result.spm_occupancy)
+        samples = csv.writer(handle)
+        samples.writerow(["cycle", "used_bytes", "pinned_bytes"])
+        samples.writerows(result.spm_occupancy)
     return [summary, layers, timeline, spm]
 
 

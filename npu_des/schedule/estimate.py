@@ -14,21 +14,33 @@ back once per fetch after the first. With C large enough everything is fetched o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import permutations
 from math import prod
 
+from npu_des.kinds import Direction, TensorKind
 from npu_des.tiling import TileGrid
 
 LOOP_ORDERS = tuple("".join(p) for p in permutations("mnk"))
-TENSOR_DIMS = {"X": "mk", "W": "nk", "dY": "mn", "dX": "mk", "dW": "nk"}
-OUTPUTS = ("dX", "dW")
+TENSOR_DIMS = {
+    TensorKind.X: "mk",
+    TensorKind.W: "nk",
+    TensorKind.DY: "mn",
+    TensorKind.DX: "mk",
+    TensorKind.DW: "nk",
+}
+OUTPUTS = (TensorKind.DX, TensorKind.DW)
 
 
-def _fetches(grid: TileGrid, loop_order: str, capacity_bytes: int) -> tuple[dict[str, int], dict[str, float]]:
+def _fetches(
+    grid: TileGrid, loop_order: str, capacity_bytes: int
+) -> tuple[dict[TensorKind, int], dict[TensorKind, float]]:
     groups, m, n, k = grid.counts
     counts = {"m": m, "n": n, "k": k}
     compulsory = grid.compulsory_bytes()
-    tensors = [t for t in TENSOR_DIMS if t not in ("W", "dX") or grid.layer.has_input_gradient]
+    tensors = [
+        t for t in TENSOR_DIMS if t not in (TensorKind.W, TensorKind.DX) or grid.layer.has_input_gradient
+    ]
     tile_bytes = {t: compulsory[t] / (groups * prod(counts[d] for d in TENSOR_DIMS[t])) for t in tensors}
 
     def footprint(inner: str) -> float:
@@ -38,30 +50,32 @@ def _fetches(grid: TileGrid, loop_order: str, capacity_bytes: int) -> tuple[dict
     for tensor in tensors:
         count = groups * prod(counts[d] for d in TENSOR_DIMS[tensor])
         for position, loop in enumerate(loop_order):
-            if loop not in TENSOR_DIMS[tensor] and footprint(loop_order[position + 1:]) > capacity_bytes:
+            if loop not in TENSOR_DIMS[tensor] and footprint(loop_order[position + 1 :]) > capacity_bytes:
                 count *= counts[loop]
         fetches[tensor] = count
     return fetches, tile_bytes
 
 
-def interleaved_traffic(grid: TileGrid, loop_order: str, capacity_bytes: int) -> dict[str, dict[str, int]]:
+def interleaved_traffic(
+    grid: TileGrid, loop_order: str, capacity_bytes: int
+) -> dict[Direction, dict[TensorKind, int]]:
     """Estimated DRAM bytes {direction: {kind: bytes}} of one layer in interleaved order."""
     fetches, tile_bytes = _fetches(grid, loop_order, capacity_bytes)
     groups, m, n, k = grid.counts
     counts = {"m": m, "n": n, "k": k}
-    traffic = {"read": {}, "write": {}}
+    traffic: dict[Direction, dict[TensorKind, int]] = {Direction.READ: {}, Direction.WRITE: {}}
     for tensor, count in fetches.items():
         nbytes = round(count * tile_bytes[tensor])
         if tensor in OUTPUTS:
             distinct = groups * prod(counts[d] for d in TENSOR_DIMS[tensor])
-            traffic["write"][tensor] = nbytes
-            traffic["read"][tensor] = round((count - distinct) * tile_bytes[tensor])
+            traffic[Direction.WRITE][tensor] = nbytes
+            traffic[Direction.READ][tensor] = round((count - distinct) * tile_bytes[tensor])
         else:
-            traffic["read"][tensor] = nbytes
+            traffic[Direction.READ][tensor] = nbytes
     return traffic
 
 
-def total_bytes(traffic: dict[str, dict[str, int]]) -> int:
+def total_bytes(traffic: Mapping[Direction, Mapping[TensorKind, int]]) -> int:
     return sum(sum(kinds.values()) for kinds in traffic.values())
 
 

@@ -25,7 +25,8 @@ from npu_des.kinds import KIND_CODES, GemmExtents, Op, OpId, TensorKind, TileKey
 from npu_des.schedule.forward import LayerAdder, forward_op_deps, forward_schedule
 from npu_des.schedule.tasks import Schedule, TaskList, TileRef, TileTask
 from npu_des.tiling import SpmBudget, TileGrid
-from npu_des.workload.layers import Layer
+from npu_des.workload.graph import consumers_of
+from npu_des.workload.layers import ConvGeometry, Layer
 
 Y_CODE, X_CODE, W_CODE = KIND_CODES[TensorKind.Y], KIND_CODES[TensorKind.X], KIND_CODES[TensorKind.W]
 
@@ -40,17 +41,22 @@ class FusionReport:
     intermediate_bytes_saved: int      # feature-map bytes that no longer cross DRAM (write + read)
 
 
+def geometry(layer: Layer) -> ConvGeometry:
+    """The conv geometry of a layer in a fused group (groups hold only convs, see `can_fuse`)."""
+    conv = layer.gemm.conv
+    assert conv is not None, f"layer '{layer.name}' is not a conv"
+    return conv
+
+
 def padding_of(layer: Layer) -> int:
     """The conv's padding, recovered from its geometry (the lowering keeps only the sizes)."""
-    conv = layer.gemm.conv
-    assert conv is not None
+    conv = geometry(layer)
     return max(0, ((conv.out_h - 1) * conv.stride + conv.kernel_h - conv.in_h + 1) // 2)
 
 
 def input_rows(layer: Layer, first: int, last: int) -> tuple[int, int]:
     """Input rows [start, end) that output rows [first, last) of conv `layer` read (halo included)."""
-    conv = layer.gemm.conv
-    assert conv is not None
+    conv = geometry(layer)
     pad = padding_of(layer)
     return max(0, first * conv.stride - pad), min(conv.in_h, (last - 1) * conv.stride - pad + conv.kernel_h)
 
@@ -73,7 +79,7 @@ def step_bytes(group: list[Layer], rows: int, bytes_per_element: int) -> tuple[i
     spans = row_spans(group, 0, rows)
     largest = 0
     for layer, (first, last) in zip(group, spans):
-        conv = layer.gemm.conv
+        conv = geometry(layer)
         start, end = input_rows(layer, first, last)
         x = c_in(layer) * (end - start) * conv.in_w
         y = layer.out_shape[0] * (last - first) * conv.out_w
@@ -97,7 +103,7 @@ def choose_rows(group: list[Layer], budget: SpmBudget) -> int:
         budget.in_flight_tasks,
         budget.bytes_per_element,
     )
-    out_h = group[-1].gemm.conv.out_h
+    out_h = geometry(group[-1]).out_h
     rows = out_h
     while rows >= 1:
         largest, weights = step_bytes(group, rows, bytes_per_element)
@@ -124,21 +130,18 @@ def fits(group: list[Layer], budget: SpmBudget) -> bool:
 def fused_input_bytes(group: list[Layer], budget: SpmBudget) -> int:
     """DRAM bytes of the group input's row tiles (halo rows read again by each step), as `_add_group` reads
     them."""
-    first, last = group[0], group[-1].gemm.conv
+    first, last = group[0], geometry(group[-1])
     rows = choose_rows(group, budget)
     total = 0
     for top in range(0, last.out_h, rows):
         start, end = input_rows(first, *row_spans(group, top, min(last.out_h, top + rows))[0])
-        total += c_in(first) * (end - start) * first.gemm.conv.in_w
+        total += c_in(first) * (end - start) * geometry(first).in_w
     return total * last.batch * budget.bytes_per_element
 
 
 def auto_groups(layers: list[Layer], budget: SpmBudget, max_depth: int = 3) -> list[list[Layer]]:
     """Greedy chains of up to `max_depth` fusible convs in forward order that fit (singletons left out)."""
-    consumers: dict[str, list[str]] = {}
-    for layer in layers:
-        for producer in layer.inputs:
-            consumers.setdefault(producer, []).append(layer.name)
+    consumers = consumers_of(layers)
     groups: list[list[Layer]] = []
     current: list[Layer] = []
     for layer in layers:
@@ -161,10 +164,7 @@ def auto_groups(layers: list[Layer], budget: SpmBudget, max_depth: int = 3) -> l
 def named_groups(layers: list[Layer], specs: tuple[str, ...]) -> list[list[Layer]]:
     """`a+b+c` specs -> layer chains; each must be a fusible chain in forward order."""
     by_name = {layer.name: layer for layer in layers}
-    consumers: dict[str, list[str]] = {}
-    for layer in layers:
-        for producer in layer.inputs:
-            consumers.setdefault(producer, []).append(layer.name)
+    consumers = consumers_of(layers)
     groups = []
     for spec in specs:
         names = spec.split("+")
@@ -241,7 +241,7 @@ def _add_group(
     bytes_per_element: int,
 ) -> tuple[int, int]:
     """Append every step of one group; returns (recomputed MACs, intermediate DRAM bytes avoided)."""
-    last = group[-1].gemm.conv
+    last = geometry(group[-1])
     computed = dict.fromkeys((layer.name for layer in group), 0)
     weights = {
         layer.name: TileRef(
@@ -260,7 +260,7 @@ def _add_group(
             previous: TileRef | None = None
             previous_task = -1
             for position, (layer, (top, bottom)) in enumerate(zip(group, spans)):
-                conv, gemm, index = layer.gemm.conv, layer.gemm, grids[layer.name].index
+                conv, gemm, index = geometry(layer), layer.gemm, grids[layer.name].index
                 final = position == len(group) - 1
                 if previous is None:
                     start, end = input_rows(layer, top, bottom)

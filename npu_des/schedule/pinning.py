@@ -36,6 +36,7 @@ from npu_des.tiling import (
     task_working_set_elements,
     tile_size_candidates,
 )
+from npu_des.workload.graph import consumers_of
 from npu_des.workload.layers import Layer
 
 
@@ -71,10 +72,7 @@ def forward_links(
     layers: list[Layer], grids: dict[str, TileGrid], task_budget_bytes: int, fusible: set[tuple[str, str]]
 ) -> list[ForwardLink]:
     """Every producer -> next-layer link whose feature map could be pinned (see the module doc) or fused."""
-    consumers: dict[str, list[str]] = {}
-    for layer in layers:
-        for producer in layer.inputs:
-            consumers.setdefault(producer, []).append(layer.name)
+    consumers = consumers_of(layers)
     links = []
     for position, (producer, consumer) in enumerate(pairwise(layers)):
         if consumers.get(producer.name) != [consumer.name] or consumer.inputs != (producer.name,):
@@ -200,10 +198,7 @@ def plan_forward_pins(
     task_budget = budget.task_bytes
     pin_budget = budget.forward_pin_bytes(largest_working_set_bytes(grids.values()))
     by_name = {layer.name: layer for layer in layers}
-    consumers: dict[str, list[str]] = {}
-    for layer in layers:
-        for producer in layer.inputs:
-            consumers.setdefault(producer, []).append(layer.name)
+    consumers = consumers_of(layers)
     fusible = {(a.name, b.name) for a, b in pairwise(layers) if can_fuse(a, b, consumers)}
     links = forward_links(layers, grids, task_budget, fusible)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op, TensorKind
+from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op
 from npu_des.metrics import LayerRow, RunResult, TimelineEvent
 from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.tasks import Schedule
@@ -47,7 +47,9 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
     names = [layer.name for layer in workload.layers]
     kinds = ALL_KINDS if options.pass_ == "forward" or options.vector_ops else KINDS  # vector ops read Y
     timeline, layer_compute = _compute_events(run.executors)
-    layer_bytes = {name: {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS} for name in names}
+    layer_bytes: dict[str, dict[str, dict[str, int]]] = {
+        name: {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS} for name in names
+    }
     for executor in run.executors:
         resource = f"core{executor.core}.dma"
         for record in executor.dma.records:
@@ -70,10 +72,10 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
         TimelineEvent("dram", start, end, "busy", "", "", "", 0, "") for start, end in run.dram.busy_intervals
     )
     timeline.sort(key=lambda event: (event.start, event.resource, event.end))
-    compulsory: dict[TensorKind, int] = dict.fromkeys(kinds, 0)
+    compulsory: dict[str, int] = dict.fromkeys(kinds, 0)
     for (_layer, kind), nbytes in compulsory_traffic(schedule).items():
         compulsory[kind] += nbytes
-    dram_bytes = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
+    dram_bytes: dict[str, dict[str, int]] = {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS}
     for (kind, direction), nbytes in run.dram.bytes.items():
         dram_bytes[direction][kind] += nbytes
     executors, spm = run.executors, run.spm
@@ -142,7 +144,7 @@ def _layer_rows(
     schedule: Schedule,
     run: FinishedRun,
     layer_compute: dict[str, _LayerCompute],
-    layer_bytes: dict[str, dict[Direction, dict[TensorKind, int]]],
+    layer_bytes: dict[str, dict[str, dict[str, int]]],
 ) -> list[LayerRow]:
     """One row per layer, in model order: GEMM, tile, span, op ends, compute and bytes moved."""
     rows = []

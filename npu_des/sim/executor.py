@@ -129,9 +129,12 @@ class CoreExecutor:
                 spm.release(ref, dma)
             self.sync.task_computed(task)
             if written is not None:
-                op = (task.layer, task.op)
-                written.callbacks.append(lambda _event, op=op: self.sync.output_written(op))
+                written.callbacks.append(self._output_written_callback((task.layer, task.op)))
         self.finished = True
+
+    def _output_written_callback(self, op: OpId) -> Callable[[simpy.Event], None]:
+        """A callback for an output's write-back event: the op counts the write-back as done."""
+        return lambda _event: self.sync.output_written(op)
 
     def _prepare(self, task: TileTask) -> Generator[Any, Any, None]:
         waiting = self.waiting
@@ -157,14 +160,13 @@ class CoreExecutor:
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
         # A resident partial sum is referenced at once, so it survives between back-to-back
         # contributions; an absent one is read back only after the previous contribution is done.
-        if previous is None or spm.resident(output):
-            if (event := spm.acquire(output, not task.first, dma)) is not None:
-                loads.append(event)
-            output = None
+        read_back_later = not (previous is None or spm.resident(output))
+        if not read_back_later and (event := spm.acquire(output, not task.first, dma)) is not None:
+            loads.append(event)
         if previous is not None:
             waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
             yield previous
-        if output is not None and (event := spm.acquire(output, True, dma)) is not None:
+        if read_back_later and (event := spm.acquire(output, True, dma)) is not None:
             loads.append(event)
         if loads:
             waiting[task.id] = Waiting(task, WaitReason.OPERANDS)

@@ -51,7 +51,8 @@ def task_working_set_elements(gemm: Gemm, shape: TileShape) -> int:
 
 def tile_size_candidates(extent: int, unit: int = 1) -> list[int]:
     """Tile sizes giving 1, 2, 4, ... tiles along an axis (balanced, multiples of `unit`)."""
-    sizes, count = [], 1
+    sizes: list[int] = []
+    count = 1
     while True:
         size = balanced(extent, ceil(extent / count / unit) * unit, unit)
         if not sizes or size < sizes[-1]:

@@ -8,14 +8,14 @@ graph reversed: dX[consumer] -> dX[layer] and dX[consumer] -> dW[layer].
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import networkx as nx
 
 from npu_des.errors import ConfigError
+from npu_des.kinds import Op, OpId
 from npu_des.workload.layers import Layer
-
-OpId = tuple[str, str]  # (layer name, "dX" | "dW")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Workload:
 
 def forward_graph(workload: Workload) -> nx.DiGraph:
     """Layers as nodes (attribute `layer`, `index`), producer -> consumer edges; validated acyclic."""
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     for index, layer in enumerate(workload.layers):
         if layer.name in graph:
             raise ConfigError(
@@ -64,16 +64,16 @@ def forward_graph(workload: Workload) -> nx.DiGraph:
 
 def backward_graph(forward: nx.DiGraph) -> nx.DiGraph:
     """Gradient ops as nodes (attribute `layer`), edges from the ops that produce a layer's dY to its ops."""
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[OpId] = nx.DiGraph()
     for name, data in forward.nodes(data=True):
         layer: Layer = data["layer"]
         if layer.has_input_gradient:
-            graph.add_node((name, "dX"), layer=layer, index=data["index"])
-        graph.add_node((name, "dW"), layer=layer, index=data["index"])
+            graph.add_node((name, Op.DX), layer=layer, index=data["index"])
+        graph.add_node((name, Op.DW), layer=layer, index=data["index"])
     for producer, consumer in forward.edges:
-        for op in ("dX", "dW"):
+        for op in (Op.DX, Op.DW):
             if (producer, op) in graph:
-                graph.add_edge((consumer, "dX"), (producer, op))
+                graph.add_edge((consumer, Op.DX), (producer, op))
     return graph
 
 
@@ -83,6 +83,15 @@ def backward_layer_order(forward: nx.DiGraph) -> list[Layer]:
         forward.reverse(copy=False), key=lambda name: -forward.nodes[name]["index"]
     )
     return [forward.nodes[name]["layer"] for name in order]
+
+
+def consumers_of(layers: Iterable[Layer]) -> dict[str, list[str]]:
+    """Layer name -> the layers reading its output, in the order given."""
+    consumers: dict[str, list[str]] = {}
+    for layer in layers:
+        for producer in layer.inputs:
+            consumers.setdefault(producer, []).append(layer.name)
+    return consumers
 
 
 def output_gradient_producers(backward: nx.DiGraph, op: OpId) -> list[OpId]:

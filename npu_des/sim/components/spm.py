@@ -157,6 +157,7 @@ class Scratchpad:
                 yield store
             yield from dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key)
         ready, entry.ready = entry.ready, None
+        assert ready is not None  # set by `acquire` before this process starts
         ready.succeed()
 
     def _make_room(self, nbytes: int, dma: DmaEngine) -> Generator[Any, Any, None]:

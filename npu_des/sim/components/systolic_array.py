@@ -163,6 +163,7 @@ class SystolicArray:
 
     def compute(self, task: TileTask) -> simpy.Timeout:
         """Occupy the array for the tile; the caller yields the returned event."""
+        assert self.env is not None, "an array built without an environment only charges (replay)"
         return self.env.timeout(self.charge(task))
 
     def statistics(self) -> ArrayStatistics:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class VectorUnit:
     """Runs elementwise tile tasks one at a time; records busy cycles and elements."""
 
-    def __init__(self, env: simpy.Environment, elements_per_cycle: float, startup_cycles: int) -> None:
+    def __init__(self, env: simpy.Environment | None, elements_per_cycle: float, startup_cycles: int) -> None:
         self.env = env
         self.elements_per_cycle = elements_per_cycle
         self.startup_cycles = startup_cycles
@@ -35,4 +35,5 @@ class VectorUnit:
         cycles = self.cycles(elements)
         self.busy_cycles += cycles
         self.elements += elements
+        assert self.env is not None, "a vector unit built without an environment only prices tiles"
         return self.env.timeout(cycles)
