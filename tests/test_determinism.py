@@ -35,6 +35,7 @@ def run_in_process(out: Path, hash_seed: str) -> None:
     assert completed.returncode == 0, completed.stderr
 
 
+@pytest.mark.slow
 def test_two_processes_write_byte_identical_results(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     run_in_process(first, "1")

@@ -13,7 +13,7 @@ import yaml
 
 from npu_des.cli import main
 
-CORPUS = Path(__file__).parent / "bad_inputs"
+CORPUS = Path(__file__).parents[1] / "bad_inputs"
 HW_FILES = sorted((CORPUS / "hw").glob("*.yaml"))
 CLI = yaml.safe_load((CORPUS / "cli_cases.yaml").read_text())
 BASE_ARGS = ["run", "--model", "tiny_cnn", "--order", "sequential"]

@@ -84,6 +84,7 @@ def _table(directory: Path) -> str:
     return (directory / CSV).read_text()
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_computes_only_missing_points_and_matches_uninterrupted(tmp_path: Path) -> None:
     bandwidths = ",".join(str(value) for value in range(2, 42))
     args = [
@@ -183,6 +184,7 @@ def test_existing_sweep_needs_resume_and_resume_rejects_a_different_sweep(tmp_pa
     assert (tmp_path / JOURNAL).read_text().count("\n") == 3
 
 
+@pytest.mark.slow
 def test_process_pool_and_dask_cluster_give_identical_tables(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     spec = build_spec(
@@ -219,6 +221,7 @@ def test_dy_once_variant_reads_each_dy_tile_from_dram_exactly_once(tmp_path: Pat
     assert ideal["read_X"] == base["read_X"] and ideal["read_W"] == base["read_W"]
 
 
+@pytest.mark.slow
 def test_plot_sweep_writes_png_and_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         main(

@@ -26,7 +26,7 @@ from npu_des.schedule.plan import plan
 from npu_des.sim.driver import simulate
 from npu_des.workload import Workload, conv, linear
 
-PRESET = yaml.safe_load((Path(__file__).parents[1] / "npu_des" / "presets" / "edge_dual.yaml").read_text())
+PRESET = yaml.safe_load((Path(__file__).parents[2] / "npu_des" / "presets" / "edge_dual.yaml").read_text())
 SCALE = float(
     os.environ.get("NPU_DES_FUZZ_SCALE", "1")
 )  # e.g. 50 for a long hunt: NPU_DES_FUZZ_SCALE=50 pytest ...
@@ -136,6 +136,7 @@ def test_any_bytes_load_or_raise_config_error(data, tmp_path_factory):
     load_or_config_error(load_hardware, str(path))
 
 
+@pytest.mark.slow
 @FAST
 @given(data=nested)
 def test_any_yaml_structure_loads_or_raises_config_error(data, tmp_path_factory):
@@ -257,6 +258,7 @@ option_items = st.one_of(
 )
 
 
+@pytest.mark.slow
 @FAST
 @given(items=st.lists(option_items, max_size=5))
 def test_any_run_options_parse_or_give_one_error_line(items, capsys):
@@ -385,6 +387,7 @@ def small_options(draw: st.DrawFn) -> RunOptions:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=int(150 * SCALE), deadline=None)
 @given(workload=small_workloads(), hw=small_hardware(), options=small_options())
 def test_simulator_keeps_its_invariants_on_random_small_configs(workload, hw, options):

@@ -42,6 +42,7 @@ def small_workloads(draw: st.DrawFn) -> Workload:
     return Workload("random", tuple(layers))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(small_workloads(), st.sampled_from(["sequential", "interleaved"]), st.integers(3, 40))
 def test_opt_misses_never_exceed_lru_in_the_slot_model(workload, order, slots):

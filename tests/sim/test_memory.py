@@ -128,6 +128,7 @@ def test_interleaved_reads_dy_fewer_times_by_closed_form(m_tiles, n_tiles, k_til
     )
 
 
+@pytest.mark.slow
 def test_interleaved_saves_dy_traffic_on_resnet_with_small_spm():
     workload = build_model("resnet50")
     hw = make_hw(

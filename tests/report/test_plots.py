@@ -105,6 +105,7 @@ def both_orders_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.mark.slow
 def test_plot_writes_gantt_and_layer_charts_for_both_orders(both_orders_dir: Path, capsys) -> None:
     assert main(["plot", str(both_orders_dir)]) == 0
     printed = capsys.readouterr().out
@@ -115,6 +116,7 @@ def test_plot_writes_gantt_and_layer_charts_for_both_orders(both_orders_dir: Pat
     assert "<svg" in (both_orders_dir / "gantt.svg").read_text()[:2000]
 
 
+@pytest.mark.slow
 def test_run_plot_and_trace_write_charts_and_trace_into_out(tmp_path: Path) -> None:
     argv = [
         "run",
@@ -133,6 +135,7 @@ def test_run_plot_and_trace_write_charts_and_trace_into_out(tmp_path: Path) -> N
     jsonschema.validate(json.loads((tmp_path / "trace.json").read_text()), TRACE_SCHEMA)
 
 
+@pytest.mark.slow
 def test_zoom_by_window_and_by_layer_write_their_own_files(both_orders_dir: Path) -> None:
     assert main(["plot", str(both_orders_dir), "--window", "1000:3000", "--formats", "png"]) == 0
     assert (both_orders_dir / "gantt_1000-3000.png").stat().st_size > 5_000

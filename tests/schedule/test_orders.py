@@ -106,6 +106,7 @@ def test_op_partition_puts_each_gradient_on_its_own_core():
     assert cores_by_op == {("dW", "core0.array"), ("dX", "core1.array")}
 
 
+@pytest.mark.slow
 def test_auto_partition_picks_the_fastest_scheme_for_the_layer():
     workload = single_linear(m=256, k=96, n=128)
     hw = make_hw("cores.count=2", "spm.capacity_kb=16")
