@@ -79,10 +79,6 @@ class ArrayConfig(_Strict):
             return {op.value: value.get(op, "os") for op in GRADIENT_OPS}
         raise ValueError("must be one of os, ws, is, or a mapping of op to dataflow such as {dX: ws, dW: os}")
 
-    def dataflow_of(self, op: str) -> str:
-        """The dataflow tiles of gradient op `op` (dX or dW) run in."""
-        return self.dataflow if isinstance(self.dataflow, str) else self.dataflow[op]
-
 
 class DmaConfig(_Strict):
     """A core's DMA engine: how many transfers it keeps in flight at once."""

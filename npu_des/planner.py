@@ -1,7 +1,6 @@
 """Old import path of npu_des.schedule.planner (the pin planner), kept for existing imports."""
 
 from npu_des.schedule.planner import (
-    PLANS,
     ForwardLink,
     LinkPlan,
     PinCandidate,
@@ -17,7 +16,6 @@ from npu_des.schedule.planner import (
 )
 
 __all__ = [
-    "PLANS",
     "ForwardLink",
     "LinkPlan",
     "PinCandidate",

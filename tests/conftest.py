@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from npu_des.config import HardwareConfig, apply_overrides, hardware_from_dict
 
 BASE_HW: dict[str, Any] = {
@@ -22,7 +20,3 @@ def make_hw(*overrides: str) -> HardwareConfig:
     """Test hardware from BASE_HW with `dotted.key=value` overrides."""
     return hardware_from_dict(apply_overrides(BASE_HW, list(overrides), source="test"), source="test")
 
-
-@pytest.fixture
-def hw_factory():
-    return make_hw

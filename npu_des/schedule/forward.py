@@ -21,8 +21,6 @@ from npu_des.schedule.tasks import Schedule, TaskList, TileRef, TileRefs
 from npu_des.tiling import TileGrid
 from npu_des.workload.layers import Layer
 
-FORWARD_OP = Op.Y  # old name of Op.Y
-
 
 def forward_layer_order(forward: nx.DiGraph) -> list[Layer]:
     """Layers in topological order, ties by model index (the order the model lists them)."""

@@ -17,7 +17,6 @@ budget's `tiles_bytes` over its in-flight tasks, like any tile's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import pairwise
 
 from npu_des.errors import ConfigError
@@ -29,16 +28,6 @@ from npu_des.workload.graph import consumers_of
 from npu_des.workload.layers import ConvGeometry, Layer
 
 Y_CODE, X_CODE, W_CODE = KIND_CODES[TensorKind.Y], KIND_CODES[TensorKind.X], KIND_CODES[TensorKind.W]
-
-
-@dataclass(frozen=True)
-class FusionReport:
-    """What fusing cost: MACs and array work done twice because row tiles overlap."""
-
-    groups: tuple[tuple[str, ...], ...]
-    row_tiles: dict[str, int]          # group's last layer -> output rows per step
-    extra_macs: int                    # recomputed halo MACs over the whole run
-    intermediate_bytes_saved: int      # feature-map bytes that no longer cross DRAM (write + read)
 
 
 def geometry(layer: Layer) -> ConvGeometry:
@@ -195,7 +184,7 @@ def fused_schedule(
     groups: list[list[Layer]],
     budget: SpmBudget,
     pinned: dict[str, str] | None = None,
-) -> tuple[Schedule, FusionReport]:
+) -> Schedule:
     """Forward schedule where each group runs row tile by row tile and the other layers layer by layer
     (`pinned` producer -> consumer feature maps of those stay on chip; none may touch a group)."""
     group_of = {layer.name: tuple(group) for group in groups for layer in group}
@@ -203,7 +192,6 @@ def fused_schedule(
     adder = LayerAdder(cores, pinned)
     op_deps: dict[OpId, tuple[OpId, ...]] = forward_op_deps(layers)
     row_tiles: dict[str, int] = {}
-    extra_macs = saved = 0
     done: set[str] = set()
     for layer in layers:
         if layer.name in done:
@@ -215,12 +203,9 @@ def fused_schedule(
         done.update(member.name for member in group)
         rows = choose_rows(list(group), budget)
         row_tiles[group[-1].name] = rows
-        extra, group_saved = _add_group(tasks, list(group), grids, cores, rows, budget.bytes_per_element)
-        extra_macs += extra
-        saved += group_saved
+        _add_group(tasks, list(group), grids, cores, rows, budget.bytes_per_element)
         for member in group[1:]:
             op_deps[(member.name, Op.Y)] = ()  # within a group each task waits for its producer task
-    report = FusionReport(tuple(tuple(m.name for m in g) for g in groups), row_tiles, extra_macs, saved)
     choices = {
         member.name: {
             "fused_group": "+".join(m.name for m in group),
@@ -229,7 +214,7 @@ def fused_schedule(
         for group in groups
         for member in group
     }
-    return Schedule("forward", tuple(tasks.tasks), op_deps, grids, choices), report
+    return Schedule("forward", tuple(tasks.tasks), op_deps, grids, choices)
 
 
 def _add_group(
@@ -239,10 +224,9 @@ def _add_group(
     cores: int,
     rows: int,
     bytes_per_element: int,
-) -> tuple[int, int]:
-    """Append every step of one group; returns (recomputed MACs, intermediate DRAM bytes avoided)."""
+) -> None:
+    """Append every step of one group: per row tile, each layer's task on the rows the next one needs."""
     last = geometry(group[-1])
-    computed = dict.fromkeys((layer.name for layer in group), 0)
     weights = {
         layer.name: TileRef(
             TileKey(grids[layer.name].index, W_CODE, 0, 0, 0),
@@ -303,14 +287,8 @@ def _add_group(
                         frees=(x,) if previous is not None else (),
                     )
                 )
-                computed[layer.name] += gemm.groups * m_rows * gemm.K * gemm.N
                 previous, previous_task = (None, -1) if final else (y, task_id)
             step += 1
-    extra = sum(computed[layer.name] - layer.gemm.macs for layer in group)
-    saved = (
-        2 * sum(layer.gemm.M * layer.gemm.N * layer.gemm.groups for layer in group[:-1]) * bytes_per_element
-    )
-    return extra, saved
 
 
 def fusion_groups(layers: list[Layer], fuse: tuple[str, ...], budget: SpmBudget) -> list[list[Layer]]:
@@ -332,5 +310,4 @@ def build_forward_schedule(
     consumer)."""
     if not groups:
         return forward_schedule(layers, grids, cores, pinned)
-    schedule, _ = fused_schedule(layers, grids, cores, groups, budget, pinned)
-    return schedule
+    return fused_schedule(layers, grids, cores, groups, budget, pinned)

@@ -20,8 +20,6 @@ from itertools import pairwise
 
 from npu_des.errors import ConfigError
 
-PLANS = ("none", "greedy", "optimal")
-
 
 @dataclass(frozen=True, slots=True)
 class PinCandidate:
@@ -142,11 +140,10 @@ class ForwardLink:
 
 @dataclass(frozen=True)
 class LinkPlan:
-    """Per forward link: pinned, fused groups, the rest spilled; the DRAM bytes saved."""
+    """Per forward link: pinned or in a fused group; every other link is spilled."""
 
     pinned: tuple[ForwardLink, ...]
     groups: tuple[tuple[str, ...], ...]
-    saved_bytes: int
 
 
 def plan_forward_links(
@@ -284,5 +281,4 @@ def _link_plan(ordered: Sequence[ForwardLink], decisions: dict[int, str]) -> Lin
         else:
             groups.append([link.producer, link.consumer])
         previous = link.position
-    saved = sum(link.saving for index, link in enumerate(ordered) if decisions.get(index) in ("pin", "fuse"))
-    return LinkPlan(pinned, tuple(tuple(group) for group in groups), saved)
+    return LinkPlan(pinned, tuple(tuple(group) for group in groups))

@@ -52,10 +52,6 @@ class DramChannel:
             self._join(nbytes, done)
         return done
 
-    @property
-    def total_bytes(self) -> int:
-        return sum(self.bytes.values())
-
     def _advance(self) -> None:
         now = self.env.now
         if self._active:

@@ -25,7 +25,6 @@ class VectorUnit:
         self.elements_per_cycle = elements_per_cycle
         self.startup_cycles = startup_cycles
         self.busy_cycles = 0
-        self.elements = 0
 
     def cycles(self, elements: int) -> int:
         return self.startup_cycles + ceil(elements / self.elements_per_cycle)
@@ -34,6 +33,5 @@ class VectorUnit:
         elements = task.macs  # extents (groups, rows, 1, cols): one element per "MAC"
         cycles = self.cycles(elements)
         self.busy_cycles += cycles
-        self.elements += elements
         assert self.env is not None, "a vector unit built without an environment only prices tiles"
         return self.env.timeout(cycles)
