@@ -11,7 +11,7 @@ import sys
 
 from npu_des.analysis.checks import check_run
 from npu_des.commands._inputs import add_input_arguments, load_inputs
-from npu_des.commands.run import ORDER_CHOICES, parse_tile, selected_orders
+from npu_des.commands.run import ORDER_CHOICES, option_fields, selected_orders
 from npu_des.config import run_options
 from npu_des.sim.driver import simulate
 
@@ -42,13 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def check_command(args: argparse.Namespace) -> int:
     orders = selected_orders(args.order)
-    base = {
-        "batch": args.batch,
-        "tile": parse_tile(args.tile),
-        "pins": tuple(args.pin) or None,
-        "loop_order": args.loop_order,
-        "partition": args.partition,
-    }
+    base = option_fields(args)
     options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
     inputs = load_inputs(args, options[0].batch)
     report: dict[str, list[str]] = {}

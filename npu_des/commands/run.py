@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -118,17 +119,17 @@ def selected_orders(text: str) -> list[str]:
     return orders
 
 
+def option_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """Run-option fields from the flags `run` and `check` share (None: not given, the default applies)."""
+    return {"batch": args.batch, "tile": parse_tile(args.tile), "pins": tuple(args.pin) or None,
+            "loop_order": args.loop_order, "partition": args.partition}
+
+
 def run_command(args: argparse.Namespace) -> int:
     if (args.plot or args.trace) and not args.out:
         raise ConfigError("needs --out DIR to write into", field="--plot" if args.plot else "--trace")
     orders = selected_orders(args.order)
-    base = {
-        "batch": args.batch,
-        "tile": parse_tile(args.tile),
-        "pins": tuple(args.pin) or None,
-        "loop_order": args.loop_order,
-        "partition": args.partition,
-    }
+    base = option_fields(args)
     options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
     if args.pass_ == "forward" or options[0].pass_ == "forward":  # one forward run, whatever --order says
         options = [run_options(args.set, **{**base, "pass_": "forward"})]

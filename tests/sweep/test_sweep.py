@@ -143,41 +143,9 @@ def test_resume_after_sigkill_computes_only_missing_points_and_matches_uninterru
 def test_existing_sweep_needs_resume_and_resume_rejects_a_different_sweep(tmp_path: Path) -> None:
     spec = build_spec(TINY, ("edge_dual",), ("sequential",), ["dram.bandwidth_gbps=6,11"])
     run_sweep(spec, tmp_path, jobs=1, quiet=True)
-    assert (
-        main(
-            [
-                "sweep",
-                "--model",
-                "tiny_cnn",
-                "--order",
-                "sequential",
-                "--set",
-                "dram.bandwidth_gbps=6,11",
-                "--out",
-                str(tmp_path),
-                "--quiet",
-            ]
-        )
-        == 2
-    )
-    assert (
-        main(
-            [
-                "sweep",
-                "--model",
-                "tiny_cnn",
-                "--order",
-                "sequential",
-                "--set",
-                "dram.bandwidth_gbps=6",
-                "--out",
-                str(tmp_path),
-                "--quiet",
-                "--resume",
-            ]
-        )
-        == 2
-    )
+    sweep = ["sweep", "--model", "tiny_cnn", "--order", "sequential", "--out", str(tmp_path), "--quiet"]
+    assert main([*sweep, "--set", "dram.bandwidth_gbps=6,11"]) == 2
+    assert main([*sweep, "--set", "dram.bandwidth_gbps=6", "--resume"]) == 2
     # adding values to a finished sweep is allowed: only the new point runs
     wider = build_spec(TINY, ("edge_dual",), ("sequential",), ["dram.bandwidth_gbps=6,11,22"])
     assert len(run_sweep(wider, tmp_path, jobs=1, quiet=True, resume=True)) == 3
