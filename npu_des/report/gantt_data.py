@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from npu_des.kinds import KINDS, Direction
+from npu_des.kinds import KINDS, Direction, Op
 from npu_des.metrics import CORE_UNIT
 from npu_des.report.intervals import coverage_per_bin, merge_intervals, step_envelope
 from npu_des.report.saved import SavedRun
@@ -94,9 +94,9 @@ def lane_layout(runs: list[SavedRun]) -> list[Lane]:
     kind_rank: dict[str, int] = {kind: rank for rank, kind in enumerate(KINDS)}
     lanes, top = [], 0.0
     for resource in sorted(keys, key=resource_rank):
-        present = sorted(keys[resource], key=lambda k: (k[1] == "write", kind_rank.get(k[0], 99), k))
+        present = sorted(keys[resource], key=lambda k: (k[1] == Direction.WRITE, kind_rank.get(k[0], 99), k))
         if resource.endswith(".array") and not present:
-            present = [("dX", ""), ("dW", "")]
+            present = [(Op.DX, ""), (Op.DW, "")]
         rows = tuple(_sub_row(resource, key, top + index) for index, key in enumerate(present))
         name = resource.replace(".array", " array").replace(".dma", " DMA")
         lanes.append(Lane(resource, name, top, max(len(rows), 1), rows))

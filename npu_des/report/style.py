@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npu_des.kinds import Op, TensorKind
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -16,9 +18,11 @@ FIGURE_WIDTH_INCHES = 14.0
 DPI = 120
 PLOT_PIXELS = int(FIGURE_WIDTH_INCHES * DPI * 0.8)   # roughly the axes width, for merging and binning
 DRAM_BIN_PIXELS = 6                                  # one utilisation bin per this many pixels
-COMPUTE_COLOURS = {"dX": "#1f77b4", "dW": "#ff7f0e"}
-LOAD_COLOURS = {"X": "#8c564b", "W": "#bcbd22", "dY": "#d62728", "dX": "#9ecae1", "dW": "#fdd0a2"}
-STORE_COLOURS = {"dX": "#17becf", "dW": "#9467bd", "X": "#c49c94", "W": "#dbdb8d", "dY": "#ff9896"}
+COMPUTE_COLOURS: dict[str, str] = {Op.DX: "#1f77b4", Op.DW: "#ff7f0e"}
+LOAD_COLOURS: dict[str, str] = {TensorKind.X: "#8c564b", TensorKind.W: "#bcbd22", TensorKind.DY: "#d62728",
+                                TensorKind.DX: "#9ecae1", TensorKind.DW: "#fdd0a2"}
+STORE_COLOURS: dict[str, str] = {TensorKind.DX: "#17becf", TensorKind.DW: "#9467bd", TensorKind.X: "#c49c94",
+                                 TensorKind.W: "#dbdb8d", TensorKind.DY: "#ff9896"}
 OTHER_COLOUR = "#7f7f7f"
 DRAM_BUSY_COLOUR, DRAM_UTIL_COLOUR = "#c7c7c7", "#2ca02c"
 SPM_USED_COLOUR, SPM_PINNED_COLOUR, SPM_CAPACITY_COLOUR = "#6baed6", "#08519c", "#d62728"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import product
 
+from npu_des.kinds import Op
 from npu_des.schedule.tasks import TaskList, TileRefs
 from npu_des.tiling import TileGrid
 from npu_des.workload.layers import Layer
@@ -49,19 +50,19 @@ def _layer_tiles(tasks: TaskList, layers: list[Layer], grids: dict[str, TileGrid
         yield layer, refs
 
 
-def sequential(layers: list[Layer], grids: dict[str, TileGrid], cores: int, first: str = "dX",
+def sequential(layers: list[Layer], grids: dict[str, TileGrid], cores: int, first: str = Op.DX,
                vector_layers: frozenset[str] = frozenset()) -> TaskList:
     tasks = TaskList()
     for layer, refs in _layer_tiles(tasks, layers, grids, cores, vector_layers):
-        ops = ("dX", "dW") if first == "dX" else ("dW", "dX")
+        ops = (Op.DX, Op.DW) if first == Op.DX else (Op.DW, Op.DX)
         for op in ops:
-            if op == "dX" and not layer.has_input_gradient:
+            if op == Op.DX and not layer.has_input_gradient:
                 continue
-            add = tasks.add_input_gradient if op == "dX" else tasks.add_weight_gradient
-            loop = INPUT_GRADIENT_LOOP if op == "dX" else WEIGHT_GRADIENT_LOOP
+            add = tasks.add_input_gradient if op == Op.DX else tasks.add_weight_gradient
+            loop = INPUT_GRADIENT_LOOP if op == Op.DX else WEIGHT_GRADIENT_LOOP
             outputs: dict[tuple[int, int, int], int] = {}
             for g, m, n, k in tile_loop(refs.grid, loop):
-                out = (g, m, k) if op == "dX" else (g, n, k)
+                out = (g, m, k) if op == Op.DX else (g, n, k)
                 core = outputs.setdefault(out, len(outputs)) % cores
                 add(refs, g, m, n, k, core)
     return tasks
@@ -86,7 +87,7 @@ def interleaved_core(partition: str, cores: int, counts: tuple[int, int, int, in
         return output_tile % cores
     if partition == "op" and cores >= 2:
         half = cores // 2
-        return (output_tile % half) if op == "dW" else half + (output_tile % (cores - half))
+        return (output_tile % half) if op == Op.DW else half + (output_tile % (cores - half))
     extent = {"m": (m_tiles, m), "n": (n_tiles, n)}.get(partition)
     if extent is not None and extent[0] >= cores:
         return extent[1] % cores
@@ -106,10 +107,10 @@ def interleaved(layers: list[Layer], grids: dict[str, TileGrid], cores: int,
         for g, m, n, k in tile_loop(refs.grid, loop_orders[layer.name]):
             dy_tile = dy_tiles.setdefault((g, m, n), len(dy_tiles))
             dw_tile = dw_tiles.setdefault((g, n, k), len(dw_tiles))
-            core = interleaved_core(partition, cores, counts, "dW", g, m, n, k, dy_tile, dw_tile)
+            core = interleaved_core(partition, cores, counts, Op.DW, g, m, n, k, dy_tile, dw_tile)
             tasks.add_weight_gradient(refs, g, m, n, k, core)
             if layer.has_input_gradient:
                 dx_tile = dx_tiles.setdefault((g, m, k), len(dx_tiles))
-                core = interleaved_core(partition, cores, counts, "dX", g, m, n, k, dy_tile, dx_tile)
+                core = interleaved_core(partition, cores, counts, Op.DX, g, m, n, k, dy_tile, dx_tile)
                 tasks.add_input_gradient(refs, g, m, n, k, core)
     return tasks

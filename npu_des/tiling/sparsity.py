@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from npu_des.errors import ConfigError
+from npu_des.kinds import TensorKind
 
 if TYPE_CHECKING:
     from npu_des.config import RunOptions
     from npu_des.workload.layers import Layer
 
-DENSITY_KINDS = ("X", "dY")
+DENSITY_KINDS = (TensorKind.X, TensorKind.DY)
 COMPRESSIONS = ("none", "bitmap", "csr")
 CSR_INDEX_BYTES = 2    # column index per nonzero: tile rows are shorter than 65,536 elements
 CSR_POINTER_BYTES = 4  # row pointer per row, plus one
@@ -109,7 +110,7 @@ class Sparsity:
         """(density of X, density of dY) of `layer`."""
         default_x = self.density if layer.has_input_gradient else 1.0
         entry = self.per_layer.get(layer.name, {})
-        return entry.get("X", default_x), entry.get("dY", self.density)
+        return entry.get(TensorKind.X, default_x), entry.get(TensorKind.DY, self.density)
 
 
 def load_density_file(path_text: str) -> dict[str, dict[str, float]]:
