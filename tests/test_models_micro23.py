@@ -1,8 +1,10 @@
 """The MICRO'23 models (its Table 4) added to the zoo, against published sizes and their architectures.
 
 What is compared: the Workload counts GEMM weights only (no biases, norms, embeddings), so CNNs are
-held to their published parameter counts (biases and batch norm are < 0.5% there), and MACs to the
-published FLOPs / 2.
+held to their published parameter counts (biases and batch norm are < 0.5% there) and transformers
+to an exact count derived from the published configuration, plus the embedding matrices against
+the published total. MACs are held to published FLOPs / 2 where a source publishes them, else to a
+count derived in the test from the configuration.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from itertools import pairwise
 import pytest
 
 from npu_des.models import build_model
+from npu_des.models.bert import bert_embedding_parameters, bert_large, bert_tiny, tinybert_4
 from npu_des.models.yolo import yolov2_tiny, yolov5l, yolov5s
 from npu_des.workload import Workload
 
@@ -62,8 +65,44 @@ def test_yolov5_concat_readers_list_both_sides_and_c3_sums_its_bottlenecks() -> 
                                                                            (255, 20, 20)]
 
 
+def _bert_gemm_weights(layers: int, hidden: int, ffn: int) -> int:
+    return layers * (4 * hidden * hidden + 2 * hidden * ffn)  # Q, K, V, output; FFN up and down
+
+
+def _bert_macs(layers: int, hidden: int, ffn: int, heads: int, seq_len: int) -> int:
+    head_dim = hidden // heads
+    return layers * (seq_len * (4 * hidden * hidden + 2 * hidden * ffn) + 2 * heads * seq_len * head_dim * seq_len)
+
+
+# (builder, L, H, A, FFN, published total parameters incl. embeddings)
+PUBLISHED_BERTS = [
+    (bert_large, 24, 1024, 16, 4096, 340e6),   # Devlin et al. 2019 (checkpoint: 335.1 M)
+    (bert_large, 24, 1024, 16, 4096, 335_141_888),  # bert-large-uncased, incl. biases, norms, pooler
+    (bert_tiny, 2, 128, 2, 512, 4.4e6),        # Turc et al. 2019
+    (tinybert_4, 4, 312, 12, 1200, 14.5e6),    # Jiao et al. 2020; MICRO'23 Table 4 "14M"
+]
+
+
+@pytest.mark.parametrize(("builder", "layers", "hidden", "heads", "ffn", "total"), PUBLISHED_BERTS)
+def test_bert_gemm_weights_follow_the_config_and_with_embeddings_match_the_published_total(
+        builder, layers: int, hidden: int, heads: int, ffn: int, total: float) -> None:
+    workload = builder(seq_len=128)
+    assert workload.parameters == _bert_gemm_weights(layers, hidden, ffn)
+    assert workload.macs == _bert_macs(layers, hidden, ffn, heads, 128)
+    assert workload.parameters + bert_embedding_parameters(hidden) == pytest.approx(total, rel=0.02)
+
+
+def test_bert_large_gemms_are_302m_weights_and_39_5_gmacs_at_seq_128() -> None:
+    workload = bert_large()
+    # 24 x (4 x 1024^2 + 2 x 1024 x 4096) = 24 x 12,582,912
+    assert workload.parameters == 301_989_888
+    # 24 x (128 x 12,582,912 + 2 x 16 heads x 128 x 64 x 128)
+    assert workload.macs == 24 * (128 * 12_582_912 + 2 * 16 * 128 * 64 * 128) == 39_460_012_032
+
+
 @pytest.mark.parametrize(("alias", "name"), [
     ("yolov2-tiny", "yolov2_tiny"), ("YOLOv5s", "yolov5s"), ("yolov5l", "yolov5l"),
+    ("bert-large", "bert_large"), ("bert-tiny", "bert_tiny"), ("tinybert", "tinybert_4"),
 ])
 def test_micro23_models_build_by_name_and_alias(alias: str, name: str) -> None:
     assert build_model(alias, batch=2).name == name

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from npu_des.errors import ConfigError
+from npu_des.models.bert import bert_large, bert_tiny, tinybert_4
 from npu_des.models.faster_rcnn import faster_rcnn
 from npu_des.models.googlenet import googlenet
 from npu_des.models.mobilenet import mobilenet_v1, mobilenet_v2
@@ -30,11 +31,15 @@ MODELS: dict[str, Callable[..., Workload]] = {
     "yolov2_tiny": yolov2_tiny,
     "yolov5s": yolov5s,
     "yolov5l": yolov5l,
+    "bert_large": bert_large,
+    "bert_tiny": bert_tiny,
+    "tinybert_4": tinybert_4,
 }
 ALIASES = {"resnet-50": "resnet50", "mobilenet": "mobilenet_v1", "mobilenetv1": "mobilenet_v1",
            "mobilenetv2": "mobilenet_v2", "inception_v1": "googlenet", "fasterrcnn": "faster_rcnn",
            "bert": "bert_base", "bert-base": "bert_base", "gpt2": "gpt2_small", "gpt-2": "gpt2_small",
-           "yolov2-tiny": "yolov2_tiny"}
+           "yolov2-tiny": "yolov2_tiny", "bert-large": "bert_large", "bert-tiny": "bert_tiny",
+           "tinybert": "tinybert_4"}
 PARAMETER_BYTES_PER_ELEMENT = 2
 
 
