@@ -15,8 +15,9 @@ import pytest
 
 from npu_des.models import build_model
 from npu_des.models.bert import bert_embedding_parameters, bert_large, bert_tiny, tinybert_4
+from npu_des.models.t5 import T5_LARGE, T5_SMALL, T5_VOCAB, T5Config, t5_large, t5_small
 from npu_des.models.yolo import yolov2_tiny, yolov5l, yolov5s
-from npu_des.workload import Workload
+from npu_des.workload import Workload, backward_graph, forward_graph
 
 # (builder, published GFLOPs = 2 x GMACs, published parameters): Ultralytics README "Pretrained
 # Checkpoints" at 640x640 (thop MACs x 2); darknet's yolov2-tiny.cfg (COCO) at 416x416 prints 5.41 BFLOPs
@@ -100,9 +101,73 @@ def test_bert_large_gemms_are_302m_weights_and_39_5_gmacs_at_seq_128() -> None:
     assert workload.macs == 24 * (128 * 12_582_912 + 2 * 16 * 128 * 64 * 128) == 39_460_012_032
 
 
+def _t5_block_weights(config: T5Config) -> int:
+    inner = config.num_heads * config.d_kv
+    attention, ffn = 4 * config.d_model * inner, 2 * config.d_model * config.d_ff
+    return config.num_layers * (attention + ffn) + config.num_layers * (2 * attention + ffn)  # decoder: + cross
+
+
+def _t5_macs(config: T5Config, batch: int, seq_len: int, target_len: int) -> int:
+    d, inner, heads, d_kv = config.d_model, config.num_heads * config.d_kv, config.num_heads, config.d_kv
+    projections = 4 * d * inner + 2 * d * config.d_ff  # Q, K, V, output; FFN
+    encoder = seq_len * projections + 2 * heads * seq_len * d_kv * seq_len
+    decoder = (target_len * projections + 2 * heads * target_len * d_kv * target_len
+               + target_len * 2 * d * inner + seq_len * 2 * d * inner    # cross Q, output; cross K, V
+               + 2 * heads * target_len * d_kv * seq_len)                # cross scores and context
+    return batch * (config.num_layers * (encoder + decoder) + target_len * d * T5_VOCAB)
+
+
+@pytest.mark.parametrize(("builder", "config", "published", "checkpoint"), [
+    (t5_small, T5_SMALL, 60e6, 60_506_624),
+    # released checkpoint (t5 issue #326: "Trainable Variables ... Total size: 737668096"); Raffel et
+    # al.'s "770 million" is 4.2% above it, see the next test
+    (t5_large, T5_LARGE, None, 737_668_096),
+])
+def test_t5_weights_follow_the_config_and_match_the_published_count(builder, config: T5Config,
+                                                                    published: float | None,
+                                                                    checkpoint: int) -> None:
+    assert builder(lm_head=False).parameters == _t5_block_weights(config)
+    with_head = builder()
+    # the LM head's weights are the tied embedding matrix: counted once, as in the checkpoint
+    assert with_head.parameters == _t5_block_weights(config) + T5_VOCAB * config.d_model
+    # the checkpoint adds RMS-norm scales and relative position biases, < 0.03%
+    assert with_head.parameters == pytest.approx(checkpoint, rel=0.001)
+    if published is not None:
+        assert with_head.parameters == pytest.approx(published, rel=0.02)
+    assert with_head.macs == _t5_macs(config, 1, 512, 114)
+
+
+def test_t5_large_published_770m_is_the_count_with_an_untied_output_layer() -> None:
+    # 737.5 M with the tied embedding; a separate 32128 x 1024 output layer would make it 770.4 M
+    assert t5_large().parameters + T5_VOCAB * 1024 == pytest.approx(770e6, rel=0.001)
+
+
+def test_t5_cross_attention_reads_the_encoder_output_on_encoder_rows() -> None:
+    workload = t5_small(batch=2, seq_len=64, target_len=16)
+    layers = _layers(workload)
+    encoder_output = {f"encoder{block}.{op}" for block in range(6) for op in ("self.out", "ffn.wo")}
+    for block in range(6):
+        key_value, query = layers[f"decoder{block}.cross_kv"], layers[f"decoder{block}.cross_q"]
+        assert set(key_value.inputs) == encoder_output
+        assert (key_value.gemm.M, key_value.gemm.K, key_value.gemm.N) == (2 * 64, 512, 2 * 512)
+        assert query.gemm.M == 2 * 16 and f"decoder{block}.self.out" in query.inputs
+        scores, context = layers[f"decoder{block}.cross_scores"].gemm, layers[f"decoder{block}.cross_context"].gemm
+        assert (scores.M, scores.K, scores.N, scores.groups) == (16, 64, 64, 2 * 8)
+        assert (context.M, context.K, context.N, context.groups) == (16, 64, 64, 2 * 8)
+        self_scores = layers[f"decoder{block}.self.scores"].gemm
+        assert (self_scores.M, self_scores.K, self_scores.N) == (16, 64, 16)
+    # backward: the encoder output's gradient is the sum of every decoder block's cross-K/V dX
+    backward = backward_graph(forward_graph(workload))
+    producers = set(backward.predecessors(("encoder5.ffn.wo", "dW")))
+    assert producers == {(f"decoder{block}.cross_kv", "dX") for block in range(6)}
+    # the first encoder and decoder blocks read embeddings: no input gradient
+    assert not layers["encoder0.self.qkv"].has_input_gradient and not layers["decoder0.self.qkv"].has_input_gradient
+
+
 @pytest.mark.parametrize(("alias", "name"), [
     ("yolov2-tiny", "yolov2_tiny"), ("YOLOv5s", "yolov5s"), ("yolov5l", "yolov5l"),
     ("bert-large", "bert_large"), ("bert-tiny", "bert_tiny"), ("tinybert", "tinybert_4"),
+    ("t5-small", "t5_small"), ("T5-large", "t5_large"),
 ])
 def test_micro23_models_build_by_name_and_alias(alias: str, name: str) -> None:
     assert build_model(alias, batch=2).name == name

@@ -12,6 +12,7 @@ from npu_des.models.googlenet import googlenet
 from npu_des.models.mobilenet import mobilenet_v1, mobilenet_v2
 from npu_des.models.ncf import ncf
 from npu_des.models.resnet import resnet50
+from npu_des.models.t5 import t5_large, t5_small
 from npu_des.models.tiny import tiny_cnn
 from npu_des.models.transformer import bert_base, gpt2_small
 from npu_des.models.yolo import yolov2_tiny, yolov5l, yolov5s
@@ -34,12 +35,14 @@ MODELS: dict[str, Callable[..., Workload]] = {
     "bert_large": bert_large,
     "bert_tiny": bert_tiny,
     "tinybert_4": tinybert_4,
+    "t5_small": t5_small,
+    "t5_large": t5_large,
 }
 ALIASES = {"resnet-50": "resnet50", "mobilenet": "mobilenet_v1", "mobilenetv1": "mobilenet_v1",
            "mobilenetv2": "mobilenet_v2", "inception_v1": "googlenet", "fasterrcnn": "faster_rcnn",
            "bert": "bert_base", "bert-base": "bert_base", "gpt2": "gpt2_small", "gpt-2": "gpt2_small",
            "yolov2-tiny": "yolov2_tiny", "bert-large": "bert_large", "bert-tiny": "bert_tiny",
-           "tinybert": "tinybert_4"}
+           "tinybert": "tinybert_4", "t5-small": "t5_small", "t5-large": "t5_large"}
 PARAMETER_BYTES_PER_ELEMENT = 2
 
 
