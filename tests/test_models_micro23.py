@@ -15,6 +15,7 @@ import pytest
 
 from npu_des.models import build_model
 from npu_des.models.bert import bert_embedding_parameters, bert_large, bert_tiny, tinybert_4
+from npu_des.models.dlrm import CRITEO_TERABYTE_ROWS, dlrm, dlrm_embedding_parameters, dlrm_embedding_traffic
 from npu_des.models.t5 import T5_LARGE, T5_SMALL, T5_VOCAB, T5Config, t5_large, t5_small
 from npu_des.models.yolo import yolov2_tiny, yolov5l, yolov5s
 from npu_des.workload import Workload, backward_graph, forward_graph
@@ -164,10 +165,37 @@ def test_t5_cross_attention_reads_the_encoder_output_on_encoder_rows() -> None:
     assert not layers["encoder0.self.qkv"].has_input_gradient and not layers["decoder0.self.qkv"].has_input_gradient
 
 
+def test_dlrm_mlp_and_interaction_shapes_follow_the_mlperf_config() -> None:
+    workload = dlrm(batch=4)
+    shapes = [(layer.name, layer.gemm.M, layer.gemm.K, layer.gemm.N, layer.gemm.groups) for layer in workload.layers]
+    assert shapes == [("bottom_mlp1", 4, 13, 512, 1), ("bottom_mlp2", 4, 512, 256, 1), ("bottom_mlp3", 4, 256, 128, 1),
+                      ("interaction", 27, 128, 27, 4),  # Z.Z^T per sample, Z = 26 embeddings + dense (27 x 128)
+                      ("top_mlp1", 4, 479, 1024, 1),    # 128 dense + 27 * 26 / 2 = 351 pairs
+                      ("top_mlp2", 4, 1024, 1024, 1), ("top_mlp3", 4, 1024, 512, 1), ("top_mlp4", 4, 512, 256, 1),
+                      ("top_mlp5", 4, 256, 1, 1)]
+    layers = _layers(workload)
+    assert layers["top_mlp1"].inputs == ("interaction", "bottom_mlp3")
+    assert not layers["bottom_mlp1"].has_input_gradient
+    # MLP weights: 13*512 + 512*256 + 256*128 = 170,496 bottom; 479*1024 + 1024^2 + 1024*512 + 512*256 + 256
+    # = 2,194,688 top; MACs add 27 * 128 * 27 = 93,312 per sample for the interaction
+    assert workload.parameters == 170_496 + 2_194_688
+    assert workload.macs == 4 * (170_496 + 2_194_688 + 93_312)
+
+
+def test_dlrm_embeddings_are_24b_weights_and_one_row_per_table_per_sample() -> None:
+    assert len(CRITEO_TERABYTE_ROWS) == 26
+    assert dlrm_embedding_parameters() == 187_767_399 * 128 == 24_034_227_072
+    # MICRO'23 Table 4 says 25 B; the MLPerf tables are 3.9% smaller (no configuration we found gives 25 B)
+    assert dlrm_embedding_parameters() + dlrm().parameters == pytest.approx(25e9, rel=0.04)
+    # batch 4, 2 bytes: 4 samples x 26 rows x 128 elements x 2 B read forward, as many gradient bytes written
+    traffic = dlrm_embedding_traffic(batch=4, bytes_per_element=2)
+    assert traffic.forward_read_bytes == traffic.backward_write_bytes == 4 * 26 * 128 * 2 == 26_624
+
+
 @pytest.mark.parametrize(("alias", "name"), [
     ("yolov2-tiny", "yolov2_tiny"), ("YOLOv5s", "yolov5s"), ("yolov5l", "yolov5l"),
     ("bert-large", "bert_large"), ("bert-tiny", "bert_tiny"), ("tinybert", "tinybert_4"),
-    ("t5-small", "t5_small"), ("T5-large", "t5_large"),
+    ("t5-small", "t5_small"), ("T5-large", "t5_large"), ("DLRM", "dlrm"),
 ])
 def test_micro23_models_build_by_name_and_alias(alias: str, name: str) -> None:
     assert build_model(alias, batch=2).name == name

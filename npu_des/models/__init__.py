@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from npu_des.errors import ConfigError
 from npu_des.models.bert import bert_large, bert_tiny, tinybert_4
+from npu_des.models.dlrm import dlrm
 from npu_des.models.faster_rcnn import faster_rcnn
 from npu_des.models.googlenet import googlenet
 from npu_des.models.mobilenet import mobilenet_v1, mobilenet_v2
@@ -29,6 +30,7 @@ MODELS: dict[str, Callable[..., Workload]] = {
     "gpt2_small": gpt2_small,
     "tiny_cnn": tiny_cnn,
     # the MICRO'23 models (its Table 4) the zoo lacked; each builder's docstring says which variant is whose
+    "dlrm": dlrm,
     "yolov2_tiny": yolov2_tiny,
     "yolov5s": yolov5s,
     "yolov5l": yolov5l,
