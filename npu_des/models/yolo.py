@@ -25,6 +25,7 @@ are summed streams whose readers list every contributor, as in ResNet.
 from __future__ import annotations
 
 from math import ceil
+from typing import NamedTuple
 
 from npu_des.workload import Layer, Workload, conv
 
@@ -81,11 +82,12 @@ YOLOV5_DETECT_FROM = (17, 20, 23)
 YOLOV5_OUTPUTS = 3 * (80 + 5)  # anchors per level x (COCO classes + box + objectness)
 
 
-class _Map:
+class _Map(NamedTuple):
     """A module's output: the layers whose outputs make it up (summed or concatenated), and its shape."""
 
-    def __init__(self, sources: tuple[str, ...], channels: int, size: int) -> None:
-        self.sources, self.channels, self.size = sources, channels, size
+    sources: tuple[str, ...]
+    channels: int
+    size: int
 
     @property
     def shape(self) -> tuple[int, int, int]:
