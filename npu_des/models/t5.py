@@ -6,8 +6,8 @@ JMLR 2020, the original (v1.0) checkpoints' configurations: t5-small d_model 512
 d_kv 64; ReLU feed-forward, no biases, a 32128-token vocabulary whose embedding matrix is shared by
 the encoder, the decoder and the output layer. Published sizes: "60 million" and "770 million"; the
 released t5-large checkpoint holds 737.7 M trainable parameters (google-research/text-to-text-
-transfer-transformer issue #326; the first author answers that 770 M "could just be a typo"; it is
-what an output layer untied from the embedding would add up to), t5-small 60.5 M.
+transfer-transformer issue #326, where the first author answers that 770 M "could just be a typo";
+770 M is what the count would be with an output layer untied from the embedding), t5-small 60.5 M.
 
 Per encoder block (rows = batch x seq_len): fused Q/K/V projection, scores Q.K^T and context
 softmax(S).V once per (sequence, head), output projection, FFN in (wi) and out (wo). Per decoder block

@@ -1,8 +1,8 @@
 """YOLO detectors as GEMMs: YOLOv2-tiny (darknet) and YOLOv5 (Ultralytics, v6.0+ layout).
 
 YOLOv2-tiny: Redmon and Farhadi, "YOLO9000: Better, Faster, Stronger", CVPR 2017; the layers are
-darknet's cfg/yolov2-tiny.cfg (the COCO model, 80 classes, 5 anchors, 416x416): nine 3x3/1x1 convs
-with 2x2 max pools between them. Darknet reports 5.41 BFLOPs for it (darknet counts 2 FLOPs per MAC),
+darknet's cfg/yolov2-tiny.cfg (the COCO model, 80 classes, 5 anchors, 416x416): eight 3x3 convs and
+a 1x1 output conv, the first six convs each followed by a 2x2 max pool. Darknet reports 5.41 BFLOPs for it (darknet counts 2 FLOPs per MAC),
 ~11.2 M weights, which is the "11M" of MICRO'23's Table 4 (the VOC variant yolov2-tiny-voc.cfg, with
 a 1024-wide penultimate conv, is the 6.97 BFLOPs / 15.9 M model; not built here).
 
