@@ -43,8 +43,9 @@ class EmbeddingTable:
 
 
 # Criteo Terabyte table sizes with indices hashed to < 40 M (MLPerf reference, one-hot features)
-CRITEO_TERABYTE_ROWS = (39884406, 39043, 17289, 7420, 20263, 3, 7120, 1543, 63, 38532951, 2953546, 403346,
-                        10, 2208, 11938, 155, 4, 976, 14, 39979771, 25641295, 39664984, 585935, 12972, 108, 36)
+CRITEO_TERABYTE_ROWS = (39884406, 39043, 17289, 7420, 20263, 3, 7120, 1543, 63, 38532951, 2953546,
+                        403346, 10, 2208, 11938, 155, 4, 976, 14, 39979771, 25641295, 39664984, 585935,
+                        12972, 108, 36)
 EMBEDDING_DIM = 128
 CRITEO_TERABYTE_TABLES = tuple(EmbeddingTable(rows, EMBEDDING_DIM) for rows in CRITEO_TERABYTE_ROWS)
 DENSE_FEATURES = 13
@@ -53,7 +54,7 @@ TOP_MLP = (1024, 1024, 512, 256, 1)
 
 
 class EmbeddingTraffic(NamedTuple):
-    """DRAM bytes of the embedding look-ups of one batch: rows read forward, gradient rows written backward."""
+    """DRAM bytes of one batch's embedding look-ups: rows read forward, gradient rows written backward."""
 
     forward_read_bytes: int
     backward_write_bytes: int
@@ -74,7 +75,8 @@ def dlrm_embedding_parameters(tables: tuple[EmbeddingTable, ...] = CRITEO_TERABY
 def dlrm(batch: int = 1) -> Workload:
     """Bottom MLP, the Z.Z^T interaction and the top MLP: 2.37 M weights, 2.46 M MACs per sample."""
     layers: list[Layer] = []
-    features, inputs = DENSE_FEATURES, ()
+    inputs: tuple[str, ...] = ()
+    features = DENSE_FEATURES
     for index, width in enumerate(BOTTOM_MLP, start=1):
         layer = linear(f"bottom_mlp{index}", inputs, features, width, rows=batch)
         layers.append(layer)

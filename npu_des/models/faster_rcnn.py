@@ -21,7 +21,8 @@ def vgg16_convs(batch: int = 1, image: int | tuple[int, int] = 224) -> list[Laye
     """VGG-16 conv1_1..conv5_3 (no pool5, no fc); pools round up as in Caffe (75 -> 38)."""
     height, width = (image, image) if isinstance(image, int) else image
     layers: list[Layer] = []
-    channels, inputs = 3, ()
+    inputs: tuple[str, ...] = ()
+    channels = 3
     for stage, widths in enumerate(VGG16_STAGES, start=1):
         if stage > 1:
             height, width = (height + 1) // 2, (width + 1) // 2

@@ -14,7 +14,8 @@ from npu_des.workload import Workload, linear
 def ncf(batch: int = 1, embedding_dim: int = 128, hidden: tuple[int, ...] = (256, 128, 64)) -> Workload:
     """MLP layers of widths `hidden` on concatenated embeddings, plus the 1-output prediction layer."""
     layers = []
-    features, inputs = 2 * embedding_dim, ()
+    inputs: tuple[str, ...] = ()
+    features = 2 * embedding_dim
     for index, width in enumerate(hidden, start=1):
         layer = linear(f"mlp{index}", inputs, features, width, rows=batch)
         layers.append(layer)

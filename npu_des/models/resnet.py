@@ -22,7 +22,8 @@ def resnet50(batch: int = 1, image: int = 224) -> Workload:
             stride = first_stride if block == 0 else 1
             prefix = f"layer{stage}.{block}"
             c1 = conv(f"{prefix}.conv1", sources, (channels, size, size), width, 1, batch=batch)
-            c2 = conv(f"{prefix}.conv2", (c1.name,), (width, size, size), width, 3, stride=stride, batch=batch)
+            c2 = conv(f"{prefix}.conv2", (c1.name,), (width, size, size), width, 3, stride=stride,
+                      batch=batch)
             out_size = c2.out_shape[1]
             c3 = conv(f"{prefix}.conv3", (c2.name,), (width, out_size, out_size), width * 4, 1, batch=batch)
             layers += [c1, c2, c3]

@@ -87,7 +87,8 @@ def t5(config: T5Config, batch: int = 1, seq_len: int = 512, target_len: int = 1
         attention = _self_attention(f"{prefix}.self", stream, batch, target_len, config)
         stream = (attention[-1].name, *stream)
         query = linear(f"{prefix}.cross_q", stream, config.d_model, inner, rows=rows)
-        key_value = linear(f"{prefix}.cross_kv", encoder_output, config.d_model, 2 * inner, rows=batch * seq_len)
+        key_value = linear(f"{prefix}.cross_kv", encoder_output, config.d_model, 2 * inner,
+                           rows=batch * seq_len)
         scores = matmul(f"{prefix}.cross_scores", (query.name, key_value.name), target_len, config.d_kv,
                         seq_len, groups=groups)
         context = matmul(f"{prefix}.cross_context", (scores.name, key_value.name), target_len, seq_len,

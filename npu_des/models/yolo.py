@@ -2,7 +2,8 @@
 
 YOLOv2-tiny: Redmon and Farhadi, "YOLO9000: Better, Faster, Stronger", CVPR 2017; the layers are
 darknet's cfg/yolov2-tiny.cfg (the COCO model, 80 classes, 5 anchors, 416x416): eight 3x3 convs and
-a 1x1 output conv, the first six convs each followed by a 2x2 max pool. Darknet reports 5.41 BFLOPs for it (darknet counts 2 FLOPs per MAC),
+a 1x1 output conv, the first six convs each followed by a 2x2 max pool. Darknet reports 5.41 BFLOPs
+for it (darknet counts 2 FLOPs per MAC),
 ~11.2 M weights, which is the "11M" of MICRO'23's Table 4 (the VOC variant yolov2-tiny-voc.cfg, with
 a 1024-wide penultimate conv, is the 6.97 BFLOPs / 15.9 M model; not built here).
 
@@ -41,7 +42,8 @@ def yolov2_tiny(batch: int = 1, image: int = 416) -> Workload:
     map stays 13x13. The last conv (linear, with bias) gives 5 anchors x (80 classes + 5) = 425 maps.
     """
     layers: list[Layer] = []
-    channels, size, inputs = 3, image, ()
+    inputs: tuple[str, ...] = ()
+    channels, size = 3, image
     for index, (filters, kernel, pool_stride) in enumerate(YOLOV2_TINY, start=1):
         layer = conv(f"conv{index}", inputs, (channels, size, size), filters, kernel, batch=batch)
         layers.append(layer)
@@ -52,7 +54,8 @@ def yolov2_tiny(batch: int = 1, image: int = 416) -> Workload:
 
 
 # models/yolov5*.yaml (v6.0): (from, repeats, module, args); "from" indices count from 0 like the yaml
-YOLOV5 = (
+YoloModule = tuple[int | tuple[int, int], int, str, tuple[int | bool, ...]]
+YOLOV5: tuple[YoloModule, ...] = (
     (-1, 1, "Conv", (64, 6, 2, 2)),      # 0 P1/2
     (-1, 1, "Conv", (128, 3, 2)),        # 1 P2/4
     (-1, 3, "C3", (128,)),
@@ -136,7 +139,7 @@ def yolov5(batch: int = 1, image: int = 640, depth_multiple: float = 0.33, width
             layers.append(layer)
             x = _Map((layer.name,), layer.out_shape[0], layer.out_shape[1])
         elif module == "C3":
-            shortcut = args[1] if len(args) > 1 else True
+            shortcut = bool(args[1]) if len(args) > 1 else True
             x = _c3(prefix, x, width(args[0]), repeats, shortcut, batch, layers)
         elif module == "SPPF":
             hidden = x.channels // 2
@@ -149,6 +152,7 @@ def yolov5(batch: int = 1, image: int = 640, depth_multiple: float = 0.33, width
         elif module == "Upsample":
             x = _Map(x.sources, x.channels, 2 * x.size)
         else:  # Concat of the previous module (x) and the earlier one named by `source`
+            assert isinstance(source, tuple)
             other = maps[source[1]]
             x = _Map((*x.sources, *other.sources), x.channels + other.channels, x.size)
         maps.append(x)
