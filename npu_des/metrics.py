@@ -21,6 +21,7 @@ __all__ = [
     "RunResult",
     "TimelineEvent",
     "kinds_of",
+    "pass_title",
 ]
 
 CORE_UNIT = re.compile(
@@ -31,6 +32,14 @@ CORE_UNIT = re.compile(
 def kinds_of(dram_bytes: dict[str, dict[str, int]]) -> tuple[TensorKind, ...]:
     """The kinds a run's byte table covers: KINDS, plus Y for a forward run."""
     return ALL_KINDS if TensorKind.Y in dram_bytes.get(Direction.READ, {}) else KINDS
+
+
+PASS_TITLES = {"forward": "forward", "backward": "backward", "training": "training step (forward + backward)"}
+
+
+def pass_title(pass_name: str) -> str:
+    """How titles name a run's pass (`run.pass`): forward, backward, or a training step."""
+    return PASS_TITLES.get(pass_name, pass_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +90,13 @@ class LayerRow:
         return self.spm_hits / total if total else 1.0
 
     def flat(self) -> dict[str, Any]:
-        """One CSV row: nested byte dicts become columns like read_dY, write_dW."""
+        """One CSV row: nested byte dicts become columns like read_dY, write_dW (and read_Y, write_Y when
+        the run moved Y: forward runs, vector ops), so a row's byte columns add up to what it moved."""
         row = {k: v for k, v in asdict(self).items() if k not in ("read_bytes", "write_bytes")}
         row["cycles"] = self.end - self.start
-        row.update({f"read_{kind}": self.read_bytes.get(kind, 0) for kind in KINDS})
-        row.update({f"write_{kind}": self.write_bytes.get(kind, 0) for kind in KINDS})
+        kinds = ALL_KINDS if TensorKind.Y in self.read_bytes or TensorKind.Y in self.write_bytes else KINDS
+        row.update({f"read_{kind}": self.read_bytes.get(kind, 0) for kind in kinds})
+        row.update({f"write_{kind}": self.write_bytes.get(kind, 0) for kind in kinds})
         row["hit_rate"] = self.hit_rate
         return row
 
@@ -132,6 +143,11 @@ class RunResult:
     @property
     def seconds(self) -> float:
         return self.total_cycles / (self.clock_ghz * 1e9)
+
+    @property
+    def pass_name(self) -> str:
+        """The simulated pass (`run.pass`): backward unless the options say otherwise."""
+        return str(self.options.get("pass", "forward" if self.order == "forward" else "backward"))
 
     @property
     def total_dram_bytes(self) -> int:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from npu_des.report.gantt_data import Bars, GanttData, Lane, SubRow, gantt_data, lane_layout
+from npu_des.report.gantt_data import Bars, GanttData, Lane, LayerMark, SubRow, gantt_data, lane_layout
 from npu_des.report.saved import SavedRun
 from npu_des.report.style import save_figure
 
-__all__ = ["Bars", "GanttData", "Lane", "SubRow", "draw_gantt", "gantt_data", "lane_layout"]
+__all__ = ["Bars", "GanttData", "Lane", "LayerMark", "SubRow", "draw_gantt", "gantt_data", "lane_layout"]
 
 
 def draw_gantt(

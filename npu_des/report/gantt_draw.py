@@ -13,19 +13,30 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter
 
-from npu_des.report.gantt_data import GanttData, Lane
+from npu_des.metrics import pass_title
+from npu_des.report.gantt_data import Bars, GanttData, Lane, drawn_heights
 from npu_des.report.style import (
     DRAM_BUSY_COLOUR,
     DRAM_UTIL_COLOUR,
     FIGURE_WIDTH_INCHES,
+    LABEL_PIXELS_PER_CHARACTER,
+    LAYER_LINE_COLOUR,
     PLOT_PIXELS,
     SPM_CAPACITY_COLOUR,
     SPM_PINNED_COLOUR,
+    SPM_REFERENCED_COLOUR,
     SPM_USED_COLOUR,
+    STRIP_BACKGROUND,
 )
 
 STRIP_HEIGHT = 0.8
 LAYER_SHADE = "#fff3b0"
+LAYER_BAND = 1.1  # lane units above the first lane for layer names
+
+
+def strip_gid(bars: Bars) -> str:
+    """The artist id of a strip's busy columns, so tests can read back what was drawn."""
+    return f"busy {bars.row.resource} {bars.row.key[0]} {bars.row.key[1]}".rstrip()
 
 
 def render(data: list[GanttData], lanes: list[Lane], highlight_layer: str | None = None) -> Figure:
@@ -60,7 +71,8 @@ def render(data: list[GanttData], lanes: list[Lane], highlight_layer: str | None
     orders = " vs ".join(panel.run.order for panel in data)
     zoom = f", layer {highlight_layer}" if highlight_layer else ""
     figure.suptitle(
-        f"{run.model} backward on {run.hardware}: {orders} (cycles {start:,.0f}–{end:,.0f}{zoom})"  # noqa: RUF001 (an en dash)
+        f"{run.model} {pass_title(run.pass_name)} on {run.hardware}: {orders} "
+        f"(cycles {start:,.0f}–{end:,.0f}{zoom}; strip height = busy share per pixel column)"  # noqa: RUF001 (an en dash)
     )
     handles = _legend_handles(lanes)
     figure.legend(
@@ -69,31 +81,54 @@ def render(data: list[GanttData], lanes: list[Lane], highlight_layer: str | None
     return figure
 
 
+def column_polygons(columns: np.ndarray, heights: np.ndarray, bottom: float) -> np.ndarray:
+    """Rectangles rising from `bottom` (the y axis grows downwards), one per run of equal nonzero
+    height, as an (n, 4, 2) vertex array."""
+    if not heights.size:
+        return np.zeros((0, 4, 2))
+    change = np.flatnonzero(np.diff(heights) != 0) + 1
+    first = np.concatenate(([0], change))
+    last = np.concatenate((change, [heights.size]))
+    keep = heights[first] > 0
+    first, last, level = first[keep], last[keep], bottom - heights[first[keep]]
+    left, right = columns[first], columns[last]
+    base = np.full(left.size, bottom)
+    return np.stack(
+        [np.column_stack(pair) for pair in ((left, base), (left, level), (right, level), (right, base))],
+        axis=1,
+    )
+
+
 def _draw_lanes(ax: Axes, panel: GanttData, lanes: list[Lane]) -> None:
     start, end = panel.window
     pixel = (end - start) / PLOT_PIXELS
+    backgrounds = [
+        np.array([[start, row.y], [start, row.y + STRIP_HEIGHT], [end, row.y + STRIP_HEIGHT], [end, row.y]])
+        for lane in lanes
+        for row in lane.rows
+    ]
+    ax.add_collection(PolyCollection(backgrounds, facecolors=STRIP_BACKGROUND, linewidths=0, zorder=0.5))
     for bars in panel.bars:
-        if bars.starts.size:
-            # Widen to a pixel so an isolated short transfer stays visible; the data keeps true widths.
-            right = np.maximum(bars.ends, bars.starts + pixel)
-            top, bottom = bars.row.y, bars.row.y + STRIP_HEIGHT
-            verts = np.stack(
-                [np.column_stack((bars.starts, np.full(bars.starts.size, y))) for y in (top, bottom)]
-                + [np.column_stack((right, np.full(right.size, y))) for y in (bottom, top)],
-                axis=1,
-            )
+        verts = column_polygons(panel.columns, drawn_heights(bars.fraction) * STRIP_HEIGHT,
+                                bars.row.y + STRIP_HEIGHT)
+        if verts.size:
             ax.add_collection(
-                PolyCollection(list(verts), facecolors=bars.row.colour, linewidths=0, antialiased=False)
+                PolyCollection(list(verts), facecolors=bars.row.colour, linewidths=0, antialiased=False,
+                               gid=strip_gid(bars), zorder=2)
             )
+    _draw_layer_marks(ax, panel, lanes[-1].top + lanes[-1].height if lanes else 1.0)
     minor_ticks, minor_labels = (
         [row.y + STRIP_HEIGHT / 2 for lane in lanes for row in lane.rows],
         [row.label for lane in lanes for row in lane.rows],
     )
-    names = [lane.name for lane in lanes]
+    names = [
+        f"{lane.name}\n{panel.lane_busy[lane.resource]:.0%} busy" if lane.resource in panel.lane_busy
+        else lane.name
+        for lane in lanes
+    ]
     if panel.dram_lane is not None:
         _draw_dram(ax, panel, panel.dram_lane, pixel)
-        busy = float(np.mean(panel.dram_utilisation)) if panel.dram_utilisation.size else 0.0
-        names[-1] = f"DRAM {panel.dram_bandwidth_gbps:.1f} GB/s\n{busy:.0%} busy in view"
+        names[-1] = f"DRAM {panel.dram_bandwidth_gbps:.1f} GB/s\n{panel.dram_busy_share:.0%} busy"
         minor_ticks += [panel.dram_lane.top + STRIP_HEIGHT / 2, panel.dram_lane.top + 2.0]
         minor_labels += ["busy", "util."]
     ax.set_yticks([lane.top + lane.height / 2 for lane in lanes], names, fontsize=8)
@@ -103,13 +138,32 @@ def _draw_lanes(ax: Axes, panel: GanttData, lanes: list[Lane]) -> None:
     )
     ax.tick_params(axis="y", which="major", left=False)
     bottom = lanes[-1].top + lanes[-1].height if lanes else 1.0
-    ax.set_ylim(bottom + 0.3, -0.3)
+    ax.set_ylim(bottom + 0.3, -LAYER_BAND)
     run = panel.run
+    shown = f"; busy shares over cycles {start:,.0f}–{panel.span_end:,.0f}" if panel.span_end < end else ""  # noqa: RUF001
     ax.set_title(
-        f"{run.order} order: {run.total_cycles:,.0f} cycles = {run.total_cycles / run.cycles_per_us:,.1f} µs",
+        f"{run.order}: {run.total_cycles:,.0f} cycles = "
+        f"{run.total_cycles / run.cycles_per_us:,.1f} µs{shown}",
         loc="left",
         fontsize=10,
     )
+
+
+def _draw_layer_marks(ax: Axes, panel: GanttData, bottom: float) -> None:
+    """A faint line where each layer starts; the names of the wide layers in a band above the lanes."""
+    start, end = panel.window
+    pixel = (end - start) / PLOT_PIXELS
+    starts = [mark.start for mark in panel.layers if start <= mark.start <= end]
+    if starts:
+        ax.vlines(starts, -LAYER_BAND, bottom, colors=LAYER_LINE_COLOUR, linewidths=0.4, zorder=1)
+    for mark in panel.layers:
+        if not mark.labelled:
+            continue
+        left, right = max(mark.start, start), min(mark.end, end)
+        fits = int((right - left) / pixel / LABEL_PIXELS_PER_CHARACTER)
+        label = mark.name if len(mark.name) <= fits else mark.name[: max(fits - 1, 1)] + "…"
+        ax.text((left + right) / 2, -LAYER_BAND / 2, label, ha="center", va="center", fontsize=6,
+                color="#404040", clip_on=True)
 
 
 def _draw_dram(ax: Axes, panel: GanttData, lane: Lane, pixel: float) -> None:
@@ -131,9 +185,12 @@ def _draw_dram(ax: Axes, panel: GanttData, lane: Lane, pixel: float) -> None:
 
 
 def _draw_spm(ax: Axes, panel: GanttData) -> None:
+    """Allocated bytes (light: mostly LRU-cached tiles), referenced bytes over them, pinned bytes on top."""
     capacity = panel.run.spm_capacity_bytes
     unit, scale = ("MiB", 2**20) if capacity >= 2**20 else ("KiB", 2**10)
     ax.fill_between(panel.spm_cycles, panel.spm_used_bytes / scale, step="post", color=SPM_USED_COLOUR, lw=0)
+    ax.fill_between(panel.spm_referenced_cycles, panel.spm_referenced_bytes / scale, step="post",
+                    color=SPM_REFERENCED_COLOUR, lw=0)
     ax.fill_between(
         panel.spm_cycles, panel.spm_pinned_bytes / scale, step="post", color=SPM_PINNED_COLOUR, lw=0
     )
@@ -157,7 +214,8 @@ def _legend_handles(lanes: list[Lane]) -> list:
         ]
     return [
         *handles,
-        Patch(color=SPM_USED_COLOUR, label="SPM used"),
+        Patch(color=SPM_USED_COLOUR, label="SPM allocated (cached)"),
+        Patch(color=SPM_REFERENCED_COLOUR, label="SPM referenced (in use)"),
         Patch(color=SPM_PINNED_COLOUR, label="SPM pinned"),
         Line2D([], [], color=SPM_CAPACITY_COLOUR, ls="--", label="SPM capacity"),
     ]

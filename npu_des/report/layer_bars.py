@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from npu_des.kinds import DIRECTIONS, KINDS, Direction
+from npu_des.kinds import ALL_KINDS, DIRECTIONS, Direction
+from npu_des.metrics import pass_title
 from npu_des.report.saved import SavedRun
 from npu_des.report.style import LOAD_COLOURS, OTHER_COLOUR, STORE_COLOURS, save_figure
 
@@ -30,10 +31,11 @@ class LayerBytes:
 
 
 def layer_bytes(runs: list[SavedRun]) -> LayerBytes:
-    """Collect read_<kind>/write_<kind> columns per layer; layers in the first run's order."""
+    """Collect read_<kind>/write_<kind> columns per layer (Y too: forward runs and vector ops move it);
+    layers in the first run's order."""
     layers = [row["layer"] for row in runs[0].layers]
     index = {name: position for position, name in enumerate(layers)}
-    columns = [(direction, kind) for direction in DIRECTIONS for kind in KINDS]
+    columns = [(direction, kind) for direction in DIRECTIONS for kind in ALL_KINDS]
     values = np.zeros((len(runs), len(columns), len(layers)), dtype=np.int64)
     for run_index, run in enumerate(runs):
         for row in run.layers:
@@ -85,7 +87,8 @@ def draw_layer_bars(
     ax.grid(axis="x", lw=0.3)
     totals = ", ".join(f"{order} {data.bytes[i].sum() / MB:,.1f} MB" for i, order in enumerate(data.orders))
     ax.set_title(
-        f"{runs[0].model} backward on {runs[0].hardware}: DRAM bytes per layer by tensor kind ({totals})",
+        f"{runs[0].model} {pass_title(runs[0].pass_name)} on {runs[0].hardware}: DRAM bytes per layer "
+        f"by tensor kind ({totals})",
         fontsize=10,
     )
     handles = [

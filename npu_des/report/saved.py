@@ -40,6 +40,13 @@ class SavedRun:
         return str(self.summary.get("order", self.directory.name))
 
     @property
+    def pass_name(self) -> str:
+        """The simulated pass (summary options' `pass`), for titles: backward unless it says otherwise."""
+        options = self.summary.get("options")
+        default = "forward" if self.order == "forward" else "backward"
+        return str(options.get("pass", default)) if isinstance(options, dict) else default
+
+    @property
     def model(self) -> str:
         return str(self.summary.get("model", "?"))
 

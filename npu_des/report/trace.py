@@ -1,6 +1,7 @@
 """Chrome trace-event JSON of a run, for Perfetto UI (ui.perfetto.dev) or chrome://tracing.
 
-One process per core (threads: systolic array, DMA engine), one for the DRAM channel, one for the
+One process per core (threads: systolic array, vector unit, DMA engine, stalls: one slice per stall
+with its reason, from `core{i}.stall` timeline events), one for the DRAM channel, one for the
 SPM (occupancy as a counter track). Timestamps are µs as the format requires, rounded to whole ns
 so that back-to-back events stay exactly back to back. A unit whose events overlap (a DMA engine
 with several transfers in flight) gets one thread per concurrently busy slot, because trace viewers
@@ -19,8 +20,9 @@ from npu_des.kinds import Direction
 from npu_des.metrics import CORE_UNIT, TimelineEvent
 from npu_des.report.saved import SavedRun
 
-UNIT_NAMES = {"array": "systolic array", "dma": "DMA engine"}
-UNIT_TID_BASE = {"array": 100, "dma": 200}   # slot k of a unit gets tid base + k
+UNIT_NAMES = {"array": "systolic array", "vector": "vector unit", "dma": "DMA engine", "stall": "stalls"}
+UNIT_TID_BASE = {"array": 100, "vector": 150, "dma": 200, "stall": 300}   # slot k of a unit: tid base + k
+CATEGORIES = {"dma": "dma", "stall": "stall"}  # a core unit's slice category; others are compute
 NS_PER_US = 1000.0
 
 
@@ -28,6 +30,8 @@ def event_name(event: TimelineEvent) -> str:
     """What a slice shows: `dW conv2`, `load dY conv2`, `DRAM busy`."""
     if event.resource == "dram":
         return "DRAM busy"
+    if event.resource.endswith(".stall"):
+        return f"stall: {event.kind} {event.layer}".rstrip()
     if event.direction:
         action = "load" if event.direction == Direction.READ else "store"
         return f"{action} {event.kind} {event.layer}".rstrip()
@@ -75,9 +79,9 @@ def trace_events(run: SavedRun) -> dict[str, Any]:
             pid = dram_pid if resource == "dram" else max(processes) + 1
             base, unit_name = 1, "busy" if resource == "dram" else resource
             processes.setdefault(pid, "DRAM channel" if resource == "dram" else resource)
-        category = (
-            "dram" if resource == "dram" else ("dma" if match and match.group(2) == "dma" else "compute")
-        )
+        category = "compute" if match is None else CATEGORIES.get(match.group(2), "compute")
+        if resource == "dram":
+            category = "dram"
         for event, start, end, slot in zip(group, starts_ns.tolist(), ends_ns.tolist(), slots.tolist()):
             tid = base + slot
             threads.setdefault((pid, tid), unit_name if slot == 0 else f"{unit_name} #{slot}")
