@@ -31,7 +31,13 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-unsupported",
         action="store_true",
-        help="ONNX: treat unsupported ops as pass-through (listed in the output)",
+        help="ONNX: treat unsupported ops as pass-through (listed in the output with the MACs and bytes "
+        "they drop)",
+    )
+    parser.add_argument(
+        "--allow-large-skips",
+        action="store_true",
+        help="ONNX: with --skip-unsupported, also skip nodes carrying over 1%% of the model's MACs",
     )
     parser.add_argument("--hw", default="edge_dual", help="hardware preset name or YAML file")
     parser.add_argument(
@@ -57,13 +63,11 @@ def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
 
         workload = load_topology(args.topology, batch=batch)
     elif args.onnx:
-        from npu_des.importers.onnx_import import load_onnx
+        from npu_des.importers.onnx_import import import_onnx
 
-        workload, skipped = load_onnx(args.onnx, batch=args.batch, skip_unsupported=args.skip_unsupported)
-        if skipped:
-            notes.append(
-                f"skipped {len(skipped)} unsupported ONNX node(s) as pass-through: {', '.join(skipped)}"
-            )
+        imported = import_onnx(args.onnx, args.batch, args.skip_unsupported, args.allow_large_skips)
+        workload = imported.workload
+        notes += imported.notes()
     else:
         workload = build_model(args.model, batch=batch)
     if args.scalesim_cfg:

@@ -25,6 +25,16 @@ class ConvGeometry:
     kernel_h: int
     kernel_w: int
     stride: int
+    dilation: int = 1  # taps `dilation` pixels apart: the kernel spans dilation*(k-1)+1 input pixels
+
+    @property
+    def span_h(self) -> int:
+        """Input rows one output pixel reads: the dilated kernel height (kernel_h when not dilated)."""
+        return self.dilation * (self.kernel_h - 1) + 1
+
+    @property
+    def span_w(self) -> int:
+        return self.dilation * (self.kernel_w - 1) + 1
 
     def patch_pixels(self, m_start: int, m_size: int) -> int:
         """Input pixels (per channel) read to produce output pixels [m_start, m_start + m_size)."""
@@ -35,9 +45,9 @@ class ConvGeometry:
         row_first = (first % per_image) // self.out_w
         row_last = (last % per_image) // self.out_w
         if row_first == row_last:
-            cols = (last - first) * self.stride + self.kernel_w
-            return min(self.in_h, self.kernel_h) * min(self.in_w, cols)
-        rows = (row_last - row_first) * self.stride + self.kernel_h
+            cols = (last - first) * self.stride + self.span_w
+            return min(self.in_h, self.span_h) * min(self.in_w, cols)
+        rows = (row_last - row_first) * self.stride + self.span_h
         return min(self.in_h, rows) * self.in_w
 
 
@@ -103,12 +113,17 @@ def conv(
     padding: int | None = None,
     groups: int = 1,
     batch: int = 1,
+    dilation: int = 1,
 ) -> Layer:
-    """A 2-D convolution on an input of shape (C, H, W), lowered to `groups` GEMMs by im2col."""
+    """A 2-D convolution on an input of shape (C, H, W), lowered to `groups` GEMMs by im2col.
+
+    A dilated kernel spans dilation*(k-1)+1 pixels: that sets the output size (with the default
+    'same' padding of half the span) and the input patch (halo) of a tile; MACs stay C/g*kh*kw per output.
+    """
     channels, height, width = in_shape
     kernel_h, kernel_w = (kernel, kernel) if isinstance(kernel, int) else kernel
     if padding is None:
-        padding = kernel_h // 2
+        padding = (dilation * (kernel_h - 1) + 1) // 2 if isinstance(dilation, int) else 0
     for field, value in (
         ("in_channels", channels),
         ("height", height),
@@ -118,6 +133,7 @@ def conv(
         ("stride", stride),
         ("groups", groups),
         ("batch", batch),
+        ("dilation", dilation),
     ):
         if not isinstance(value, int) or value < 1:
             raise ConfigError(
@@ -129,15 +145,15 @@ def conv(
             source=f"layer {name}",
             field="groups",
         )
-    out_h = conv_output_size(height, kernel_h, stride, padding)
-    out_w = conv_output_size(width, kernel_w, stride, padding)
+    out_h = conv_output_size(height, dilation * (kernel_h - 1) + 1, stride, padding)
+    out_w = conv_output_size(width, dilation * (kernel_w - 1) + 1, stride, padding)
     if out_h < 1 or out_w < 1:
         raise ConfigError(
             f"kernel {kernel_h}x{kernel_w} does not fit input {height}x{width}",
             source=f"layer {name}",
             field="kernel",
         )
-    geometry = ConvGeometry(batch, height, width, out_h, out_w, kernel_h, kernel_w, stride)
+    geometry = ConvGeometry(batch, height, width, out_h, out_w, kernel_h, kernel_w, stride, dilation)
     gemm = Gemm(
         M=batch * out_h * out_w,
         K=(channels // groups) * kernel_h * kernel_w,

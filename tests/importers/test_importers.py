@@ -413,12 +413,12 @@ def test_onnx_unsupported_op_names_the_node_or_is_skipped(tmp_path: Path) -> Non
     assert workload.layers[1].inputs == ("conv0",)
 
 
-def test_onnx_dilated_conv_is_refused_with_the_node_name(tmp_path: Path) -> None:
-    nodes = [node("Conv", ["x", "w0"], ["y0"], "atrous", dilations=[2, 2])]
+def test_onnx_unequal_dilations_are_refused_with_the_node_name(tmp_path: Path) -> None:
+    nodes = [node("Conv", ["x", "w0"], ["y0"], "atrous", dilations=[2, 1])]
     path = onnx_model(
-        tmp_path, nodes, [tensor("x", [1, 4, 8, 8])], [tensor("y0", [1, 4, 4, 4])], {"w0": (4, 4, 3, 3)}
+        tmp_path, nodes, [tensor("x", [1, 4, 8, 8])], [tensor("y0", [1, 4, 4, 6])], {"w0": (4, 4, 3, 3)}
     )
-    with pytest.raises(ConfigError, match=r"node 'atrous': dilated convolution"):
+    with pytest.raises(ConfigError, match=r"node 'atrous': unequal dilations \[2, 1\]"):
         load_onnx_or_skip(path)
 
 
