@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from npu_des.kinds import DIRECTIONS, Direction, TensorKind
-from npu_des.metrics import RunResult, TimelineEvent, kinds_of
+from npu_des.metrics import RunResult, TimelineEvent, kinds_of, pass_title
 
 MB = 1e6
 
@@ -94,25 +94,55 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
 
 
 def print_summary(results: list[RunResult], console: Console | None = None) -> None:
-    """A table with one column per run, and the speedup of interleaved over sequential when both ran."""
+    """A table with one column per run, then every order against the baseline (sequential) when several ran."""
     console = console or Console()
     first = results[0]
-    table = Table(
-        title=f"{first.model} {'forward' if first.order == 'forward' else 'backward'} on {first.hardware} "
-        f"({first.cores} cores)"
-    )
-    table.add_column("metric")
-    for result in results:
-        table.add_column(result.order, justify="right")
-    for metric, values in comparison_rows(results):
-        table.add_row(metric, *values)
-    console.print(table)
-    by_order = {r.order: r for r in results}
-    if "sequential" in by_order and "interleaved" in by_order:
-        seq, inter = by_order["sequential"], by_order["interleaved"]
-        console.print(
-            f"interleaved / sequential time: {inter.total_cycles / seq.total_cycles:.3f} "
-            f"(speedup {seq.total_cycles / inter.total_cycles:.3f}x); dY reads "
-            f"{seq.dram_bytes[Direction.READ][TensorKind.DY] / MB:.2f} MB -> "
-            f"{inter.dram_bytes[Direction.READ][TensorKind.DY] / MB:.2f} MB"
-        )
+    title = f"{first.model} {pass_title(first.pass_name)} on {first.hardware} ({first.cores} cores)"
+    print_table(title, ["metric", *(r.order for r in results)], comparison_rows(results), console)
+    for line in baseline_lines(results):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def baseline_lines(results: list[RunResult]) -> list[str]:
+    """One line per order that is not the baseline: time ratio, speedup and dY bytes read, vs sequential
+    (or the first order when sequential did not run)."""
+    if len(results) < 2:
+        return []
+    baseline = next((r for r in results if r.order == "sequential"), results[0])
+    read = Direction.READ
+
+    def dy(result: RunResult) -> float:
+        return result.dram_bytes.get(read, {}).get(TensorKind.DY, 0) / MB
+
+    return [
+        f"{r.order} / {baseline.order} time: {r.total_cycles / baseline.total_cycles:.3f} "
+        f"(speedup {baseline.total_cycles / r.total_cycles:.3f}x); dY reads {dy(baseline):.2f} MB -> "
+        f"{dy(r):.2f} MB"
+        for r in results
+        if r is not baseline and r.total_cycles > 0 and baseline.total_cycles > 0
+    ]
+
+
+def print_table(title: str, header: list[str], rows: list[tuple[str, list[str]]], console: Console) -> None:
+    """A rich table on a terminal wide enough for it; plain aligned text otherwise (piped output, or a
+    narrow terminal), so cells are never cut to '…' nor numbers wrapped inside a cell."""
+    cells = [header, *([metric, *values] for metric, values in rows)]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
+    rich_width = sum(widths) + 3 * len(widths) + 1  # rich's box: a border and a space each side of a cell
+    if console.is_terminal and rich_width <= console.width:
+        table = Table(title=title)
+        for index, name in enumerate(header):
+            table.add_column(name, justify="left" if index == 0 else "right", no_wrap=True)
+        for metric, values in rows:
+            table.add_row(metric, *values)
+        console.print(table)
+        return
+    lines = [title]
+    for number, row in enumerate(cells):
+        lines.append("  ".join(
+            cell.ljust(width) if column == 0 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths))
+        ).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
