@@ -94,7 +94,7 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
 
 
 def print_summary(results: list[RunResult], console: Console | None = None) -> None:
-    """A table with one column per run, then every order against the baseline (sequential) when several ran."""
+    """A table with one column per run, then every order against the baseline (sequential)."""
     console = console or Console()
     first = results[0]
     title = f"{first.model} {pass_title(first.pass_name)} on {first.hardware} ({first.cores} cores)"

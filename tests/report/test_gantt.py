@@ -36,14 +36,29 @@ def both_orders_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def synthetic_run(timeline: list[TimelineEvent], total: float, layers: list[dict[str, str]] | None = None,
-                  cores: int = 1) -> SavedRun:
+def synthetic_run(
+    timeline: list[TimelineEvent], total: float, layers: list[dict[str, str]] | None = None, cores: int = 1
+) -> SavedRun:
     """A SavedRun built by hand: 1 GHz, a 1 MiB SPM that stays empty."""
-    summary = {"model": "synthetic", "hardware": "hand", "order": "sequential", "cores": cores,
-               "total_cycles": total, "seconds": total / 1e9, "spm": {"capacity_bytes": 2**20},
-               "options": {"pass": "backward"}}
-    return SavedRun(Path("synthetic"), summary, layers or [], timeline, np.zeros(1), np.zeros(1, np.int64),
-                    np.zeros(1, np.int64))
+    summary = {
+        "model": "synthetic",
+        "hardware": "hand",
+        "order": "sequential",
+        "cores": cores,
+        "total_cycles": total,
+        "seconds": total / 1e9,
+        "spm": {"capacity_bytes": 2**20},
+        "options": {"pass": "backward"},
+    }
+    return SavedRun(
+        Path("synthetic"),
+        summary,
+        layers or [],
+        timeline,
+        np.zeros(1),
+        np.zeros(1, np.int64),
+        np.zeros(1, np.int64),
+    )
 
 
 def brute_force_busy(events: list[TimelineEvent], edges: np.ndarray) -> np.ndarray:
@@ -77,8 +92,10 @@ def test_a_quarter_busy_array_draws_quarter_high_columns_not_a_solid_bar() -> No
     """10 cycles of work every 40 cycles, 2000 times: far more events than pixels, 25% busy everywhere."""
     from npu_des.report.gantt_draw import STRIP_HEIGHT, render, strip_gid
 
-    timeline = [TimelineEvent("core0.array", 40.0 * i, 40.0 * i + 10, "dX", "l", "dX", "0.0.0.0", 0, "")
-                for i in range(2000)]
+    timeline = [
+        TimelineEvent("core0.array", 40.0 * i, 40.0 * i + 10, "dX", "l", "dX", "0.0.0.0", 0, "")
+        for i in range(2000)
+    ]
     run = synthetic_run(timeline, 80_000.0)
     lanes = lane_layout([run])
     data = gantt_data(run, lanes, (0.0, 80_000.0), pixels=200)
@@ -100,8 +117,11 @@ def test_drawn_busy_share_per_column_equals_the_timelines_busy_share(both_orders
         figure = render([data], lanes)
         checked = 0
         for bars in data.bars:
-            events = [e for e in run.timeline if (e.resource, e.kind, e.direction) == (bars.row.resource,
-                                                                                     *bars.row.key)]
+            events = [
+                e
+                for e in run.timeline
+                if (e.resource, e.kind, e.direction) == (bars.row.resource, *bars.row.key)
+            ]
             expected = brute_force_busy(events, data.columns)
             assert bars.fraction == pytest.approx(expected, abs=1e-9)
             if not events:
@@ -158,8 +178,11 @@ def test_stall_events_get_a_lane_per_core_and_trace_slices() -> None:
     trace = trace_events(run)["traceEvents"]
     threads = {(e["pid"], e["tid"]): e["args"]["name"] for e in trace if e["name"] == "thread_name"}
     stalls = [e for e in trace if e["ph"] == "X" and e["cat"] == "stall"]
-    assert sorted(e["name"] for e in stalls) == ["stall: dependency conv1", "stall: no work",
-                                                 "stall: operands conv1"]
+    assert sorted(e["name"] for e in stalls) == [
+        "stall: dependency conv1",
+        "stall: no work",
+        "stall: operands conv1",
+    ]
     assert {threads[(e["pid"], e["tid"])] for e in stalls} == {"stalls"}
     assert {e["args"]["kind"] for e in stalls} == {"operands", "dependency", "no work"}
 
@@ -167,8 +190,11 @@ def test_stall_events_get_a_lane_per_core_and_trace_slices() -> None:
 def test_operand_tiles_match_the_schedules_tile_refs() -> None:
     """The SPM-in-use curve maps a compute event's tile to its operands' keys the way TaskList does."""
     workload, hardware = build_model("tiny_cnn"), load_hardware("edge_dual")
-    for options in (run_options(order="interleaved"), run_options(pass_="forward"),
-                    run_options(order="sequential", vector_ops=True)):
+    for options in (
+        run_options(order="interleaved"),
+        run_options(pass_="forward"),
+        run_options(order="sequential", vector_ops=True),
+    ):
         schedule, _ = plan(workload, hardware, options)
         for task in schedule.tasks:
             refs = [*task.inputs, task.output]

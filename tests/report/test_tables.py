@@ -31,8 +31,9 @@ def printed(results, **console_options) -> str:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("options", [{"width": 80}, {"width": 80, "force_terminal": True},
-                                     {"width": 60, "force_terminal": True}])
+@pytest.mark.parametrize(
+    "options", [{"width": 80}, {"width": 80, "force_terminal": True}, {"width": 60, "force_terminal": True}]
+)
 def test_narrow_or_piped_output_never_cuts_or_wraps_a_cell(results, options) -> None:
     text = printed(results, **options)
     assert "…" not in text
@@ -74,7 +75,9 @@ def test_layers_csv_byte_columns_add_up_to_the_totals(tmp_path: Path, fields: di
     for direction in DIRECTIONS:
         for kind, total in result.dram_bytes[direction].items():
             assert sum(int(row[f"{direction}_{kind}"]) for row in rows) == total, (direction, kind)
-    moved = sum(int(value) for row in rows for key, value in row.items() if key.startswith(("read_", "write_")))
+    moved = sum(
+        int(value) for row in rows for key, value in row.items() if key.startswith(("read_", "write_"))
+    )
     assert moved == result.total_dram_bytes > 0
 
 
