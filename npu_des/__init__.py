@@ -30,7 +30,24 @@ EXPORTS = {
     "load_scalesim_config": "npu_des.importers",
 }
 
-__all__ = ["__version__", *EXPORTS]
+__all__ = [  # the names of EXPORTS, spelled out for linters (a test checks the two agree)
+    "ConfigError",
+    "HardwareConfig",
+    "RunOptions",
+    "RunResult",
+    "Simulation",
+    "TimelineEvent",
+    "__version__",
+    "build_model",
+    "load_hardware",
+    "load_onnx",
+    "load_scalesim_config",
+    "load_topology",
+    "load_workload",
+    "model_names",
+    "run_options",
+    "simulate",
+]
 
 if TYPE_CHECKING:  # for type checkers and IDEs only; never runs
     from npu_des.api import Simulation, load_workload, simulate

@@ -143,6 +143,7 @@ def test_lazy_exports_resolve_to_their_modules():
     for name, module in npu_des.EXPORTS.items():
         assert getattr(npu_des, name) is getattr(importlib.import_module(module), name), name
     assert set(npu_des.EXPORTS) <= set(dir(npu_des))
+    assert sorted(npu_des.__all__) == sorted(["__version__", *npu_des.EXPORTS])
 
 
 def test_old_import_paths_still_import():
