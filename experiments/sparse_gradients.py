@@ -9,7 +9,7 @@ X (after ReLU) and dY are sparse; `run.density` sets the fraction of nonzeros of
 Prints backward time, array busy cycles and DRAM bytes normalized to dense, writes a CSV and a line plot.
 
     python experiments/sparse_gradients.py [--model resnet50] [--hw edge_dual] [--order interleaved] \
-        [--jobs N]
+        [--jobs N] [--quick]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 DENSITIES = (1.0, 0.8, 0.6, 0.4, 0.2)
+QUICK_DENSITIES = (1.0, 0.4)  # --quick: the dense point and one sparse one
 VARIANTS = {
     "dense": (False, "none"),
     "sparse compute": (True, "none"),
@@ -69,10 +70,12 @@ def main() -> None:
     parser.add_argument("--order", default="interleaved", choices=("sequential", "interleaved"))
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("results/sparse_gradients"))
+    parser.add_argument("--quick", action="store_true", help=f"densities {QUICK_DENSITIES} only")
     args = parser.parse_args()
     started = time.perf_counter()
+    densities = QUICK_DENSITIES if args.quick else DENSITIES
     jobs = [
-        (args.model, args.hw, args.order, variant, density) for variant in VARIANTS for density in DENSITIES
+        (args.model, args.hw, args.order, variant, density) for variant in VARIANTS for density in densities
     ]
     with ProcessPoolExecutor(args.jobs) as pool:
         frame = pandas.DataFrame(list(pool.map(point, *zip(*jobs))))
@@ -93,7 +96,7 @@ def main() -> None:
     table.add_column("density", justify="right")
     for variant in VARIANTS:
         table.add_column(variant, justify="right")
-    for density in DENSITIES:
+    for density in densities:
         cells = []
         for variant in VARIANTS:
             r = frame[(frame.variant == variant) & (frame.density == density)].iloc[0]

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npu_des.config import HardwareConfig, RunOptions, load_hardware, run_options
+from npu_des.config import (
+    HardwareConfig,
+    RunOptions,
+    apply_overrides,
+    hardware_from_dict,
+    load_hardware,
+    run_options,
+)
 from npu_des.errors import ConfigError
 from npu_des.metrics import RunResult, TimelineEvent
 from npu_des.models import build_model
@@ -57,6 +64,16 @@ class Simulation:
         return write_run(self.result, Path(directory))
 
 
+def _hardware(hardware: str | Path | HardwareConfig, overrides: list[str]) -> HardwareConfig:
+    """A preset, YAML file or HardwareConfig with hardware `--set` overrides applied."""
+    if not isinstance(hardware, HardwareConfig):
+        return load_hardware(str(hardware), overrides)
+    if not overrides:
+        return hardware
+    data = apply_overrides(hardware.model_dump(mode="json", by_alias=True), overrides, hardware.name)
+    return hardware_from_dict(data, source=hardware.name)
+
+
 def load_workload(model: str | Path | Workload, batch: int | None = None) -> tuple[Workload, list[str]]:
     """A workload and the notes its import left: a zoo name, an .onnx file or a SCALE-Sim topology .csv."""
     if isinstance(model, Workload):
@@ -83,7 +100,7 @@ def simulate(
     batch: int | None = None,
     **fields: Any,
 ) -> Simulation:
-    """Simulate `model` on `hardware` (default: ResNet-50 backward on edge_dual, sequential order).
+    """Simulate `model` on `hardware` (default: ResNet-50 backward on edge_dual with RunOptions defaults).
 
     `fields` are run options by name (order="interleaved", pass_="forward", loop_order="auto", ...);
     `overrides` are `--set` strings ("dram.bandwidth_gbps=6", "run.prefetch_depth=2"). Bad input raises
@@ -94,7 +111,7 @@ def simulate(
     if options is not None and (fields or any(o.startswith("run.") for o in overrides)):
         raise ConfigError("give run options either as `options` or as keywords/overrides, not both",
                           field="options")
-    hw = hardware if isinstance(hardware, HardwareConfig) else load_hardware(str(hardware), list(overrides))
+    hw = _hardware(hardware, [o for o in overrides if not o.startswith("run.")])
     chosen = options or run_options(list(overrides), batch=batch, **fields)
     workload, notes = load_workload(model, chosen.batch if batch is None else batch)
     result = simulate_run(workload, hw, chosen)
