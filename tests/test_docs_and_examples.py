@@ -46,7 +46,7 @@ def test_api_summary_layers_and_timeline_agree_with_the_result() -> None:
     assert list(run.layers["layer"]) == [row.layer for row in run.result.layers]
     assert int(run.layers["read_dY"].sum()) == run.summary["dram_bytes"]["read"]["dY"]
     assert max(event.end for event in run.timeline) == pytest.approx(run.summary["total_cycles"])
-    with pytest.raises(npu_des.ConfigError, match="unknown model|nope"):
+    with pytest.raises(npu_des.ConfigError, match=r"nope"):
         npu_des.simulate("nope")
 
 
