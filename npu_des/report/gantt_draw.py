@@ -56,7 +56,7 @@ def render(data: list[GanttData], lanes: list[Lane], highlight_layer: str | None
         _draw_spm(spm_axes, panel)
         for ax in (lane_axes, spm_axes):
             if highlight_layer and (span := panel.run.layer_span(highlight_layer)):
-                ax.axvspan(*span, color=LAYER_SHADE, zorder=0, lw=0)
+                ax.axvspan(*span, color=LAYER_SHADE, zorder=0.8, lw=0, alpha=0.7)  # above strip backgrounds
             if start < panel.run.total_cycles < end:
                 ax.axvline(panel.run.total_cycles, color="black", ls="--", lw=0.8)
     cycles_per_us = data[0].run.cycles_per_us
