@@ -122,12 +122,17 @@ def lane_layout(runs: list[SavedRun]) -> list[Lane]:
         return (1 << 30, 0, resource)
 
     kind_rank: dict[str, int] = {kind: rank for rank, kind in enumerate(KINDS)}
+    reasons = sorted({kind for resource, present in keys.items() if resource.endswith(".stall")
+                      for kind, _ in present})
+    stall_colours = {reason: stall_colour(reason, index) for index, reason in enumerate(reasons)}
     lanes, top = [], 0.0
     for resource in sorted(keys, key=resource_rank):
         present = sorted(keys[resource], key=lambda k: (k[1] == Direction.WRITE, kind_rank.get(k[0], 99), k))
         if resource.endswith(".array") and not present:
             present = [(Op.DX, ""), (Op.DW, "")]
-        rows = tuple(_sub_row(resource, key, top + index) for index, key in enumerate(present))
+        rows = tuple(
+            _sub_row(resource, key, top + index, stall_colours) for index, key in enumerate(present)
+        )
         match = CORE_UNIT.match(resource)
         name = f"core{match.group(1)} {UNIT_NAMES.get(match.group(2), match.group(2))}" if match else resource
         lanes.append(Lane(resource, name, top, max(len(rows), 1), rows))
@@ -137,10 +142,10 @@ def lane_layout(runs: list[SavedRun]) -> list[Lane]:
     return lanes
 
 
-def _sub_row(resource: str, key: tuple[str, str], y: float) -> SubRow:
+def _sub_row(resource: str, key: tuple[str, str], y: float, stall_colours: dict[str, str]) -> SubRow:
     kind, direction = key
     if resource.endswith(".stall"):  # kind is the stall reason
-        return SubRow(resource, key, kind, f"stall: {kind}", stall_colour(kind), y)
+        return SubRow(resource, key, kind, f"stall: {kind}", stall_colours[kind], y)
     if direction == Direction.READ:
         return SubRow(resource, key, f"load {kind}", f"load {kind}", LOAD_COLOURS.get(kind, OTHER_COLOUR), y)
     if direction == Direction.WRITE:
@@ -156,11 +161,9 @@ def drawn_heights(fraction: np.ndarray) -> np.ndarray:
     return np.where(fraction > 0, np.maximum(fraction, MIN_VISIBLE_SHARE), 0.0)
 
 
-def stall_colour(reason: str) -> str:
-    """A stall reason's colour: STALL_COLOURS, else a palette entry picked by the reason's name (stable)."""
-    if reason in STALL_COLOURS:
-        return STALL_COLOURS[reason]
-    return STALL_PALETTE[sum(reason.encode()) % len(STALL_PALETTE)]
+def stall_colour(reason: str, index: int) -> str:
+    """A stall reason's colour: STALL_COLOURS, else the palette entry of its rank among the run's reasons."""
+    return STALL_COLOURS.get(reason, STALL_PALETTE[index % len(STALL_PALETTE)])
 
 
 def layer_marks(

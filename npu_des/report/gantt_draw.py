@@ -122,7 +122,8 @@ def _draw_lanes(ax: Axes, panel: GanttData, lanes: list[Lane]) -> None:
         [row.label for lane in lanes for row in lane.rows],
     )
     names = [
-        f"{lane.name}\n{panel.lane_busy[lane.resource]:.0%} busy" if lane.resource in panel.lane_busy
+        f"{lane.name}\n{panel.lane_busy[lane.resource]:.0%} {_busy_word(lane)}"
+        if lane.resource in panel.lane_busy
         else lane.name
         for lane in lanes
     ]
@@ -147,6 +148,10 @@ def _draw_lanes(ax: Axes, panel: GanttData, lanes: list[Lane]) -> None:
         loc="left",
         fontsize=10,
     )
+
+
+def _busy_word(lane: Lane) -> str:
+    return "stalled" if lane.resource.endswith(".stall") else "busy"
 
 
 def _draw_layer_marks(ax: Axes, panel: GanttData, bottom: float) -> None:
@@ -205,7 +210,10 @@ def _legend_handles(lanes: list[Lane]) -> list:
     for lane in lanes:
         for row in lane.rows:
             seen.setdefault(row.legend, row.colour)
-    ordered = sorted(seen.items(), key=lambda item: ("compute load store".find(item[0].split()[0]), 0))
+    order = ("compute", "load", "store", "stall:")
+    ordered = sorted(
+        seen.items(), key=lambda item: order.index(w) if (w := item[0].split()[0]) in order else len(order)
+    )
     handles: list = [Patch(color=colour, label=label) for label, colour in ordered]
     if any(lane.resource == "dram" for lane in lanes):
         handles += [

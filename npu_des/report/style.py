@@ -29,7 +29,7 @@ LOAD_COLOURS: dict[str, str] = {TensorKind.X: "#8c564b", TensorKind.W: "#bcbd22"
 STORE_COLOURS: dict[str, str] = {TensorKind.DX: "#17becf", TensorKind.DW: "#9467bd", TensorKind.X: "#c49c94",
                                  TensorKind.W: "#dbdb8d", TensorKind.DY: "#ff9896", TensorKind.Y: "#31a354"}
 STALL_COLOURS: dict[str, str] = {}  # stall reason -> colour; reasons not listed take STALL_PALETTE in order
-STALL_PALETTE = ("#636363", "#969696", "#e6550d", "#fd8d3c", "#756bb1", "#bdbdbd", "#de2d26", "#3182bd")
+STALL_PALETTE = ("#525252", "#e6550d", "#969696", "#fdae6b", "#3f007d", "#bcbddc", "#a50f15", "#d9d9d9")
 OTHER_COLOUR = "#7f7f7f"
 DRAM_BUSY_COLOUR, DRAM_UTIL_COLOUR = "#c7c7c7", "#2ca02c"
 SPM_USED_COLOUR, SPM_PINNED_COLOUR, SPM_CAPACITY_COLOUR = "#c6dbef", "#08519c", "#d62728"
