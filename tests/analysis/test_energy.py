@@ -57,9 +57,13 @@ def timeline_energy(result: RunResult, workload: Workload, hw: HardwareConfig, o
             spm_read += size.g * reduction * streamed * element
             spm_write += size.g * out_rows * out_cols * element
     energy = hw.energy
-    return (macs * energy.mac_fp16_pj + spm_read * energy.spm_read_pj_per_byte
-            + spm_write * energy.spm_write_pj_per_byte + dram * energy.dram_pj_per_byte
-            + energy.leakage_mw / 1e3 * result.total_cycles / (hw.clock_ghz * 1e9) * 1e12)
+    return (
+        macs * energy.mac_fp16_pj
+        + spm_read * energy.spm_read_pj_per_byte
+        + spm_write * energy.spm_write_pj_per_byte
+        + dram * energy.dram_pj_per_byte
+        + energy.leakage_mw / 1e3 * result.total_cycles / (hw.clock_ghz * 1e9) * 1e12
+    )
 
 
 @pytest.mark.parametrize("order", ["sequential", "interleaved"])
@@ -89,8 +93,9 @@ def test_layers_kinds_and_leakage_add_up_to_the_totals():
 class NoTrafficDma(DmaEngine):
     """A DMA engine whose transfers complete at once and move nothing: an all-on-chip machine."""
 
-    def move(self, nbytes: int, kind: TensorKind, direction: Direction,
-             key: TileKey) -> Generator[Any, Any, None]:
+    def move(
+        self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey
+    ) -> Generator[Any, Any, None]:
         return
         yield
 
@@ -145,8 +150,12 @@ def test_operand_split_on_a_hand_worked_tile():
 def test_zero_skipping_saves_mac_energy_but_keeps_dense_macs_for_tops_per_watt():
     workload = single_linear(64, 64, 64)
     dense = run(workload, load_hardware("ethos_n77"), order="sequential")
-    sparse = run(workload, load_hardware("ethos_n77", ["cores.array.zero_skipping=true"]), order="sequential",
-                 density=0.5)
+    sparse = run(
+        workload,
+        load_hardware("ethos_n77", ["cores.array.zero_skipping=true"]),
+        order="sequential",
+        density=0.5,
+    )
     d, s = dense.analyses["energy"], sparse.analyses["energy"]
     assert s["macs"] == d["macs"] and s["executed_macs"] < d["executed_macs"]
     assert s["components_pj"]["mac"] < d["components_pj"]["mac"]
