@@ -169,3 +169,30 @@ def test_report_renders_in_a_headless_browser_to_a_non_blank_page(runs, tmp_path
     dark = (pixels.mean(axis=2) < 0.8).mean()
     assert dark > 0.01, f"only {dark:.2%} of the screenshot is not near-white"
     assert pixels.std() > 0.05
+
+
+def test_roofline_of_a_saved_run_puts_every_point_under_the_roof(runs, tmp_path):
+    from npu_des.report.roofline import draw_roofline, roofline
+
+    saved = load_runs(runs)
+    for run in saved:
+        line = roofline(run)
+        assert line.layers and len(line.layers) + line.left_out == len(run.layers)
+        for intensity, rate in zip(line.intensity, line.macs_per_second):
+            assert rate <= line.roof(intensity) * (1 + 1e-9)
+    assert draw_roofline(saved, tmp_path / "roofline", ("png",))[0].read_bytes().startswith(PNG_MAGIC)
+
+
+def test_roofline_of_a_run_without_bounds_is_a_one_line_error(runs, tmp_path, capsys):
+    old = tmp_path / "old"
+    shutil.copytree(runs / "sequential", old)
+    summary = json.loads((old / "summary.json").read_text())
+    del summary["bounds"]
+    (old / "summary.json").write_text(json.dumps(summary))
+    from npu_des.errors import ConfigError
+    from npu_des.report.roofline import roofline
+
+    with pytest.raises(ConfigError, match="no per-layer bounds"):
+        roofline(load_runs(old)[0])
+    assert main(["report", str(old)]) == 0  # the report notes the missing chart and keeps the rest
+    assert "Roofline (one point per layer): not drawn" in (old / "report.html").read_text()
