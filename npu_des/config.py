@@ -120,6 +120,28 @@ class DramConfig(_Strict):
     latency_cycles: float = Field(default=100, ge=0, le=1e6)
 
 
+class EnergyConfig(_Strict):
+    """Energy per access (pJ) and leakage power (mW), for the energy model (npu_des/analysis/energy).
+
+    The simulation never reads these; they price what it counted. One MAC value per element size:
+    `bytes_per_element` 1 uses `mac_int8_pj`, 2 `mac_fp16_pj`, 4 `mac_fp32_pj` (the others may be left
+    out). Presets cite their sources in YAML comments; `technology_nm` states the node they are for.
+    """
+
+    technology_nm: float = Field(gt=0, le=1000)
+    mac_int8_pj: float | None = Field(default=None, ge=0, le=1e6)
+    mac_fp16_pj: float | None = Field(default=None, ge=0, le=1e6)
+    mac_fp32_pj: float | None = Field(default=None, ge=0, le=1e6)
+    spm_read_pj_per_byte: float = Field(ge=0, le=1e6)
+    spm_write_pj_per_byte: float = Field(ge=0, le=1e6)
+    dram_pj_per_byte: float = Field(ge=0, le=1e6)
+    vector_pj_per_element: float = Field(ge=0, le=1e6)
+    leakage_mw: float = Field(ge=0, le=1e9)
+
+
+MAC_ENERGY_FIELDS = {1: "mac_int8_pj", 2: "mac_fp16_pj", 4: "mac_fp32_pj"}  # bytes_per_element -> field
+
+
 class HardwareConfig(_Strict):
     name: str = "custom"
     clock_ghz: float = Field(gt=0, le=100)
@@ -127,6 +149,15 @@ class HardwareConfig(_Strict):
     cores: CoreConfig
     spm: SpmConfig
     dram: DramConfig
+    energy: EnergyConfig | None = None  # optional: without it a run reports no energy
+
+    @property
+    def mac_energy_pj(self) -> float | None:
+        """Energy of one MAC at this element size, or None when no energy section or no value for it."""
+        if self.energy is None:
+            return None
+        value: float | None = getattr(self.energy, MAC_ENERGY_FIELDS[self.bytes_per_element])
+        return value
 
     @property
     def dram_bytes_per_cycle(self) -> float:
@@ -321,9 +352,16 @@ def load_hardware(name_or_path: str, overrides: list[str] | tuple[str, ...] = ()
 
 def hardware_from_dict(data: dict[str, Any], source: str = "<hardware>") -> HardwareConfig:
     try:
-        return HardwareConfig.model_validate(data)
+        hw = HardwareConfig.model_validate(data)
     except ValidationError as exc:
         raise _format_validation_error(exc, HardwareConfig, source) from None
+    if hw.energy is not None and hw.mac_energy_pj is None:  # the one MAC value this element size needs
+        raise ConfigError(
+            f"missing required field (bytes_per_element {hw.bytes_per_element} prices MACs with it)",
+            source=source,
+            field=f"energy.{MAC_ENERGY_FIELDS[hw.bytes_per_element]}",
+        )
+    return hw
 
 
 def run_options(overrides: list[str] | tuple[str, ...] = (), **fields: Any) -> RunOptions:

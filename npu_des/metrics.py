@@ -139,6 +139,10 @@ class RunResult:
     notes: list[str] = field(
         default_factory=list
     )  # what the inputs left out: skipped ONNX nodes, unmapped keys
+    # Sections derived after the run (npu_des/analysis/explain.py: energy, bounds), merged into summary(),
+    # and their per-layer columns (layer -> column -> value), merged into layers.csv.
+    analyses: dict[str, Any] = field(default_factory=dict)
+    layer_analyses: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def seconds(self) -> float:
@@ -211,4 +215,5 @@ class RunResult:
             "options": self.options,
             "choices": self.choices,
             "arrays": self.arrays,
+            **self.analyses,
         }

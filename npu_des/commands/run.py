@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from npu_des.analysis.explain import explain
 from npu_des.commands._inputs import Inputs, add_input_arguments, load_inputs
 from npu_des.commands.plot import render
 from npu_des.config import RunOptions, run_options
@@ -139,8 +140,9 @@ def run_command(args: argparse.Namespace) -> int:
             simulate(inputs.workload, inputs.hardware, option, progress=bar(f"{inputs.workload.name} {name}"))
             for name, option in zip(orders, options)
         ]
-    for result in results:
+    for result, option in zip(results, options):
         result.notes = list(inputs.notes)
+        explain(result, inputs.workload, inputs.hardware, option)  # bounds; energy if the hardware has prices
     violations = _check(results, inputs, options) if args.check else []
     if args.out:
         for result in results:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from npu_des.kinds import DIRECTIONS, Direction, TensorKind
 from npu_des.metrics import RunResult, TimelineEvent, kinds_of, pass_title
+from npu_des.report.explained import explained_rows
 
 MB = 1e6
 
@@ -22,7 +23,7 @@ def write_run(result: RunResult, directory: Path) -> list[Path]:
     summary = directory / "summary.json"
     summary.write_text(json.dumps(result.summary(), indent=2, sort_keys=True) + "\n")
     layers = directory / "layers.csv"
-    rows = [row.flat() for row in result.layers]
+    rows = [{**row.flat(), **result.layer_analyses.get(row.layer, {})} for row in result.layers]
     with layers.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["layer"])
         writer.writeheader()
@@ -89,6 +90,7 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
         ),
         ("core busy", [" / ".join(f"{u:.0%}" for u in r.core_utilisation) for r in results]),
         ("PE utilisation", [f"{r.pe_utilisation:.1%}" for r in results]),
+        *explained_rows([r.summary() for r in results]),
     ]
     return rows
 
