@@ -11,6 +11,7 @@ from pathlib import Path
 
 from npu_des.config import HardwareConfig, apply_overrides, hardware_from_dict, load_hardware
 from npu_des.errors import ConfigError
+from npu_des.files import check_regular_file
 from npu_des.models import build_model, model_names
 from npu_des.workload import Workload
 
@@ -53,12 +54,14 @@ def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
     if len(sources) > 1:
         raise ConfigError("give one workload source", field=" and ".join(sources))
     if args.topology:
-        from npu_des.importers.scalesim import load_topology
+        from npu_des.importers.scalesim import read_topology
 
-        workload = load_topology(args.topology, batch=batch)
+        workload, topology_notes = read_topology(args.topology, batch=batch)
+        notes.extend(topology_notes)
     elif args.onnx:
         from npu_des.importers.onnx_import import load_onnx
 
+        check_regular_file(args.onnx, "ONNX model", field="--onnx")
         workload, skipped = load_onnx(args.onnx, batch=args.batch, skip_unsupported=args.skip_unsupported)
         if skipped:
             notes.append(
