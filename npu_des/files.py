@@ -18,7 +18,7 @@ import signal
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from npu_des.errors import ConfigError, one_line
@@ -187,17 +187,22 @@ def _check_creatable(path: Path, option: str, what: str) -> None:
     if not stat.S_ISDIR(mode):
         raise ConfigError(f"cannot write the {what}: {ancestor} is a file, not a directory", source=source,
                           field=option)
-    if not os.access(ancestor, os.W_OK | os.X_OK) or _read_only_mount(ancestor):
-        raise ConfigError(f"cannot write the {what}: {ancestor} is not writable", source=source,
+    reason = _unwritable(ancestor)
+    if reason:
+        raise ConfigError(f"cannot write the {what}: {ancestor} is not writable ({reason})", source=source,
                           field=option)
 
 
-def _read_only_mount(directory: Path) -> bool:
-    """os.access ignores read-only mounts for root on some systems; statvfs tells."""
+def _unwritable(directory: Path) -> str:
+    """Why no file can be created in `directory` ('' if one can). Permission bits do not tell for root,
+    read-only mounts or /proc, so a probe folder is made and removed."""
     try:
-        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):
-        return False
+        probe = tempfile.mkdtemp(prefix=".npu-des-probe-", dir=directory)
+    except OSError as error:
+        return "cannot create files there" if error.errno == errno.ENOENT else _os_reason(error)
+    with suppress(OSError):
+        os.rmdir(probe)
+    return ""
 
 
 def check_output_dir(path: Path, option: str = "--out") -> None:
@@ -218,8 +223,10 @@ def check_output_dir(path: Path, option: str = "--out") -> None:
         kind = "a file" if stat.S_ISREG(mode) else _kind_of(mode)
         raise ConfigError(f"exists and is {kind}, not a directory", source=_source(path), field=option,
                           allowed="a directory (new or existing)")
-    if not os.access(path, os.W_OK | os.X_OK) or _read_only_mount(path):
-        raise ConfigError("the output directory is not writable", source=_source(path), field=option)
+    reason = _unwritable(path)
+    if reason:
+        raise ConfigError(f"the output directory is not writable ({reason})", source=_source(path),
+                          field=option)
 
 
 def check_output_file(path: Path, option: str = "--out") -> None:
@@ -239,8 +246,9 @@ def check_output_file(path: Path, option: str = "--out") -> None:
     if not stat.S_ISREG(mode):
         raise ConfigError(f"exists and is {_kind_of(mode)}, not a regular file", source=_source(path),
                           field=option, allowed="a new or existing regular file")
-    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK) or _read_only_mount(path.parent):
-        raise ConfigError("the output file is not writable", source=_source(path), field=option)
+    reason = _unwritable(path.parent) or ("" if os.access(path, os.W_OK) else "permission denied")
+    if reason:
+        raise ConfigError(f"the output file is not writable ({reason})", source=_source(path), field=option)
 
 
 @contextmanager
@@ -267,12 +275,19 @@ def staged_directory(target: Path) -> Iterator[Path]:
     by a rename pair), with SIGINT/SIGTERM held off so no half-new, half-old folder is left.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name[:200]}.partial-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name[:200]}.partial-", dir=target.parent))
+    except OSError as error:
+        raise ConfigError(f"cannot write the output directory: {_os_reason(error)}", source=_source(target),
+                          field="--out") from None
     try:
         yield stage
         with deferred_signals():
             _commit(stage, target)
+    except OSError as error:  # a full disk or a vanished folder while writing: nothing was moved in
+        raise ConfigError(f"cannot write the results: {_os_reason(error)}; {target} was left as it was",
+                          source=_source(target), field="--out") from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -290,3 +305,26 @@ def _commit(stage: Path, target: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(entry, destination)
+
+
+def write_text_atomically(path: Path, text: str, option: str = "--out") -> None:
+    """Write a whole output file or nothing: a temporary sibling renamed over `path` once written."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".partial",
+                                                 dir=path.parent)
+    except OSError as error:
+        raise ConfigError(f"cannot write the output file: {_os_reason(error)}", source=_source(path),
+                          field=option) from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        with deferred_signals():
+            os.replace(temporary, path)
+    except OSError as error:
+        raise ConfigError(f"cannot write the output file: {_os_reason(error)}", source=_source(path),
+                          field=option) from None
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(temporary)
