@@ -1,7 +1,8 @@
 """`npu-des` entry point: discovers subcommands in npu_des.commands and turns user errors into one line.
 
 Exit codes: 0 success, 1 a check or a sweep point failed, 2 bad input (one `npu-des: error:` line),
-130 SIGINT (Ctrl-C), 143 SIGTERM. Suspicious but accepted input prints `npu-des: warning:` lines.
+130 SIGINT (Ctrl-C), 143 SIGTERM. Suspicious but accepted input prints `npu-des: warning:` lines when
+the command ends (not when it ends in an error or a signal: then that is the only line).
 A closed stdout (`npu-des run --json | head -1`) ends quietly with exit 0.
 """
 
@@ -61,21 +62,29 @@ def _terminate_as_exception() -> Iterator[None]:
 
 
 @contextmanager
-def _one_line_warnings() -> Iterator[None]:
-    """Each InputWarning becomes one `npu-des: warning:` line on stderr, once per distinct text."""
+def _one_line_warnings(pending: list[str]) -> Iterator[None]:
+    """Each distinct InputWarning is kept as one `npu-des: warning:` line in `pending`; main() prints them
+    when the command ends, and drops them when it ends in an error (which is then the only line)."""
     original = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
              file: TextIO | None = None, line: str | None = None) -> None:
-        if issubclass(category, InputWarning):
-            print(f"npu-des: warning: {one_line(str(message))}", file=sys.stderr)
-        else:
+        if not issubclass(category, InputWarning):
             original(message, category, filename, lineno, file, line)
+            return
+        text = f"npu-des: warning: {one_line(str(message))}"
+        if text not in pending:
+            pending.append(text)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("default", InputWarning)  # once per distinct message and place
+        warnings.simplefilter("always", InputWarning)
         warnings.showwarning = show
         yield
+
+
+def _print_warnings(pending: list[str]) -> None:
+    for line in pending:
+        print(line, file=sys.stderr)
 
 
 def _stdout_closed() -> int:
@@ -90,14 +99,16 @@ def _stdout_closed() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    pending: list[str] = []
     try:
-        with _terminate_as_exception(), _one_line_warnings():
+        with _terminate_as_exception(), _one_line_warnings(pending):
             args = parser.parse_args(argv)
             if not getattr(args, "func", None):
                 parser.print_help()
                 return 2
             code: int = args.func(args)
             sys.stdout.flush()
+            _print_warnings(pending)
             return code
     except (ConfigError, SimulationStuck) as error:
         print(f"npu-des: error: {one_line(str(error))}", file=sys.stderr)

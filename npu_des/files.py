@@ -131,8 +131,8 @@ def decode_text(raw: bytes, source: str, what: str, field: str | None = None) ->
         line = raw.count(b"\n", 0, error.start) + 1
         byte = raw[error.start]
         kind = "binary data" if b"\x00" in raw[:4096] else "not UTF-8 text"
-        raise ConfigError(f"{kind}: byte 0x{byte:02x} at line {line} (offset {error.start}); save the {what} "
-                          "as UTF-8", source=source, field=field, allowed=ENCODINGS) from None
+        raise ConfigError(f"{kind}: byte 0x{byte:02x} at line {line} (offset {error.start}); the {what} must "
+                          "be UTF-8 text", source=source, field=field, allowed=ENCODINGS) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise ConfigError(f"binary data: NUL byte at line {line}; the {what} must be text", source=source,
