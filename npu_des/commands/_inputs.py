@@ -9,11 +9,14 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from npu_des.commands._suspicious import warn_input_sources
 from npu_des.config import HardwareConfig, apply_overrides, hardware_from_dict, load_hardware
 from npu_des.errors import ConfigError
 from npu_des.files import check_regular_file
 from npu_des.models import build_model, model_names
 from npu_des.workload import Workload
+
+DEFAULT_HW = "edge_dual"
 
 
 @dataclass
@@ -34,7 +37,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ONNX: treat unsupported ops as pass-through (listed in the output)",
     )
-    parser.add_argument("--hw", default="edge_dual", help="hardware preset name or YAML file")
+    parser.add_argument("--hw", help=f"hardware preset name or YAML file (default {DEFAULT_HW})")
     parser.add_argument(
         "--scalesim-cfg", type=Path, help="SCALE-Sim .cfg mapped onto the hardware (instead of --hw)"
     )
@@ -49,6 +52,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
+    warn_input_sources(args)
     notes: list[str] = []
     sources = [flag for flag, value in (("--topology", args.topology), ("--onnx", args.onnx)) if value]
     if len(sources) > 1:
@@ -80,5 +84,5 @@ def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
         if unmapped:
             notes.append(f"SCALE-Sim keys not mapped: {', '.join(unmapped)}")
     else:
-        hardware = load_hardware(args.hw, args.set)
+        hardware = load_hardware(args.hw or DEFAULT_HW, args.set)
     return Inputs(workload, hardware, notes)

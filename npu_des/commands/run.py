@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from npu_des.commands._inputs import Inputs, add_input_arguments, load_inputs
+from npu_des.commands._suspicious import warn_run_options
 from npu_des.commands.plot import render
 from npu_des.config import RunOptions, run_options
 from npu_des.errors import ConfigError
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_input_arguments(parser)
     parser.add_argument(
         "--order",
-        default="both",
+        default=None,
         help="sequential, interleaved, interleaved-auto (loop order per layer), a comma list, "
         "or both (default: sequential,interleaved)",
     )
@@ -131,12 +132,13 @@ def run_command(args: argparse.Namespace) -> int:
         raise ConfigError("needs --out DIR to write into", field="--plot" if args.plot else "--trace")
     if args.out:
         check_output_dir(args.out)
-    orders = selected_orders(args.order)
+    orders = selected_orders("both" if args.order is None else args.order)
     base = option_fields(args)
     options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
     if args.pass_ == "forward" or options[0].pass_ == "forward":  # one forward run, whatever --order says
         options = [run_options(args.set, **{**base, "pass_": "forward"})]
     inputs = load_inputs(args, options[0].batch)
+    warn_run_options(args, options, inputs.hardware)
     with progress_bar(enabled=sys.stderr.isatty() and not args.json) as bar:
         results: list[RunResult] = [
             simulate(inputs.workload, inputs.hardware, option, progress=bar(f"{inputs.workload.name} {name}"))
