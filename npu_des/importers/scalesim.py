@@ -327,8 +327,9 @@ def _option(parser: configparser.ConfigParser, path: Path, section: str, key: st
 def _int(path: Path, text: str, field: str) -> int:
     try:
         return int(text)
-    except ValueError:
-        raise ConfigError(f"expected an integer (got '{text}')", source=str(path), field=field) from None
+    except ValueError:  # also an integer of more than 4300 digits
+        got = one_line(text) if len(text) <= 40 else f"{one_line(text[:20])}... ({len(text)} characters)"
+        raise ConfigError(f"expected an integer (got '{got}')", source=str(path), field=field) from None
 
 
 def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
@@ -339,7 +340,7 @@ def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
     DRAM latency 1 cycle like SCALE-Sim's read port. Address offsets are dropped silently.
     """
     path = Path(path)
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)  # a '%' is text, not a substitution to crash on
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep SCALE-Sim's spelling for reports
     text = read_text(path, "SCALE-Sim config", field="--scalesim-cfg")
     try:
