@@ -333,7 +333,7 @@ def parse_value(text: str, source: str = "--set", field: str | None = None) -> A
 
 
 def apply_overrides(
-    data: dict[str, Any], overrides: list[str] | tuple[str, ...], source: str
+    data: dict[str, Any], overrides: list[str] | tuple[str, ...], source: str, prefix: str = ""
 ) -> dict[str, Any]:
     """Apply `dotted.key=value` overrides to a nested dict (a copy); unknown paths are caught by
     validation."""
@@ -357,7 +357,7 @@ def apply_overrides(
                     f"'{_one_line(part)}' is a value, not a section", source=source, field=_one_line(key)
                 )
             node = child
-        node[parts[-1]] = parse_value(raw.strip(), source, _one_line(key))
+        node[parts[-1]] = parse_value(raw.strip(), source, _one_line(prefix + key.strip()))
     return data
 
 
@@ -448,7 +448,7 @@ def run_options(overrides: list[str] | tuple[str, ...] = (), **fields: Any) -> R
         if field.alias and name in data:
             data[field.alias] = data.pop(name)
     run_overrides = [o[len("run.") :] for o in overrides if o.startswith("run.")]
-    data = apply_overrides(data, run_overrides, source="--set")
+    data = apply_overrides(data, run_overrides, source="--set", prefix="run.")
     try:
         return RunOptions.model_validate(data)
     except ValidationError as exc:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from npu_des.errors import ConfigError, one_line
-from npu_des.files import check_regular_file, read_text
+from npu_des.files import read_text
 from npu_des.metrics import TimelineEvent
 from npu_des.report.tables import read_timeline
 
@@ -102,11 +102,12 @@ def load_run(directory: Path) -> SavedRun:
 
 
 T = TypeVar("T")
+TIMELINE_LIMIT = 4 * 1024**3  # a timeline of ~50 M events; far beyond what a run writes in reasonable time
 
 
 def _saved(path: Path, read: Callable[[Path], T]) -> T:
     """Read one saved file with `read`; whatever is wrong with it becomes one line naming the file."""
-    check_regular_file(path, "saved result file")
+    read_text(path, "saved result file", limit=TIMELINE_LIMIT)  # regular, UTF-8, no NUL bytes: before parsing
     try:
         return read(path)
     except ConfigError:
@@ -121,7 +122,7 @@ def _saved(path: Path, read: Callable[[Path], T]) -> T:
 
 
 def _summary(path: Path) -> dict[str, Any]:
-    summary = json.loads(read_text(path, "saved summary"))
+    summary = json.loads(path.read_text())
     if not isinstance(summary, dict):
         raise ValueError("expected a JSON object")
     total, capacity = float(summary["total_cycles"]), int(summary["spm"]["capacity_bytes"])
@@ -132,7 +133,7 @@ def _summary(path: Path) -> dict[str, Any]:
 
 
 def _layers(path: Path) -> list[dict[str, str]]:
-    rows = list(csv.DictReader(io.StringIO(read_text(path, "saved layers table"), newline="")))
+    rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
     for number, row in enumerate(rows, start=2):
         if row.get("layer") is None or not all(np.isfinite(float(row[key])) for key in ("start", "end")):
             raise ValueError(f"line {number}: needs a layer name and finite start, end")
@@ -154,7 +155,7 @@ def load_runs(directory: Path) -> list[SavedRun]:
     if not directory.is_dir():
         raise ConfigError("no such directory", source=str(directory))
     summary, comparison = directory / "summary.json", directory / "comparison.json"
-    if summary.is_file() and not (
+    if summary.exists() and not (
         comparison.is_file() and comparison.stat().st_mtime > summary.stat().st_mtime
     ):
         return [load_run(directory)]  # (a newer comparison.json means a later both-orders run reused DIR)
