@@ -150,6 +150,14 @@ def test_version_and_closed_stdout_exit_0() -> None:
                            timeout=TIMEOUT, check=False)
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == "[\n" and "Error" not in piped.stderr
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written: every write fails with EPIPE
+    try:
+        closed = subprocess.run([sys.executable, "-m", "npu_des.cli", "run", "--model", "tiny_cnn", "--json"],
+                                stdout=write, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT, check=False)
+    finally:
+        os.close(write)
+    assert closed.returncode == 0 and closed.stderr == "", closed.stderr
 
 
 @pytest.mark.slow
