@@ -7,6 +7,7 @@ its inputs; a bad value becomes one ConfigError naming the file, the field and w
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from npu_des.errors import ConfigError
+from npu_des.files import check_regular_file, read_text
 from npu_des.kinds import GRADIENT_OPS
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -80,6 +82,19 @@ class ArrayConfig(_Strict):
         raise ValueError("must be one of os, ws, is, or a mapping of op to dataflow such as {dX: ws, dW: os}")
 
 
+def _at_least(minimum: float, unit: str) -> Any:
+    """An after-validator: positive but tiny values (subnormal floats such as 1e-310) would overflow the
+    cycle arithmetic into inf or give runs of 10^300 cycles, so a physical minimum is enforced."""
+
+    def check(value: float) -> float:
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum:g} {unit}; smaller values make simulated times "
+                             "overflow")
+        return value
+
+    return check
+
+
 class DmaConfig(_Strict):
     """A core's DMA engine: how many transfers it keeps in flight at once."""
 
@@ -92,6 +107,8 @@ class VectorConfig(_Strict):
 
     elements_per_cycle: float = Field(default=32, gt=0, le=1e6)
     startup_cycles: int = Field(default=16, ge=0, le=1_000_000)
+
+    _minimum = field_validator("elements_per_cycle")(_at_least(1e-6, "elements per cycle"))
 
 
 class CoreConfig(_Strict):
@@ -108,6 +125,8 @@ class SpmConfig(_Strict):
     capacity_kb: float = Field(gt=0, le=1024 * 1024)
     policy: Literal["lru", "explicit"] = "lru"
 
+    _minimum = field_validator("capacity_kb")(_at_least(1 / 1024, "KB (one byte)"))
+
     @property
     def capacity_bytes(self) -> int:
         return int(self.capacity_kb * 1024)
@@ -118,6 +137,8 @@ class DramConfig(_Strict):
 
     bandwidth_gbps: float = Field(gt=0, le=1e9)
     latency_cycles: float = Field(default=100, ge=0, le=1e6)
+
+    _minimum = field_validator("bandwidth_gbps")(_at_least(1e-6, "GB/s"))
 
 
 class EnergyConfig(_Strict):
@@ -158,6 +179,8 @@ class HardwareConfig(_Strict):
             return None
         value: float | None = getattr(self.energy, MAC_ENERGY_FIELDS[self.bytes_per_element])
         return value
+
+    _minimum = field_validator("clock_ghz")(_at_least(1e-6, "GHz (1 kHz)"))
 
     @property
     def dram_bytes_per_cycle(self) -> float:
@@ -242,7 +265,9 @@ def _format_validation_error(error: ValidationError, model: type[BaseModel], sou
             field = parent.model_fields.get(str(part)) if is_model else None
             parent = field.annotation if field is not None else None
         names = (
-            sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+            sorted(field.alias or name for name, field in parent.model_fields.items())
+            if isinstance(parent, type) and issubclass(parent, BaseModel)
+            else []
         )
         close = difflib.get_close_matches(str(first["loc"][-1]), names, n=1)
         message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
@@ -250,8 +275,18 @@ def _format_validation_error(error: ValidationError, model: type[BaseModel], sou
     elif first["type"] == "missing":
         message = "missing required field"
     elif "input" in first and not isinstance(first["input"], dict):
-        message = f"{message} (got {_one_line(repr(first['input']))})"
+        message = f"{message} (got {describe(first['input'])})"
     return ConfigError(message, source=source, field=loc, allowed=allowed)
+
+
+def describe(value: Any) -> str:
+    """A user's value, short and on one line; integers of thousands of digits (which `repr` refuses to
+    print beyond 4300) are described by their length."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if isinstance(value, str) and len(value) > 80:
+        return f"{_one_line(repr(value))} ({len(value)} characters)"
+    return _one_line(repr(value))
 
 
 def _one_line(text: str, limit: int = 80) -> str:
@@ -260,16 +295,76 @@ def _one_line(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def parse_value(text: str) -> Any:
-    """Values on the command line are YAML scalars, so `22`, `2.5`, `ws` and `true` mean what they say."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error, not 'last one wins'."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not None:
+                raise _DuplicateKey(key, first, line)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, first: int, again: int) -> None:
+        super().__init__(key, first, again)
+        self.key, self.first, self.again = key, first, again
+
+
+def load_yaml(text: str, source: str, field: str | None = None) -> Any:
+    """YAML text -> data, with every failure one ConfigError naming `source` (duplicate keys, syntax,
+    nesting, integers too long to convert)."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as dup:
+        raise ConfigError(f"key {describe(dup.key)} appears twice (lines {dup.first} and {dup.again}); "
+                          "YAML would silently keep the last", source=source, field=field) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None)
+        raise ConfigError(f"malformed YAML{where}" + (f": {problem}" if problem else ""), source=source,
+                          field=field) from None
+    except RecursionError:
+        raise ConfigError("YAML nested too deeply", source=source, field=field) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of more than 4300 digits
+        reason = "a number with more than 4300 digits" if "digits" in str(exc) else _one_line(str(exc))
+        raise ConfigError(f"unreadable value: {reason}", source=source, field=field,
+                          allowed="numbers of at most 4300 digits") from None
+
+
+_FLOW_MAPPING = re.compile(r"^\{[^{}]*\}$")
+
+
+def parse_value(text: str, source: str = "--set", field: str | None = None) -> Any:
+    """Values on the command line are YAML scalars, so `22`, `2.5`, `ws` and `true` mean what they say.
+
+    `{dX:ws,dW:os}` (no space after the colons) is a YAML mapping of two keys to null; a user means
+    {dX: ws, dW: os}, so a flow mapping whose keys all hold a colon and whose values are all null is
+    read again with spaces after the colons.
+    """
+    try:
+        value = load_yaml(text, source, field)
+    except ConfigError as error:
+        if "malformed YAML" in error.message:
+            return text  # not YAML: the plain text (validation says whether it is allowed)
+        raise
+    if (isinstance(value, dict) and value and _FLOW_MAPPING.match(text.strip())
+            and all(v is None and isinstance(k, str) and ":" in k for k, v in value.items())):
+        return load_yaml(re.sub(r":(?=\S)", ": ", text), source, field)
+    return value
 
 
 def apply_overrides(
-    data: dict[str, Any], overrides: list[str] | tuple[str, ...], source: str
+    data: dict[str, Any], overrides: list[str] | tuple[str, ...], source: str, prefix: str = ""
 ) -> dict[str, Any]:
     """Apply `dotted.key=value` overrides to a nested dict (a copy); unknown paths are caught by
     validation."""
@@ -293,25 +388,14 @@ def apply_overrides(
                     f"'{_one_line(part)}' is a value, not a section", source=source, field=_one_line(key)
                 )
             node = child
-        node[parts[-1]] = parse_value(raw.strip())
+        node[parts[-1]] = parse_value(raw.strip(), source, _one_line(prefix + key.strip()))
     return data
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"malformed YAML{where}", source=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not a UTF-8 text file (byte {exc.start})", source=str(path)) from None
-    except RecursionError:
-        raise ConfigError("YAML nested too deeply", source=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read file ({exc.strerror})", source=str(path)) from None
+def _read_yaml(path: Path, source: str) -> dict[str, Any]:
+    data = load_yaml(read_text(path, "hardware file", field="--hw"), source)
     if not isinstance(data, dict):
-        raise ConfigError("expected a mapping of hardware fields at top level", source=str(path))
+        raise ConfigError("expected a mapping of hardware fields at top level", source=source)
     return data
 
 
@@ -326,10 +410,10 @@ def resolve_preset(name_or_path: str) -> Path:
             source=_one_line(name_or_path),
             field="--hw",
         ) from None
-    if candidate.suffix in (".yaml", ".yml") or exists:
-        if not candidate.is_file():
-            raise ConfigError("no such hardware file", source=_one_line(name_or_path, 200), field="--hw")
-        return candidate
+    if exists:
+        return check_regular_file(candidate, "hardware file", field="--hw")
+    if candidate.suffix in (".yaml", ".yml"):
+        raise ConfigError("no such hardware file", source=_one_line(name_or_path, 200), field="--hw")
     path = PRESET_DIR / f"{name_or_path}.yaml"
     if "/" in name_or_path or len(path.name) > 255 or not path.is_file():
         raise ConfigError(
@@ -341,13 +425,41 @@ def resolve_preset(name_or_path: str) -> Path:
 
 
 def load_hardware(name_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> HardwareConfig:
-    """Load a preset or YAML file, apply `--set` overrides, validate."""
+    """Load a preset or YAML file, apply `--set` overrides, validate.
+
+    Errors name the file the user gave, or for a preset its name (never the installed preset's path);
+    an error in a field that a `--set` override wrote names that override.
+    """
     path = resolve_preset(name_or_path)
-    data = _read_yaml(path)
+    is_preset = path.parent == PRESET_DIR and name_or_path == path.stem
+    source = f"hardware preset '{path.stem}'" if is_preset else str(path)
+    data = _read_yaml(path, source)
     data.setdefault("name", path.stem)
     hw_overrides = [o for o in overrides if not o.startswith("run.")]
-    data = apply_overrides(data, hw_overrides, source=str(path))
-    return hardware_from_dict(data, source=str(path))
+    data = apply_overrides(data, hw_overrides, source=_override_source(hw_overrides, source))
+    try:
+        return hardware_from_dict(data, source=source)
+    except ConfigError as error:
+        culprit = _override_of(error.field, hw_overrides)
+        if culprit is None:
+            raise
+        raise ConfigError(error.message, source=f"--set {_one_line(culprit)} (on {source})",
+                          field=error.field, allowed=error.allowed) from None
+
+
+def _override_source(overrides: list[str], source: str) -> str:
+    return f"--set (on {source})" if overrides else source
+
+
+def _override_of(field: str | None, overrides: list[str]) -> str | None:
+    """The `--set key=value` that wrote `field` (or a section above it), if any; the last one wins."""
+    if not field:
+        return None
+    for item in reversed(overrides):
+        key = item.partition("=")[0].strip()
+        if field == key or field.startswith(key + ".") or key.startswith(field + "."):
+            return item
+    return None
 
 
 def hardware_from_dict(data: dict[str, Any], source: str = "<hardware>") -> HardwareConfig:
@@ -374,8 +486,13 @@ def run_options(overrides: list[str] | tuple[str, ...] = (), **fields: Any) -> R
         if field.alias and name in data:
             data[field.alias] = data.pop(name)
     run_overrides = [o[len("run.") :] for o in overrides if o.startswith("run.")]
-    data = apply_overrides(data, run_overrides, source="--set")
+    data = apply_overrides(data, run_overrides, source="--set", prefix="run.")
     try:
         return RunOptions.model_validate(data)
     except ValidationError as exc:
-        raise _format_validation_error(exc, RunOptions, "run options") from None
+        error = _format_validation_error(exc, RunOptions, "run options")
+        culprit = _override_of(error.field, run_overrides)
+        if culprit is None:
+            raise error from None
+        raise ConfigError(error.message, source=f"--set run.{_one_line(culprit)}", field=f"run.{error.field}",
+                          allowed=error.allowed) from None

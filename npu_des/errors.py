@@ -37,3 +37,26 @@ class ConfigError(ValueError):
 
 class SimulationStuck(RuntimeError):
     """The event queue ran dry while tile tasks were still waiting: names them and what they wait for."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. The CLI raises it from its SIGTERM handler (SIGINT arrives as
+    KeyboardInterrupt, which long-running code may re-raise as this with a `note`), so cleanup blocks
+    run: sweeps stop their workers and flush their table, `run --out` leaves no partial folder. A
+    BaseException so that `except Exception` does not swallow it; exit code 128 + the signal number."""
+
+    def __init__(self, signal_number: int = 15, note: str = "") -> None:
+        super().__init__(note or f"signal {signal_number}")
+        self.signal_number, self.note = signal_number, note
+
+
+class InputWarning(UserWarning):
+    """Accepted but suspicious input (a setting that changes nothing, a file read with a fallback): the
+    CLI prints each as one line `npu-des: warning: ...`."""
+
+
+def warn(message: str) -> None:
+    """Report a suspicious input once, as one line, without stopping."""
+    import warnings
+
+    warnings.warn(one_line(message), InputWarning, stacklevel=2)

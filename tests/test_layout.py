@@ -23,6 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "npu_des"
 # its own unit and any unit of a lower stage, never a peer unit of its own stage or anything above.
 STAGES: tuple[tuple[str, ...], ...] = (
     ("npu_des.errors", "npu_des.kinds"),
+    ("npu_des.files",),
     ("npu_des.config", "npu_des.metrics"),
     ("npu_des.workload",),
     ("npu_des.models", "npu_des.importers"),

@@ -9,10 +9,14 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from npu_des.commands._suspicious import warn_input_sources
 from npu_des.config import HardwareConfig, apply_overrides, hardware_from_dict, load_hardware
 from npu_des.errors import ConfigError
+from npu_des.files import check_regular_file
 from npu_des.models import build_model, model_names
 from npu_des.workload import Workload
+
+DEFAULT_HW = "edge_dual"
 
 
 @dataclass
@@ -39,7 +43,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ONNX: with --skip-unsupported, also skip nodes carrying over 1%% of the model's MACs",
     )
-    parser.add_argument("--hw", default="edge_dual", help="hardware preset name or YAML file")
+    parser.add_argument("--hw", help=f"hardware preset name or YAML file (default {DEFAULT_HW})")
     parser.add_argument(
         "--scalesim-cfg", type=Path, help="SCALE-Sim .cfg mapped onto the hardware (instead of --hw)"
     )
@@ -54,17 +58,20 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
+    warn_input_sources(args)
     notes: list[str] = []
     sources = [flag for flag, value in (("--topology", args.topology), ("--onnx", args.onnx)) if value]
     if len(sources) > 1:
         raise ConfigError("give one workload source", field=" and ".join(sources))
     if args.topology:
-        from npu_des.importers.scalesim import load_topology
+        from npu_des.importers.scalesim import read_topology
 
-        workload = load_topology(args.topology, batch=batch)
+        workload, topology_notes = read_topology(args.topology, batch=batch)
+        notes.extend(topology_notes)
     elif args.onnx:
         from npu_des.importers.onnx_import import import_onnx
 
+        check_regular_file(args.onnx, "ONNX model", field="--onnx")
         imported = import_onnx(args.onnx, args.batch, args.skip_unsupported, args.allow_large_skips)
         workload = imported.workload
         notes += imported.notes()
@@ -81,5 +88,5 @@ def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
         if unmapped:
             notes.append(f"SCALE-Sim keys not mapped: {', '.join(unmapped)}")
     else:
-        hardware = load_hardware(args.hw, args.set)
+        hardware = load_hardware(args.hw or DEFAULT_HW, args.set)
     return Inputs(workload, hardware, notes)

@@ -19,6 +19,7 @@ from npu_des.analysis.bench import (
     run_bench,
 )
 from npu_des.errors import ConfigError
+from npu_des.files import check_output_file, write_text_atomically
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def bench_command(args: argparse.Namespace) -> int:
     if not args.repeats.isdigit() or int(args.repeats) < 1:
         raise ConfigError(f"'{args.repeats}' is not a positive integer", field="--repeats")
+    if args.out:
+        check_output_file(args.out)
     hardware = tuple(part.strip() for part in args.hw.split(","))
     orders = tuple(part.strip() for part in args.order.split(","))
     if args.profile:
@@ -74,7 +77,6 @@ def bench_command(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"max RSS {record['max_rss_mb']:.0f} MB; all under target: {record['all_under_target']}")
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        write_text_atomically(args.out, json.dumps(record, indent=2, sort_keys=True) + "\n")
         console.print(f"record written to {args.out}")
     return 0

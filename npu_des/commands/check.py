@@ -11,6 +11,7 @@ import sys
 
 from npu_des.analysis.checks import check_run
 from npu_des.commands._inputs import add_input_arguments, load_inputs
+from npu_des.commands._suspicious import warn_run_options
 from npu_des.commands.run import ORDER_CHOICES, option_fields, selected_orders
 from npu_des.config import run_options
 from npu_des.sim.driver import simulate
@@ -45,6 +46,7 @@ def check_command(args: argparse.Namespace) -> int:
     base = option_fields(args)
     options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
     inputs = load_inputs(args, options[0].batch)
+    warn_run_options(args, options, inputs.hardware)
     report: dict[str, list[str]] = {}
     for order, option in zip(orders, options):
         result = simulate(inputs.workload, inputs.hardware, option)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from npu_des.commands._inputs import add_input_arguments, load_inputs
 from npu_des.config import run_options
+from npu_des.files import check_output_file, write_text_atomically
 from npu_des.schedule.estimate import LOOP_ORDERS, best_loop_order, interleaved_traffic, total_bytes
 from npu_des.schedule.plan import plan
 from npu_des.sim.driver import simulate
@@ -27,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def orders_command(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_file(args.out)
     base = run_options(args.set, order="interleaved", batch=args.batch)
     inputs = load_inputs(args, base.batch)
     capacity = inputs.hardware.spm.capacity_bytes
@@ -67,10 +71,10 @@ def orders_command(args: argparse.Namespace) -> int:
         "simulated total per fixed order: " + ", ".join(f"{o} {v / 1e6:.1f} MB" for o, v in totals.items())
     )
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text_atomically(args.out, text.getvalue())
         console.print(f"table written to {args.out}")
     return 0

@@ -14,9 +14,11 @@ from rich.console import Console
 
 from npu_des.analysis.explain import explain
 from npu_des.commands._inputs import Inputs, add_input_arguments, load_inputs
+from npu_des.commands._suspicious import warn_run_options
 from npu_des.commands.plot import render
 from npu_des.config import RunOptions, run_options
 from npu_des.errors import ConfigError
+from npu_des.files import check_output_dir, staged_directory
 from npu_des.metrics import RunResult
 from npu_des.report.tables import print_summary, write_run
 from npu_des.sim.driver import simulate
@@ -36,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_input_arguments(parser)
     parser.add_argument(
         "--order",
-        default="both",
+        default=None,
         help="sequential, interleaved, interleaved-auto (loop order per layer), a comma list, "
         "or both (default: sequential,interleaved)",
     )
@@ -129,12 +131,15 @@ def option_fields(args: argparse.Namespace) -> dict[str, Any]:
 def run_command(args: argparse.Namespace) -> int:
     if (args.plot or args.trace) and not args.out:
         raise ConfigError("needs --out DIR to write into", field="--plot" if args.plot else "--trace")
-    orders = selected_orders(args.order)
+    if args.out:
+        check_output_dir(args.out)
+    orders = selected_orders("both" if args.order is None else args.order)
     base = option_fields(args)
     options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
     if args.pass_ == "forward" or options[0].pass_ == "forward":  # one forward run, whatever --order says
         options = [run_options(args.set, **{**base, "pass_": "forward"})]
     inputs = load_inputs(args, options[0].batch)
+    warn_run_options(args, options, inputs.hardware)
     with progress_bar(enabled=sys.stderr.isatty() and not args.json) as bar:
         results: list[RunResult] = [
             simulate(inputs.workload, inputs.hardware, option, progress=bar(f"{inputs.workload.name} {name}"))
@@ -145,14 +150,7 @@ def run_command(args: argparse.Namespace) -> int:
         explain(result, inputs.workload, inputs.hardware, option)  # bounds; energy if the hardware has prices
     violations = _check(results, inputs, options) if args.check else []
     if args.out:
-        for result in results:
-            write_run(result, args.out / result.order if len(results) > 1 else args.out)
-        if len(results) > 1:
-            (args.out / "comparison.json").write_text(
-                json.dumps({r.order: r.summary() for r in results}, indent=2, sort_keys=True) + "\n"
-            )
-        if args.plot or args.trace:
-            render(args.out, charts=args.plot, trace=args.trace)
+        _write_results(args, results)
     if args.json:
         print(json.dumps([r.summary() for r in results], indent=2, sort_keys=True))
     else:
@@ -170,6 +168,20 @@ def run_command(args: argparse.Namespace) -> int:
                 "check: all invariants hold" if not violations else f"check: {len(violations)} violation(s)"
             )
     return 1 if violations else 0
+
+
+def _write_results(args: argparse.Namespace, results: list[RunResult]) -> None:
+    """Everything goes into a temporary sibling of --out first and moves in when complete, so Ctrl-C
+    or a failure while writing leaves the previous contents of --out as they were."""
+    with staged_directory(args.out) as stage:
+        for result in results:
+            write_run(result, stage / result.order if len(results) > 1 else stage)
+        if len(results) > 1:
+            (stage / "comparison.json").write_text(
+                json.dumps({r.order: r.summary() for r in results}, indent=2, sort_keys=True) + "\n"
+            )
+        if args.plot or args.trace:
+            render(stage, charts=args.plot, trace=args.trace)
 
 
 def _check(results: list[RunResult], inputs: Inputs, options: list[RunOptions]) -> list[str]:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from npu_des.config import ORDERS
+from npu_des.errors import warn
 from npu_des.models import model_names
 from npu_des.sweep.runner import run_sweep
 from npu_des.sweep.spec import build_spec, split_list
@@ -64,6 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
+    if args.dask and args.jobs is not None:
+        warn(f"--jobs {args.jobs} changes nothing with --dask: the cluster's workers run the points")
+    if args.resume and not (args.out / JOURNAL).exists():
+        warn(f"--resume: {args.out} holds no sweep yet; starting a new one")
     orders = list(ORDERS) if args.order == "both" else split_list(args.order)
     spec = build_spec(split_list(args.model), split_list(args.hw), orders, args.set, split_list(args.variant))
     rows = run_sweep(

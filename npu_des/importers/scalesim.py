@@ -1,9 +1,10 @@
-"""SCALE-Sim v2 topologies and configs in, so results can be compared layer by layer with SCALE-Sim.
+"""SCALE-Sim v2/v3 topologies and configs in, so results can be compared layer by layer with SCALE-Sim.
 
 Topology CSV, conv format (SCALE-Sim's default): Layer name, IFMAP Height, IFMAP Width, Filter
-Height, Filter Width, Channels, Num Filter, Strides [, Stride width]; a trailing comma and extra
-cells are allowed. IFMAP sizes already include padding, so every conv is imported with padding 0, and
-its output size is SCALE-Sim's, ceil((H - F) / S) + 1, so layer MACs equal SCALE-Sim's.
+Height, Filter Width, Channels, Num Filter, Strides [, Stride width] [, N:M sparsity], read by
+position as SCALE-Sim reads it (see `read_topology`; docs/inputs.md lists what is accepted).
+IFMAP sizes already include padding, so every conv is imported with padding 0, and its output size
+is SCALE-Sim's, ceil((H - F) / S) + 1, so layer MACs equal SCALE-Sim's.
 A layer whose name contains "DP" is depthwise, as in SCALE-Sim: `Channels` groups of `Num Filter`
 filters each. A 1x1 filter on a 1x1 IFMAP is a fully connected layer.
 
@@ -16,21 +17,25 @@ SCALE-Sim has no layer graph, so layers are chained: each reads the one before i
 from __future__ import annotations
 
 import configparser
-import csv
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from npu_des.config import hardware_from_dict
-from npu_des.errors import ConfigError
+from npu_des.errors import ConfigError, one_line
+from npu_des.files import read_text
 from npu_des.workload import ConvGeometry, Gemm, Layer, Workload, linear
 
-# (column name for messages, what its normalised header must contain)
+# (column name for messages, what a normalised header cell holds when it names that column)
 CONV_COLUMNS = (("Layer name", ""), ("IFMAP Height", "ifmaph"), ("IFMAP Width", "ifmapw"),
                 ("Filter Height", "filterh"), ("Filter Width", "filterw"), ("Channels", "channel"),
                 ("Num Filter", "filter"), ("Strides", "stride"))
 GEMM_COLUMNS = (("Layer", ""), ("M", "m"), ("N", "n"), ("K", "k"))
 STRIDE_WIDTH = "Stride width"
+MAX_DIMENSION = 2**31 - 1  # SCALE-Sim builds numpy operand matrices from these; no real layer is larger
+SPARSITY = re.compile(r"^\s*(\d{1,9})\s*:\s*(\d{1,9})\s*$")  # SCALE-Sim v3's N:M weight sparsity
 
 
 def _normalise(cell: str) -> str:
@@ -38,39 +43,43 @@ def _normalise(cell: str) -> str:
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with their 1-based line numbers (SCALE-Sim files often have a blank ',,,,' row)."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read topology file ({exc.strerror})", source=str(path)) from None
-    reader = csv.reader(text.splitlines())
-    for cells in reader:
-        cells = [cell.strip() for cell in cells]
-        if any(cells):
-            yield reader.line_num, cells
+    """Rows as SCALE-Sim splits them (on commas, cells stripped) with 1-based line numbers; blank rows
+    and rows of empty cells (SCALE-Sim files often have a ',,,,' row) are skipped; trailing empty
+    cells (the trailing comma SCALE-Sim's reader expects, or several) are dropped."""
+    text = read_text(path, "topology file", field="--topology")
+    for number, line in enumerate(text.splitlines(), start=1):
+        cells = [cell.strip() for cell in line.split(",")]
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
+            yield number, cells
 
 
-def _check_header(path: Path, line: int, header: list[str], columns: tuple[tuple[str, str], ...]) -> None:
-    for index, (name, key) in enumerate(columns):
-        if index >= len(header) or not header[index]:
-            raise ConfigError("missing column", source=f"{path}:{line}", field=name)
-        if key not in _normalise(header[index]):
-            raise ConfigError(f"expected column '{name}' here (got '{header[index]}'); the first row must be "
-                              f"SCALE-Sim's header", source=f"{path}:{line}", field=name)
+def _looks_like_header(cells: list[str], columns: tuple[tuple[str, str], ...]) -> bool:
+    return all(index < len(cells) and key in _normalise(cells[index])
+               for index, (_, key) in enumerate(columns) if key)
 
 
 def _positive(path: Path, line: int, cells: list[str], index: int, column: str) -> int:
     if index >= len(cells) or not cells[index]:
-        raise ConfigError("missing value", source=f"{path}:{line}", field=column)
+        raise ConfigError(f"missing value (a row after the header is a layer: {_expected(column)})",
+                          source=f"{path}:{line}", field=column)
     text = cells[index]
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise ConfigError(f"expected a positive integer (got '{cells[index]}')", source=f"{path}:{line}",
-                          field=column)
+    digits = text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 10
+    if not digits or not 1 <= int(text) <= MAX_DIMENSION:
+        got = one_line(text) if len(text) <= 40 else f"{one_line(text[:20])}... ({len(text)} characters)"
+        raise ConfigError(f"expected a positive integer (got '{got}')", source=f"{path}:{line}", field=column,
+                          allowed=f"1..{MAX_DIMENSION}")
     return int(text)
 
 
+def _expected(column: str) -> str:
+    columns = GEMM_COLUMNS if column in {name for name, _ in GEMM_COLUMNS} else CONV_COLUMNS
+    return ", ".join(name for name, _ in columns)
+
+
 def _unique(name: str, index: int, seen: set[str]) -> str:
-    name = name or f"layer{index}"
+    name = name.strip('"').strip() or f"layer{index}"
     candidate, suffix = name, 2
     while candidate in seen:
         candidate, suffix = f"{name}_{suffix}", suffix + 1
@@ -78,12 +87,45 @@ def _unique(name: str, index: int, seen: set[str]) -> str:
     return candidate
 
 
+@dataclass
+class _Extras:
+    """What a file holds beyond SCALE-Sim's positional columns: reported once per file as notes."""
+
+    header: list[str]
+    width: int                                   # positional columns of the format (8 conv, 4 GEMM)
+    ignored: dict[int, str] = field(default_factory=dict)   # column index -> header name
+    sparse_layers: list[str] = field(default_factory=list)  # layers with an N:M ratio other than 1:1
+
+    def scan(self, name: str, cells: list[str], skip: int = 0) -> None:
+        for index in range(self.width + skip, len(cells)):
+            match = SPARSITY.match(cells[index])
+            if match and index == len(cells) - 1:
+                if match.group(1) != match.group(2):
+                    self.sparse_layers.append(name)
+            elif cells[index]:
+                label = self.header[index] if index < len(self.header) and self.header[index] else ""
+                self.ignored.setdefault(index, label)
+
+    def notes(self, path: Path) -> list[str]:
+        notes = []
+        if self.ignored:
+            labels = ", ".join(f"{index + 1}" + (f" '{one_line(label)}'" if label else "")
+                               for index, label in sorted(self.ignored.items()))
+            notes.append(f"{path.name}: column(s) {labels} ignored (SCALE-Sim reads only the first "
+                         f"{self.width} by position)")
+        if self.sparse_layers:
+            sample = ", ".join(self.sparse_layers[:3]) + (", ..." if len(self.sparse_layers) > 3 else "")
+            notes.append(f"{path.name}: N:M weight sparsity of {len(self.sparse_layers)} layer(s) ({sample}) "
+                         "is not modelled; they run dense")
+        return notes
+
+
 def _conv_layer(path: Path, line: int, cells: list[str], name: str, inputs: tuple[str, ...],
                 batch: int, has_stride_width: bool) -> Layer:
     height, width, filter_h, filter_w, channels, filters, stride = (
         _positive(path, line, cells, index, column) for index, (column, _) in enumerate(CONV_COLUMNS)
         if index > 0)
-    if has_stride_width and len(cells) > 8 and cells[8]:
+    if has_stride_width and len(cells) > 8 and cells[8] and not SPARSITY.match(cells[8]):
         stride_w = _positive(path, line, cells, 8, STRIDE_WIDTH)
         if stride_w != stride:
             raise ConfigError(
@@ -116,26 +158,63 @@ def _conv_layer(path: Path, line: int, cells: list[str], name: str, inputs: tupl
     return Layer(name, kind, inputs, gemm, (out_channels, out_h, out_w))
 
 
-def load_topology(path: str | Path, batch: int = 1) -> Workload:
-    """Read a SCALE-Sim topology CSV (conv or GEMM format, told apart by the header) into a chained
-    Workload; `batch` sets the conv batch and multiplies GEMM rows (SCALE-Sim itself has no batch)."""
+def _check_row_shape(path: Path, line: int, cells: list[str], width: int) -> None:
+    """Rows SCALE-Sim crashes on for their shape, named for what they are: other separators, labels."""
+    if len(cells) == 1 and ("\t" in cells[0] or ";" in cells[0]):
+        separator = "tabs" if "\t" in cells[0] else "semicolons"
+        raise ConfigError(f"values are separated by {separator}; SCALE-Sim reads comma-separated values",
+                          source=f"{path}:{line}", allowed="commas between values")
+    if len(cells) == 1:
+        raise ConfigError(f"row '{one_line(cells[0])[:40]}' has a name but no values; SCALE-Sim reads every "
+                          f"row after the header as a layer of {width} columns (remove section labels and "
+                          "comments)", source=f"{path}:{line}")
+
+
+def _is_gemm(header: list[str], rows: list[tuple[int, list[str]]]) -> bool:
+    """GEMM format when the header says Layer, M, N, K; with a header that names neither format, when
+    every row has exactly SCALE-Sim's four GEMM values (plus an optional N:M ratio)."""
+    if [_normalise(cell) for cell in header[1:4]] == ["m", "n", "k"]:
+        return True
+    names_conv = any(word in _normalise(cell) for cell in header for word in ("ifmap", "filter", "stride"))
+    return not names_conv and bool(rows) and all(
+        len(cells) == 4 or (len(cells) == 5 and SPARSITY.match(cells[4])) for _, cells in rows)
+
+
+def read_topology(path: str | Path, batch: int = 1) -> tuple[Workload, list[str]]:
+    """A SCALE-Sim topology CSV as a chained Workload, plus notes on what was read differently from the
+    canonical file (a header that is not SCALE-Sim's, ignored columns, weight sparsity).
+
+    Read as SCALE-Sim's own parser reads it: the first row is the header and is never a layer; every
+    later row is a layer whose columns are taken by position (conv: name, IFMAP H, W, filter H, W,
+    channels, filters, stride; GEMM: name, M, N, K), whatever the header says; a last cell of the form
+    N:M is v3's weight sparsity. BOM, CRLF, UTF-16, padding spaces, and missing, single or repeated
+    trailing commas are all accepted. What SCALE-Sim crashes on (a value that is not a positive integer,
+    a missing value, a label row, a filter larger than its IFMAP) is one ConfigError naming line and column.
+    """
     path = Path(path)
     if not isinstance(batch, int) or batch < 1:
         raise ConfigError(f"must be a positive integer (got {batch!r})", source=str(path), field="batch")
-    rows = _rows(path)
-    first = next(rows, None)
-    if first is None:
+    rows = list(_rows(path))
+    if not rows:
         raise ConfigError(
             "empty topology file: expected SCALE-Sim's header and one row per layer", source=str(path)
         )
-    header_line, header = first
-    is_gemm = [_normalise(cell) for cell in header[1:4]] == ["m", "n", "k"]
+    (header_line, header), body = rows[0], rows[1:]
+    is_gemm = _is_gemm(header, body)
     columns = GEMM_COLUMNS if is_gemm else CONV_COLUMNS
-    _check_header(path, header_line, header, columns)
-    has_stride_width = len(header) > 8 and "stride" in _normalise(header[8])
+    notes: list[str] = []
+    if not _looks_like_header(header, columns):
+        kind = "GEMM (Layer, M, N, K)" if is_gemm else "conv (" + ", ".join(n for n, _ in CONV_COLUMNS) + ")"
+        shown = one_line(", ".join(header))
+        notes.append(f"{path.name}:{header_line}: first row '{shown[:60]}{'...' if len(shown) > 60 else ''}' "
+                     f"is not SCALE-Sim's {kind} header; it is skipped as the header and columns are read "
+                     "by position, as SCALE-Sim does")
+    has_stride_width = not is_gemm and len(header) > 8 and "stride" in _normalise(header[8])
+    extras = _Extras(header, len(columns))
     layers: list[Layer] = []
     seen: set[str] = set()
-    for line, cells in rows:
+    for line, cells in body:
+        _check_row_shape(path, line, cells, len(columns))
         name = _unique(cells[0], len(layers), seen)
         inputs = (layers[-1].name,) if layers else ()
         if is_gemm:
@@ -147,9 +226,17 @@ def load_topology(path: str | Path, batch: int = 1) -> Workload:
             layers.append(linear(name, inputs, k, n, rows=m * batch))
         else:
             layers.append(_conv_layer(path, line, cells, name, inputs, batch, has_stride_width))
+        extras.scan(name, cells, skip=1 if has_stride_width else 0)
     if not layers:
-        raise ConfigError(f"no layers after the header (line {header_line})", source=str(path))
-    return Workload(path.stem, tuple(layers))
+        raise ConfigError(f"no layers after the header (line {header_line}; SCALE-Sim always reads the first "
+                          "row as the header)", source=str(path))
+    return Workload(path.stem, tuple(layers)), notes + extras.notes(path)
+
+
+def load_topology(path: str | Path, batch: int = 1) -> Workload:
+    """Read a SCALE-Sim topology CSV (conv or GEMM format) into a chained Workload (see `read_topology`;
+    `batch` sets the conv batch and multiplies GEMM rows: SCALE-Sim itself has no batch)."""
+    return read_topology(path, batch)[0]
 
 
 def topology_rows(workload: Workload, gemm_format: bool = False) -> list[list[str]]:
@@ -240,8 +327,9 @@ def _option(parser: configparser.ConfigParser, path: Path, section: str, key: st
 def _int(path: Path, text: str, field: str) -> int:
     try:
         return int(text)
-    except ValueError:
-        raise ConfigError(f"expected an integer (got '{text}')", source=str(path), field=field) from None
+    except ValueError:  # also an integer of more than 4300 digits
+        got = one_line(text) if len(text) <= 40 else f"{one_line(text[:20])}... ({len(text)} characters)"
+        raise ConfigError(f"expected an integer (got '{got}')", source=str(path), field=field) from None
 
 
 def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
@@ -252,11 +340,11 @@ def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
     DRAM latency 1 cycle like SCALE-Sim's read port. Address offsets are dropped silently.
     """
     path = Path(path)
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)  # a '%' is text, not a substitution to crash on
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep SCALE-Sim's spelling for reports
+    text = read_text(path, "SCALE-Sim config", field="--scalesim-cfg")
     try:
-        if not parser.read(path):
-            raise ConfigError("cannot read SCALE-Sim config", source=str(path))
+        parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         raise ConfigError(
             f"malformed SCALE-Sim config: {exc.message.splitlines()[0]}", source=str(path)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from npu_des.errors import ConfigError
+from npu_des.errors import ConfigError, one_line
+from npu_des.files import read_text
 from npu_des.metrics import TimelineEvent
 from npu_des.report.tables import read_timeline
 
@@ -83,26 +86,17 @@ class SavedRun:
 
 
 def load_run(directory: Path) -> SavedRun:
-    """Read one order's four files; a missing or unreadable one is a ConfigError naming it."""
-    missing = [name for name in RUN_FILES if not (directory / name).is_file()]
+    """Read one order's four files; a missing, truncated or garbage one is a ConfigError naming it."""
+    missing = [name for name in RUN_FILES if not (directory / name).exists()]
     if missing:
         raise ConfigError(
             f"missing {', '.join(missing)} (write results with `npu-des run --out {directory}`)",
             source=str(directory),
         )
-    try:
-        summary = json.loads((directory / "summary.json").read_text())
-        with (directory / "layers.csv").open(newline="") as handle:
-            layers = list(csv.DictReader(handle))
-        timeline = read_timeline(directory / "timeline.csv")
-        spm = np.loadtxt(directory / "spm.csv", delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
-        float(summary["total_cycles"]), int(summary["spm"]["capacity_bytes"])  # fail here, not mid-plot
-    except (ValueError, KeyError, TypeError) as error:
-        raise ConfigError(
-            f"unreadable results ({type(error).__name__}: {error})", source=str(directory)
-        ) from None
-    if spm.size == 0:
-        spm = np.zeros((0, 3))
+    summary = _saved(directory / "summary.json", _summary)
+    layers = _saved(directory / "layers.csv", _layers)
+    timeline = _saved(directory / "timeline.csv", read_timeline)
+    spm = _saved(directory / "spm.csv", _spm)
     return SavedRun(
         directory,
         summary,
@@ -114,13 +108,61 @@ def load_run(directory: Path) -> SavedRun:
     )
 
 
+T = TypeVar("T")
+TIMELINE_LIMIT = 4 * 1024**3  # a timeline of ~50 M events; far beyond what a run writes in reasonable time
+
+
+def _saved(path: Path, read: Callable[[Path], T]) -> T:
+    """Read one saved file with `read`; whatever is wrong with it becomes one line naming the file."""
+    read_text(path, "saved result file", limit=TIMELINE_LIMIT)  # regular, UTF-8, no NUL bytes: before parsing
+    try:
+        return read(path)
+    except ConfigError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, csv.Error, OSError) as error:
+        detail = one_line(str(error))[:160]
+        raise ConfigError(
+            f"unreadable saved results ({type(error).__name__}{': ' + detail if detail else ''}); it may be "
+            "truncated or not written by npu-des",
+            source=str(path), allowed=f"the files `npu-des run --out {path.parent}` writes",
+        ) from None
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    summary = json.loads(path.read_text())
+    if not isinstance(summary, dict):
+        raise ValueError("expected a JSON object")
+    total, capacity = float(summary["total_cycles"]), int(summary["spm"]["capacity_bytes"])
+    if not (np.isfinite(total) and total >= 0 and capacity > 0):  # fail here, not mid-plot
+        raise ValueError(f"total_cycles {total} or spm.capacity_bytes {capacity} out of range")
+    float(summary.get("seconds", 0.0))
+    return summary
+
+
+def _layers(path: Path) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
+    for number, row in enumerate(rows, start=2):
+        if row.get("layer") is None or not all(np.isfinite(float(row[key])) for key in ("start", "end")):
+            raise ValueError(f"line {number}: needs a layer name and finite start, end")
+    return rows
+
+
+def _spm(path: Path) -> np.ndarray:
+    spm = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    if spm.size == 0:
+        return np.zeros((0, 3))
+    if spm.shape[1] < 3 or not np.isfinite(spm).all():
+        raise ValueError("expected finite cycle, used_bytes, pinned_bytes on every row")
+    return spm
+
+
 def load_runs(directory: Path) -> list[SavedRun]:
     """A single-order DIR gives one run; a both-orders DIR gives each order's subfolder, sequential first."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError("no such directory", source=str(directory))
     summary, comparison = directory / "summary.json", directory / "comparison.json"
-    if summary.is_file() and not (
+    if summary.exists() and not (
         comparison.is_file() and comparison.stat().st_mtime > summary.stat().st_mtime
     ):
         return [load_run(directory)]  # (a newer comparison.json means a later both-orders run reused DIR)

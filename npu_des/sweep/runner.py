@@ -5,24 +5,29 @@ interrupted sweep can resume (npu_des/sweep/table.py).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import re
+import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from npu_des.config import load_hardware, parse_value, run_options
-from npu_des.errors import ConfigError, SimulationStuck
+from npu_des.errors import ConfigError, Interrupted, SimulationStuck, one_line
+from npu_des.files import check_output_dir
 from npu_des.kinds import DIRECTIONS, TensorKind
 from npu_des.metrics import RunResult, kinds_of
 from npu_des.models import build_model
 from npu_des.sim.driver import simulate
 from npu_des.sweep.progress import progress_bar
 from npu_des.sweep.spec import Point, SweepSpec, validate
-from npu_des.sweep.table import SweepTable
+from npu_des.sweep.table import SweepTable, sweep_lock
 from npu_des.sweep.variants import variant_engine
 from npu_des.workload import Workload
 
@@ -74,23 +79,88 @@ def result_columns(result: RunResult) -> dict[str, Any]:
     return columns
 
 
+MIN_JOBS_LIMIT = 64  # --jobs above max(64, 8 x CPUs) is a typo, not a machine: each worker is a process
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def jobs_limit() -> int:
+    return max(MIN_JOBS_LIMIT, 8 * (os.cpu_count() or 1))
+
+
+def _worker_init(parent_pid: int) -> None:
+    """In each worker: die with the parent (even a SIGKILLed one), and leave Ctrl-C to the parent, which
+    stops the workers itself (a terminal's SIGINT reaches the whole process group)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's cleanup still kills workers it can see
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _kill_workers(executor: ProcessPoolExecutor) -> None:
+    """Stop a local pool now: running points are abandoned (their rows are simply missing, so --resume
+    reruns them), no worker outlives the sweep."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        with suppress(OSError, ValueError):
+            process.kill()
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=10)
+
+
+DASK_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+)"
+                          r"(?::(?P<port>\d{1,5}))?/?$")
+DASK_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def check_dask_address(address: str) -> None:
+    """A scheduler address as dask.distributed takes it, checked before any connection is tried."""
+    allowed = "tcp://HOST:PORT (or tls://, ws://, wss://, ucx://, inproc://), port 1..65535"
+    match = DASK_ADDRESS.match(address.strip())
+    if not address.strip() or match is None:
+        raise ConfigError(f"'{one_line(address)[:100]}' is not a scheduler address", field="--dask",
+                          allowed=allowed)
+    scheme, port = match.group("scheme") or "tcp", match.group("port")
+    if scheme not in DASK_SCHEMES:
+        raise ConfigError(f"unknown protocol '{one_line(scheme)}' in '{one_line(address)[:100]}'",
+                          field="--dask", allowed=allowed)
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ConfigError(f"port {port} is out of range in '{one_line(address)[:100]}'", field="--dask",
+                          allowed=allowed)
+
+
 @contextmanager
 def make_executor(jobs: int | None = None, dask_address: str | None = None) -> Iterator[Executor]:
     """A local process pool (`jobs` workers, default one per CPU), or a dask.distributed cluster's
-    executor."""
+    executor. An exception (or Ctrl-C / SIGTERM) inside kills the local workers instead of waiting."""
     if dask_address is None:
-        with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as executor:
+        executor = ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1, initializer=_worker_init,
+                                       initargs=(os.getpid(),))
+        try:
             yield executor
+        except BaseException:
+            _kill_workers(executor)
+            raise
+        executor.shutdown(wait=True)
         return
+    check_dask_address(dask_address)
     try:
         from distributed import Client
     except ImportError:
         raise ConfigError("needs dask.distributed: pip install 'npu-des[dask]'", field="--dask") from None
     try:
         client = Client(dask_address, timeout="10s")
-    except (OSError, TimeoutError) as error:
+    except Exception as error:  # OSError, TimeoutError, ValueError for addresses distributed rejects
         raise ConfigError(
-            f"cannot reach the dask scheduler at {dask_address} ({error})", field="--dask"
+            f"cannot reach the dask scheduler at {one_line(dask_address)[:100]} "
+            f"({one_line(str(error))[:200]})",
+            field="--dask",
         ) from None
     with client:
         yield client.get_executor()
@@ -108,22 +178,42 @@ def run_sweep(
 ) -> list[dict[str, Any]]:
     """Run every point not yet in `out`'s table and return the table's rows in canonical order.
 
-    Pass `executor` to reuse one you own; otherwise one is made from `jobs` / `dask_address`.
+    Pass `executor` to reuse one you own; otherwise one is made from `jobs` / `dask_address`. The
+    directory is locked for the whole sweep (a second sweep on it is refused). Interrupted (Ctrl-C,
+    SIGTERM), the workers are stopped, the finished points stay in the table and `Interrupted` is
+    raised with a note on how to resume.
     """
-    if jobs is not None and jobs < 1:
-        raise ConfigError(f"must be at least 1 (got {jobs})", field="--jobs")
+    if jobs is not None and not 1 <= jobs <= jobs_limit():
+        raise ConfigError(f"{jobs} worker processes is not a usable number", field="--jobs",
+                          allowed=f"1..{jobs_limit()} (8 per CPU, at least {MIN_JOBS_LIMIT})")
+    if dask_address is not None:
+        check_dask_address(dask_address)
+    check_output_dir(Path(out), "--out")
     points = spec.points()
     validate(points)
-    table = SweepTable.open(Path(out), spec, points, resume=resume)
-    pending = [point for point in points if point.id not in table.done]
-    if pending:
-        if executor is not None:
-            _run_points(executor, pending, table, len(points), quiet)
-        else:
-            with make_executor(jobs, dask_address) as made:
-                _run_points(made, pending, table, len(points), quiet)
-    table.export()
+    with sweep_lock(Path(out)):
+        table = SweepTable.open(Path(out), spec, points, resume=resume)
+        pending = [point for point in points if point.id not in table.done]
+        try:
+            if pending and executor is not None:
+                _run_points(executor, pending, table, len(points), quiet)
+            elif pending:
+                workers = min(jobs or os.cpu_count() or 1, len(pending))  # never start idle workers
+                with make_executor(workers, dask_address) as made:
+                    _run_points(made, pending, table, len(points), quiet)
+        except KeyboardInterrupt:
+            raise Interrupted(signal.SIGINT, _resume_note(table, points, out)) from None
+        except Interrupted as interrupt:
+            raise Interrupted(interrupt.signal_number, _resume_note(table, points, out)) from None
+        finally:
+            table.export()
     return table.rows()
+
+
+def _resume_note(table: SweepTable, points: list[Point], out: Path) -> str:
+    done = sum(point.id in table.done for point in points)
+    return (f"{done} of {len(points)} points are saved in {out}; no worker is left running; rerun the same "
+            "command with --resume to finish")
 
 
 def _run_points(executor: Executor, pending: list[Point], table: SweepTable, total: int, quiet: bool) -> None:

@@ -8,14 +8,18 @@ resumed sweep exports the same table as an uninterrupted one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npu_des.config import ORDERS
-from npu_des.errors import ConfigError
+from npu_des.config import ORDERS, resolve_preset
+from npu_des.errors import ConfigError, one_line, warn
+from npu_des.files import read_bytes, read_text
 from npu_des.kinds import KINDS
 from npu_des.sweep.spec import Point, SweepSpec
 
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 
 JOURNAL = "points.jsonl"
 MANIFEST = "sweep.json"
+LOCK = ".sweep.lock"
 CSV = "results.csv"
 PARQUET = "results.parquet"
 LEADING = ("model", "hw", "variant")
@@ -44,6 +49,41 @@ MEASURES = (
     "pe_utilisation",
     "cores",
 )
+
+
+@contextmanager
+def sweep_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a sweep directory, taken before anything is read or written there, so
+    two sweeps never both record points into it. The kernel drops it when the process dies, even by
+    SIGKILL, so a killed sweep never leaves a stale lock."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    handle = (directory / LOCK).open("a+")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise ConfigError(
+                f"{directory} is in use by another sweep{f' (pid {holder})' if holder.isdigit() else ''}; "
+                "wait for it to finish or choose another --out",
+                field="--out",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def hardware_hashes(names: tuple[str, ...]) -> dict[str, str]:
+    """SHA-256 of each hardware file's content (presets too), so --resume can tell an edited file."""
+    return {name: hashlib.sha256(read_bytes(resolve_preset(name), "hardware file", field="--hw")).hexdigest()
+            for name in names}
 
 
 def _value_key(value: Any) -> tuple[int, float, str]:
@@ -83,7 +123,9 @@ class SweepTable:
             )
         directory.mkdir(parents=True, exist_ok=True)
         table = cls(directory, spec, [point.id for point in points])
+        hashes = hardware_hashes(spec.hardware)
         if journal.exists():
+            _check_same_hardware(directory, hashes)
             table.done = _read_journal(journal, repair=True)
             unknown = set(table.done) - set(table.point_ids)
             if unknown:
@@ -92,7 +134,8 @@ class SweepTable:
                     "rerun with the arguments that started it (values may only be added)",
                     field="--resume",
                 )
-        (directory / MANIFEST).write_text(json.dumps(spec.to_json(), indent=2) + "\n")
+        _write_atomically(directory / MANIFEST,
+                          json.dumps({**spec.to_json(), "hardware_sha256": hashes}, indent=2) + "\n")
         return table
 
     def append(self, row: dict[str, Any]) -> None:
@@ -127,25 +170,62 @@ class SweepTable:
         return paths
 
 
+def _check_same_hardware(directory: Path, hashes: dict[str, str]) -> None:
+    """Finished points were simulated on the hardware files as they were then: resuming after one was
+    edited would mix two machines in one table, so it is refused (matched by content, not by path)."""
+    try:
+        before = json.loads((directory / MANIFEST).read_text()).get("hardware_sha256", {})
+    except (OSError, ValueError, AttributeError):
+        before = {}
+    for name, digest in hashes.items():
+        if name in before and before[name] != digest:
+            raise ConfigError(
+                f"hardware '{name}' changed since the sweep in {directory} started (its content differs); "
+                "its finished points ran on the old file: restore it or sweep into a new --out",
+                field="--resume",
+            )
+
+
+def _write_atomically(path: Path, data: str | bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    os.replace(temporary, path)
+
+
 def _read_journal(path: Path, repair: bool = False) -> dict[str, dict[str, Any]]:
-    """Whole lines only; with `repair` a torn last line (killed mid-write) is cut off so appends start
-    clean."""
+    """The rows of whole, valid lines. A torn last line (killed mid-write) and lines that are not a row
+    (`null`, NUL bytes from a crashed file system, other garbage) are dropped with a warning, so those
+    points run again; with `repair` the journal is rewritten without them so appends start clean."""
     rows: dict[str, dict[str, Any]] = {}
-    good = 0
-    with path.open("rb") as handle:
-        for line in handle:
-            if not line.endswith(b"\n"):
-                break
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                break
-            rows.setdefault(row["point"], row)
-            good += len(line)
-    if repair and good != path.stat().st_size:
-        with path.open("r+b") as handle:
-            handle.truncate(good)
+    good: list[bytes] = []
+    bad: list[int] = []
+    raw = read_bytes(path, "sweep journal", limit=1 << 34)
+    lines = raw.split(b"\n")
+    for number, line in enumerate(lines[:-1], start=1):  # the last piece has no newline: torn or empty
+        row = _row_of(line)
+        if row is None:
+            bad.append(number)
+            continue
+        if row["point"] not in rows:
+            rows[row["point"]] = row
+            good.append(line + b"\n")
+    torn = bool(lines[-1])
+    if bad:
+        shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        warn(f"{path}: skipped {len(bad)} unreadable line(s) (line {shown}); their points run again")
+    if repair and (bad or torn):
+        _write_atomically(path, b"".join(good))
     return rows
+
+
+def _row_of(line: bytes) -> dict[str, Any] | None:
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    if not isinstance(row, dict) or not isinstance(row.get("point"), str):
+        return None
+    return row
 
 
 def to_frame(rows: list[dict[str, Any]], keys: list[str]) -> pandas.DataFrame:
@@ -176,7 +256,11 @@ def load_sweep(directory: Path) -> tuple[SweepSpec, pandas.DataFrame]:
     manifest = directory / MANIFEST
     if not manifest.is_file():
         raise ConfigError(f"no sweep found in {directory} (missing {MANIFEST})", field="DIR")
-    spec = SweepSpec.from_json(json.loads(manifest.read_text()))
+    try:
+        spec = SweepSpec.from_json(json.loads(read_text(manifest, "sweep manifest")))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"unreadable sweep manifest ({type(error).__name__}: {one_line(str(error))[:120]})",
+                          source=str(manifest)) from None
     points = spec.points()
     table = SweepTable(directory, spec, [point.id for point in points])
     if (directory / JOURNAL).exists():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from math import ceil
 from typing import TYPE_CHECKING
 
-from npu_des.errors import ConfigError
+from npu_des.errors import ConfigError, warn
 from npu_des.kinds import TensorKind, TileIndex
 from npu_des.tiling.budget import SpmBudget
 from npu_des.tiling.shapes import TileShape, choose_tile_shape, split, task_working_set_elements
@@ -164,6 +164,7 @@ def plan_tiles(
     if sparsity is not None:
         sparsity.check_layers(layer.name for layer in layers)
     grids: dict[str, TileGrid] = {}
+    whole_spm: list[tuple[str, float]] = []  # layers no shape fit run.spm_fraction for, smallest fraction
     for layer in layers:
         gemm = layer.gemm
         if override is not None:
@@ -173,6 +174,9 @@ def plan_tiles(
         else:
             chosen = choose_tile_shape(gemm, budget.task_bytes, bytes_per_element, cores, array)
             if chosen is None:
+                smallest = task_working_set_elements(gemm, TileShape(1, 1, 1, gemm.k_unit))
+                need = smallest * bytes_per_element * in_flight_tasks
+                whole_spm.append((layer.name, need / max(capacity_bytes, 1)))
                 chosen = choose_tile_shape(gemm, budget.task_limit_bytes, bytes_per_element, cores, array)
             shape = chosen or TileShape(1, 1, 1, gemm.k_unit)
         need = task_working_set_elements(gemm, shape) * bytes_per_element * in_flight_tasks
@@ -184,4 +188,17 @@ def plan_tiles(
                 field="spm.capacity_kb" if override is None else "run.tile",
             )
         grids[layer.name] = TileGrid.build(layer, indices[layer.name], shape, bytes_per_element, sparsity)
+    if whole_spm:
+        _warn_spm_fraction(budget, whole_spm)
     return grids
+
+
+def _warn_spm_fraction(budget: SpmBudget, layers: list[tuple[str, float]]) -> None:
+    """run.spm_fraction too small for some layer's smallest tile: those layers were tiled against the whole
+    SPM instead (their plan still fits, checked above). Said once, with the smallest fraction that fits."""
+    needed = max(fraction for _, fraction in layers)
+    names = ", ".join(name for name, _ in layers[:3]) + (", ..." if len(layers) > 3 else "")
+    warn(f"run.spm_fraction={budget.spm_fraction:g} leaves each of the {budget.in_flight_tasks} in-flight "
+         f"tile tasks {budget.task_bytes} bytes, too little for the smallest tile of {len(layers)} layer(s) "
+         f"({names}); those layers were tiled against the whole SPM (smallest fraction that fits them: "
+         f"{ceil(needed * 1000) / 1000:g})")

@@ -22,9 +22,9 @@ from math import ceil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from npu_des.errors import ConfigError
+from npu_des.config import describe, load_yaml
+from npu_des.errors import ConfigError, one_line
+from npu_des.files import read_text
 from npu_des.kinds import TensorKind
 
 if TYPE_CHECKING:
@@ -117,15 +117,17 @@ def load_density_file(path_text: str) -> dict[str, dict[str, float]]:
     """Per-layer densities from YAML ({layer: {X: 0.4, dY: 0.3}}) or CSV (columns layer, X, dY; blanks
     allowed)."""
     path = Path(path_text)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"cannot read density file ({getattr(exc, 'strerror', None) or exc})",
-            source=path_text,
-            field="run.density_file",
-        ) from None
+    text = read_text(path, "density file", field="run.density_file")
     if path.suffix.lower() == ".csv":
+        return _densities(_density_csv(text, path_text), path_text)
+    raw = load_yaml(text, path_text) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a mapping of layer name to {X: density, dY: density}", source=path_text)
+    return _densities(raw, path_text)
+
+
+def _density_csv(text: str, path_text: str) -> dict[str, Any]:
+    try:
         reader = csv.DictReader(text.splitlines())
         columns = [column.strip() for column in reader.fieldnames or ()]
         if "layer" not in columns or not set(columns) & set(DENSITY_KINDS):
@@ -134,39 +136,38 @@ def load_density_file(path_text: str) -> dict[str, dict[str, float]]:
         if extra:
             raise ConfigError(f"unknown column '{extra[0]}'", source=path_text, allowed="layer, X, dY")
         reader.fieldnames = columns
-        raw: dict[str, Any] = {
+        return {
             row["layer"]: {k: v for k, v in row.items() if k in DENSITY_KINDS and v not in (None, "")}
             for row in reader
         }
-    else:
-        try:
-            raw = yaml.safe_load(text) or {}
-        except yaml.YAMLError:
-            raise ConfigError("malformed YAML", source=path_text) from None
-        if not isinstance(raw, dict):
-            raise ConfigError(
-                "expected a mapping of layer name to {X: density, dY: density}", source=path_text
-            )
+    except csv.Error as error:
+        raise ConfigError(f"malformed CSV ({one_line(str(error))})", source=path_text) from None
+
+
+def _densities(raw: dict[Any, Any], path_text: str) -> dict[str, dict[str, float]]:
+    """Validated {layer: {X|dY: density in (0, 1]}}."""
     table: dict[str, dict[str, float]] = {}
     for layer, entry in raw.items():
         if not isinstance(entry, dict):
-            raise ConfigError("expected {X: density, dY: density}", source=path_text, field=str(layer))
+            raise ConfigError("expected {X: density, dY: density}", source=path_text,
+                              field=one_line(str(layer))[:80])
         table[str(layer)] = {}
         for kind, value in entry.items():
             if kind not in DENSITY_KINDS:
                 raise ConfigError(
-                    f"unknown tensor kind '{kind}'",
+                    f"unknown tensor kind {describe(kind)}",
                     source=path_text,
-                    field=f"{layer}.{kind}",
+                    field=f"{one_line(str(layer))[:80]}.{one_line(str(kind))[:20]}",
                     allowed=", ".join(DENSITY_KINDS),
                 )
             try:
                 density = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 density = float("nan")
             if isinstance(value, bool) or not 0 < density <= 1:
                 raise ConfigError(
-                    f"must be a density in (0, 1] (got {value!r})", source=path_text, field=f"{layer}.{kind}"
+                    f"must be a density in (0, 1] (got {describe(value)})", source=path_text,
+                    field=f"{one_line(str(layer))[:80]}.{one_line(str(kind))[:20]}"
                 )
             table[str(layer)][kind] = density
     return table

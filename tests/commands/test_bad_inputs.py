@@ -89,4 +89,4 @@ def test_real_process_prints_one_line_and_exits_2(args):
                                check=False, capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2
     assert completed.stdout == ""
-    assert_one_error_line(completed.stderr, ["field" if "--set" in args else "not a UTF-8 text file"])
+    assert_one_error_line(completed.stderr, ["field" if "--set" in args else "not UTF-8 text"])

@@ -217,8 +217,8 @@ def test_per_layer_density_file_overrides_run_density(tmp_path):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--set", "run.density=0"], "field 'density': must be a density in (0, 1]"),
-        (["--set", "run.density=1.5"], "field 'density': must be a density in (0, 1]"),
+        (["--set", "run.density=0"], "field 'run.density': must be a density in (0, 1]"),
+        (["--set", "run.density=1.5"], "field 'run.density': must be a density in (0, 1]"),
         (["--set", "run.density=-0.2"], "(got -0.2)"),
         (["--set", "cores.array.dataflow=rs"], "field 'cores.array.dataflow': must be one of os, ws, is"),
         (
@@ -227,7 +227,7 @@ def test_per_layer_density_file_overrides_run_density(tmp_path):
         ),
         (["--set", "cores.array.dataflow={dX: rs}"], "op 'dX': unknown dataflow 'rs' (allowed: os, ws, is)"),
         (["--set", "cores.array.reconfiguration_cycles=-1"], "field 'cores.array.reconfiguration_cycles'"),
-        (["--set", "run.compression=zip"], "field 'compression'"),
+        (["--set", "run.compression=zip"], "field 'run.compression'"),
     ],
 )
 def test_bad_dataflow_or_density_gives_one_line_and_exit_code_2(args, expected, capsys):
