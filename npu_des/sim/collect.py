@@ -195,18 +195,12 @@ def _vector_span(executors: list[CoreExecutor], sync: Synchronizer) -> float:
 
 
 def order_label(options: RunOptions) -> str:
-    """`interleaved-auto` when the interleaved loop order is chosen per layer, else the order's name."""
-    if options.pass_ == "forward":
-        return "forward"
-    return (
-        "interleaved-auto"
-        if options.order == "interleaved" and options.loop_order == "auto"
-        else options.order
-    )
+    """The order's name (`forward` for a forward pass), as summaries, tables and sweeps spell it."""
+    return "forward" if options.pass_ == "forward" else str(options.order)
 
 
 def _choices(schedule: Schedule) -> dict[str, dict[str, str]]:
-    """Per layer: the tile shape, and for interleaved runs the loop order and partition scheme used."""
+    """Per layer: the tile shape, and what its layer plan decided (orders, partitions, core mapping)."""
     return {
         name: {"tile": _tile_label(g.shape), **schedule.layer_choices.get(name, {})}
         for name, g in schedule.grids.items()

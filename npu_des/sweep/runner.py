@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from npu_des.config import load_hardware, parse_value, run_options
+from npu_des.config import load_hardware, order_fields, parse_value, run_options
 from npu_des.errors import ConfigError, SimulationStuck
 from npu_des.kinds import DIRECTIONS, TensorKind
 from npu_des.metrics import RunResult, kinds_of
@@ -40,7 +40,7 @@ def run_point(point: Point) -> dict[str, Any]:
     row.update({key: parse_value(value) for key, value in point.settings})
     try:
         hardware = load_hardware(point.hardware, point.overrides)
-        options = run_options(point.overrides, order=point.order)
+        options = run_options(point.overrides, **order_fields(point.order))
         workload = _workload(point.model, options.batch)
         engine, check = variant_engine(point.variant)
         result = simulate(workload, hardware, options, dma_engine=engine)
