@@ -40,8 +40,7 @@ class SequentialTuning:
 @lru_cache(maxsize=65536)
 def _patch_sums(gemm: Gemm, tm: int) -> tuple[int, int]:
     """(sum, max) over the M tiles of size `tm` of the input pixels (per channel) each one moves."""
-    unit = gemm.k_unit
-    pixels = [gemm.x_tile_elements(start, size, unit) // unit for start, size in split(gemm.M, tm)]
+    pixels = [gemm.x_tile_elements(start, size, gemm.k_unit) for start, size in split(gemm.M, tm)]  # 1 chan.
     return sum(pixels), max(pixels)
 
 

@@ -23,7 +23,7 @@ from npu_des.sim.driver import simulate
 from npu_des.sweep.progress import progress_bar
 from npu_des.sweep.spec import Point, SweepSpec, validate
 from npu_des.sweep.table import SweepTable
-from npu_des.sweep.variants import variant_engine
+from npu_des.sweep.variants import variant_engine, variant_overrides
 from npu_des.workload import Workload
 
 
@@ -40,7 +40,8 @@ def run_point(point: Point) -> dict[str, Any]:
     row.update({key: parse_value(value) for key, value in point.settings})
     try:
         hardware = load_hardware(point.hardware, point.overrides)
-        options = run_options(point.overrides, **order_fields(point.order))
+        overrides = [*point.overrides, *variant_overrides(point.variant)]
+        options = run_options(overrides, **order_fields(point.order))
         workload = _workload(point.model, options.batch)
         engine, check = variant_engine(point.variant)
         result = simulate(workload, hardware, options, dma_engine=engine)
