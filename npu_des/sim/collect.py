@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op
+from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op, Order
 from npu_des.metrics import LayerRow, RunResult, TimelineEvent
 from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.tasks import Schedule
@@ -195,8 +195,13 @@ def _vector_span(executors: list[CoreExecutor], sync: Synchronizer) -> float:
 
 
 def order_label(options: RunOptions) -> str:
-    """The order's name (`forward` for a forward pass), as summaries, tables and sweeps spell it."""
-    return "forward" if options.pass_ == "forward" else str(options.order)
+    """The order's name as summaries, tables and sweeps spell it: `forward` for a forward pass, and
+    `interleaved-auto` for the fused order with its per-layer loop order (the alias's name)."""
+    if options.pass_ == "forward":
+        return "forward"
+    if options.order == Order.FUSED and options.loop_order == "auto":
+        return "interleaved-auto"
+    return str(options.order)
 
 
 def _choices(schedule: Schedule) -> dict[str, dict[str, str]]:
