@@ -160,6 +160,10 @@ class RunOptions(_Strict):
 
     `pass` (attribute `pass_`, a Python keyword): backward (training gradients, the default) or
     forward (inference: one Y = X . W op per layer; `order` then does not apply).
+    Backward schedules (docs/orders.md): `order`, `baseline` (sequential: fixed or tuned tiles and
+    loops), `partition` / `partitions` (MICRO'23 data partitioning into P parts), `core_mapping` (how a
+    partition's tiles are dealt to its cores), `dependencies` (op or tile), `dw_dy` (an oracle), and
+    `layer_choices` (per-layer overrides; what `auto`, `predict` and `rearranged-best` resolve to).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
