@@ -6,7 +6,7 @@ the PEs still hold skips its R-cycle fill) and `--reconfiguration-cycles` per da
   fixed OS              cores.array.dataflow=os, sequential order
   fixed WS              cores.array.dataflow=ws, sequential order
   per-op                {dX: ws, dW: os}, sequential order
-  per-op + interleaved  {dX: ws, dW: os}, interleaved order (loop order `--loop-order`, default auto)
+  per-op + interleaved  {dX: ws, dW: os}, the fused order (loop order `--loop-order`, default auto)
 Reports backward cycles, DRAM bytes, SPM tile references and the array's SPM element accesses
 (SCALE-Sim operand counts), with the paper's 1.4-2.2x fewer cycles and 1.9x fewer memory accesses
 beside them. Array counters come from replaying each core's tasks (systolic_array.replay), which
@@ -42,7 +42,7 @@ CONFIGS = {
     "fixed OS": ("os", {"order": "sequential"}),
     "fixed WS": ("ws", {"order": "sequential"}),
     "per-op": (PER_OP, {"order": "sequential"}),
-    "per-op + interleaved": (PER_OP, {"order": "interleaved"}),
+    "per-op + interleaved": (PER_OP, {"order": "fused"}),
 }
 MODELS = ("resnet50", "mobilenet_v1", "googlenet")
 HARDWARE = ("edge_dual", "ethos_n77")
@@ -63,7 +63,7 @@ def point(
             f"cores.array.reconfiguration_cycles={reconfiguration_cycles}",
         ],
     )
-    options = run_options(**fields, loop_order=loop_order if fields["order"] == "interleaved" else None)
+    options = run_options(**fields, loop_order=loop_order if fields["order"] == "fused" else None)
     workload = build_model(model)
     result = simulate(workload, hw, options)
     schedule, _ = plan(workload, hw, options)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from npu_des.errors import ConfigError
 from npu_des.files import check_regular_file, read_text
-from npu_des.kinds import GRADIENT_OPS
+from npu_des.kinds import GRADIENT_OPS, Access, CoreMapping, Order, Scheme
 
 PRESET_DIR = Path(__file__).parent / "presets"
 Dataflow = Literal["os", "ws", "is"]
@@ -196,20 +196,43 @@ class TileOverride(_Strict):
     k: int = Field(ge=1)
 
 
+class LayerChoice(_Strict):
+    """One layer's choices, overriding the run-wide ones: what `auto`, `predict` and `rearranged-best`
+    resolve to (the driver fills them in, so a run replays from its summary), or set by hand."""
+
+    access: Access | None = None
+    partition: Scheme | None = None
+    partitions: int | None = Field(default=None, ge=1, le=64)
+    core_mapping: CoreMapping | None = None
+
+
+PARTITION_VALUES = (*(scheme.value for scheme in Scheme), "auto", "predict")
+
+
 class RunOptions(_Strict):
     """How to run a workload on a hardware preset (everything that is not the hardware).
 
     `pass` (attribute `pass_`, a Python keyword): backward (training gradients, the default) or
     forward (inference: one Y = X . W op per layer; `order` then does not apply).
+    Backward schedules (docs/orders.md): `order`, `baseline` (sequential: fixed or tuned tiles and
+    loops), `partition` / `partitions` (MICRO'23 data partitioning into P parts), `core_mapping` (how a
+    partition's tiles are dealt to its cores), `dependencies` (op or tile), `dw_dy` (an oracle), and
+    `layer_choices` (per-layer overrides; what `auto`, `predict` and `rearranged-best` resolve to).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     pass_: Literal["backward", "forward"] = Field(default="backward", alias="pass")
-    order: Literal["sequential", "interleaved"] = "interleaved"
+    order: Order = Order.INTERLEAVED
     sequential_first: Literal["dX", "dW"] = "dX"
-    loop_order: str = "mnk"
-    partition: Literal["output", "m", "n", "op", "auto"] = "output"
+    loop_order: str = "mnk"  # the `fused` order's tile loop nest
+    baseline: Literal["fixed", "tuned"] = "fixed"  # sequential: traditional loops and default tiles, or tuned
+    partition: Literal["none", "weight-sharing", "dY-sharing", "ifmap-sharing", "auto", "predict"] = "none"
+    partitions: int | None = Field(default=None, ge=1, le=64)  # P; default: cores, 2 on one core
+    core_mapping: Literal["output", "m", "n", "op", "auto"] = "output"
+    dependencies: Literal["op", "tile"] = "op"
+    dw_dy: Literal["dram", "free"] = "dram"  # "free": the dW op's dY arrives without DRAM (an oracle)
+    layer_choices: dict[str, LayerChoice] = Field(default_factory=dict)
     tile: TileOverride | None = None
     spm_fraction: float = Field(default=0.5, gt=0, le=1)
     prefetch_depth: int = Field(default=1, ge=0, le=8)
@@ -237,6 +260,17 @@ class RunOptions(_Strict):
             raise ValueError("must be a density in (0, 1]: the fraction of nonzero elements of X and dY")
         return value
 
+    @field_validator("partition", mode="before")
+    @classmethod
+    def _core_dealing_is_not_partitioning(cls, value: object) -> object:
+        """The old core-dealing values of run.partition moved to run.core_mapping: say so."""
+        if isinstance(value, str) and value in tuple(CoreMapping):
+            raise ValueError(
+                f"'{value}' deals tiles to cores: use run.core_mapping (--core-mapping); data partitioning "
+                f"schemes are {', '.join(PARTITION_VALUES)}"
+            )
+        return value
+
     @field_validator("loop_order")
     @classmethod
     def _loop_order_is_permutation(cls, value: str) -> str:
@@ -245,7 +279,15 @@ class RunOptions(_Strict):
         return value
 
 
-ORDERS = ("sequential", "interleaved")
+ORDERS = ("sequential", "interleaved")  # the default pair of `--order both`
+# `interleaved-auto` names today's fused loop nest with the per-layer loop order of least estimated bytes
+ORDER_ALIASES: dict[str, dict[str, str]] = {"interleaved-auto": {"order": Order.FUSED, "loop_order": "auto"}}
+ORDER_NAMES: tuple[str, ...] = (*(order.value for order in Order), *ORDER_ALIASES)
+
+
+def order_fields(name: str) -> dict[str, str]:
+    """RunOptions fields of an order name (an alias sets several); unknown names are left to validation."""
+    return dict(ORDER_ALIASES.get(name, {"order": name}))
 
 
 def preset_names() -> list[str]:

@@ -102,3 +102,57 @@ class TileIndex(NamedTuple):
     m: int
     n: int
     k: int
+
+
+class Order(_Vocabulary):
+    """A backward-pass schedule (docs/orders.md): the MICRO'23 orders, named as the paper does, and the
+    fused-loop extension.
+
+    sequential: per layer all dX, then all dW, each in its traditional tile order (the baseline).
+    interleaved: the paper's "Only Interleaving": both traditional sequences alternate step by step.
+    rearranged: interleaving + Algorithm 1's access order per layer (Only Interleaving, dXmajor, dWmajor).
+    rearranged-best: per layer the best of those three, found by simulating the layer alone.
+    fused: one fused tile loop nest in `run.loop_order` (a permutation of mnk, or auto: least estimated
+    bytes).
+    """
+
+    SEQUENTIAL = "sequential"
+    INTERLEAVED = "interleaved"
+    REARRANGED = "rearranged"
+    REARRANGED_BEST = "rearranged-best"
+    FUSED = "fused"
+
+
+class Access(_Vocabulary):
+    """MICRO'23 memory access orders of a layer's two gradients (its Fig. 10): how dY is walked."""
+
+    INTERLEAVING = "interleaving"  # "Only Interleaving": dX row-major, dW column-major, alternating
+    DX_MAJOR = "dXmajor"  # one fused loop walking dY row-major for both gradients (dW partial sums)
+    DW_MAJOR = "dWmajor"  # one fused loop walking dY column-major for both (dX partial sums)
+
+
+class Scheme(_Vocabulary):
+    """MICRO'23 data partitioning (its Fig. 11), by the paper's names; the comment says what is really shared.
+
+    The names look swapped against the tensor each duplicates (the paper's own sentence, p.9, says which).
+    """
+
+    NONE = "none"
+    WEIGHT_SHARING = "weight-sharing"  # split M: W duplicated, dW accumulated across partitions
+    DY_SHARING = "dY-sharing"  # split N: X duplicated, dX accumulated across partitions
+    IFMAP_SHARING = "ifmap-sharing"  # split K: dY duplicated, nothing accumulated
+
+
+class CoreMapping(_Vocabulary):
+    """How a partition's tile tasks are dealt to the cores it runs on (the multi-core mapping step)."""
+
+    OUTPUT = "output"  # each op's output tiles round-robin; a partial sum stays on one core
+    M = "m"  # dY split along M between the cores, each core computes both gradients of its part
+    N = "n"  # dY split along N
+    OP = "op"  # dX on one half of the cores, dW on the other
+
+
+PARTITION_SCHEMES: tuple[Scheme, ...] = (Scheme.WEIGHT_SHARING, Scheme.DY_SHARING, Scheme.IFMAP_SHARING)
+SPLIT_AXIS: dict[Scheme, str] = {
+    Scheme.WEIGHT_SHARING: "m", Scheme.DY_SHARING: "n", Scheme.IFMAP_SHARING: "k"
+}

@@ -13,16 +13,18 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from itertools import pairwise
 
-from npu_des.config import HardwareConfig, RunOptions
+from npu_des.config import HardwareConfig, LayerChoice, RunOptions
 from npu_des.kinds import DIRECTIONS, Direction, Op, OpId, TensorKind
 from npu_des.metrics import RunResult, TimelineEvent, kinds_of
 from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.plan import plan
 from npu_des.schedule.tasks import Schedule, TileTask
+from npu_des.schedule.tile_deps import readers
 from npu_des.sim.components.systolic_array import SystolicArray
 from npu_des.sim.components.vector_unit import VectorUnit
 from npu_des.tiling.compute_model import gemm_cycles
 from npu_des.workload import Workload, backward_graph, forward_graph
+from npu_des.workload.graph import consumers_of
 
 MAX_PER_CHECK = 5  # violations listed per check; the rest are counted
 
@@ -48,12 +50,21 @@ def _tile_id(layer: str, op: str, tile: str) -> str:
 def rebuild_schedule(
     result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions
 ) -> Schedule:
-    """The schedule the run should have executed, planned again from its inputs (no SimPy)."""
-    partitions = {
-        name: choice["partition"] for name, choice in result.choices.items() if "partition" in choice
+    """The schedule the run should have executed, planned again from its inputs (no SimPy), with the
+    per-layer choices the run recorded (what its driver resolved by simulation)."""
+    return plan(workload, hw, replay_options(result, options))[0]
+
+
+def replay_options(result: RunResult, options: RunOptions) -> RunOptions:
+    """`options` with the per-layer choices of `result` (access order, partitions, core mapping) fixed."""
+    fields = ("access", "partition", "partitions", "core_mapping")
+    choices = {  # partitions that Algorithm 1 gave different orders ("a/b") get them again from it
+        name: LayerChoice.model_validate(
+            {key: choice[key] for key in fields if key in choice and "/" not in choice[key]})
+        for name, choice in result.choices.items()
+        if any(key in choice for key in fields)
     }
-    schedule, _ = plan(workload, hw, options, partitions or None)
-    return schedule
+    return options.model_copy(update={"layer_choices": choices}) if choices else options
 
 
 def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions) -> list[str]:
@@ -344,6 +355,8 @@ def check_dependencies(
                             f"deps: {_tile_id(layer, layer_op, event.tile)} starts at cycle "
                             f"{event.start:.0f}, before Y of '{producer}' (its input) ends at {end:.0f}"
                         )
+    elif options.dependencies == "tile":
+        out += check_tile_dependencies(workload, schedule, result.timeline, computes)
     else:
         backward = backward_graph(forward)
         for op, event in sorted(first_start.items()):
@@ -370,6 +383,46 @@ def check_dependencies(
                     f"{end:.0f}"
                 )
     return _capped(dict.fromkeys(out))
+
+
+def check_tile_dependencies(workload: Workload, schedule: Schedule, timeline: list[TimelineEvent],
+                            computes: list[TimelineEvent]) -> list[str]:
+    """With `dependencies: tile`: no tile reading a layer's dY starts before the consumer dX tiles that
+    produce that dY tile (npu_des/schedule/tile_deps.py `readers`) have been written back, nor a GEMM
+    tile before the layer's vector task on its dY tile has ended."""
+    layers = {layer.name: layer for layer in workload.layers}
+    consumers = consumers_of(workload.layers)
+    written: dict[tuple[str, str], float] = {}
+    for event in timeline:
+        stored = event.direction == Direction.WRITE and event.kind == TensorKind.DX
+        if stored and event.resource.endswith(".dma"):
+            key = (event.layer, event.tile)
+            written[key] = max(written.get(key, 0.0), event.end)
+    vector_end = {(event.layer, event.tile.rpartition(".")[0]): event.end
+                  for event in computes if event.op == Op.VECTOR}
+    mapping: dict[tuple[str, str], dict[tuple[int, int, int], list[tuple[int, int, int]]]] = {}
+    out = []
+    for event in computes:
+        g, m, n, _ = (int(part) for part in event.tile.split("."))
+        dy_tile = f"{g}.{m}.{n}"
+        if event.op != Op.VECTOR and (event.layer, dy_tile) in vector_end:
+            vector = vector_end[(event.layer, dy_tile)]
+            needs = [(f"the vector task on dY tile {dy_tile} of '{event.layer}'", vector)]
+        else:
+            needs = []
+            for consumer in consumers.get(event.layer, []):
+                if (event.layer, consumer) not in mapping:
+                    mapping[(event.layer, consumer)] = readers(
+                        schedule.grids[event.layer], schedule.grids[consumer], layers)
+                for tile in mapping[(event.layer, consumer)][(g, m, n)]:
+                    label = ".".join(map(str, tile))
+                    needs.append((f"the write-back of dX tile {label} of '{consumer}'",
+                                  written.get((consumer, label), float("inf"))))
+        for what, end in needs:
+            if _close_below(event.start, end):
+                out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} starts at cycle "
+                           f"{event.start:.0f}, before {what} (its dY) ends at {end:.0f}")
+    return out
 
 
 def check_partial_sum_order(schedule: Schedule, computes: list[TimelineEvent]) -> list[str]:

@@ -39,12 +39,16 @@ def warn_run_options(args: argparse.Namespace, options: list[RunOptions], hardwa
         if given:
             warn(f"{', '.join(given)} changes nothing with --pass forward (one forward run, layers in order)")
     else:
-        if "interleaved" not in orders:
-            given = [flag for flag, value in (("--loop-order", getattr(args, "loop_order", None)),
-                                              ("--partition", getattr(args, "partition", None))) if value]
-            given += sorted(keys & {"run.loop_order", "run.partition"})
+        if "fused" not in orders:
+            given = [flag for flag, value in (("--loop-order", getattr(args, "loop_order", None)),) if value]
+            given += sorted(keys & {"run.loop_order"})
             if given:
-                warn(f"{', '.join(given)} changes nothing without the interleaved order (--order sequential)")
+                warn(f"{', '.join(given)} changes nothing without the fused order (--order fused or "
+                     "interleaved-auto)")
+        if "sequential" not in orders and (getattr(args, "baseline", None) or "run.baseline" in keys):
+            warn("--baseline/run.baseline changes nothing without the sequential order")
+        if hardware.cores.count == 1 and (getattr(args, "core_mapping", None) or "run.core_mapping" in keys):
+            warn("--core-mapping/run.core_mapping changes nothing on one core")
         if "sequential" not in orders and "run.sequential_first" in keys:
             warn("run.sequential_first changes nothing without the sequential order")
         if first.fuse:

@@ -12,8 +12,7 @@ import sys
 from npu_des.analysis.checks import check_run
 from npu_des.commands._inputs import add_input_arguments, load_inputs
 from npu_des.commands._suspicious import warn_run_options
-from npu_des.commands.run import ORDER_CHOICES, option_fields, selected_orders
-from npu_des.config import run_options
+from npu_des.commands.run import add_schedule_arguments, order_options, selected_orders
 from npu_des.sim.driver import simulate
 
 
@@ -22,29 +21,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check", help="simulate like `run`, then verify SPM capacity, byte conservation, dependencies, "
                       "tile coverage and lower bounds (exit 1 on a violation)")
     add_input_arguments(parser)
-    parser.add_argument(
-        "--order",
-        default="both",
-        help="sequential, interleaved, interleaved-auto, a comma list, or both (default)",
-    )
-    parser.add_argument(
-        "--partition",
-        choices=("output", "m", "n", "op", "auto"),
-        help="multi-core partition of the interleaved gradients",
-    )
+    add_schedule_arguments(parser)
     parser.add_argument("--tile", help="force tile sizes M,N,K (elements)")
     parser.add_argument(
         "--pin", action="append", default=[], metavar="LAYER:KIND", help="pin a tensor in the SPM"
     )
-    parser.add_argument("--loop-order", help="interleaved tile loop order: a permutation of mnk or auto")
     parser.add_argument("--json", action="store_true", help="print {order: [violations]} as JSON")
     parser.set_defaults(func=check_command)
 
 
 def check_command(args: argparse.Namespace) -> int:
-    orders = selected_orders(args.order)
-    base = option_fields(args)
-    options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
+    orders = selected_orders("both" if args.order is None else args.order)
+    options = order_options(args, orders)
     inputs = load_inputs(args, options[0].batch)
     warn_run_options(args, options, inputs.hardware)
     report: dict[str, list[str]] = {}

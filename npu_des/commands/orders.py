@@ -1,5 +1,5 @@
 """`npu-des orders`: per layer, the closed-form traffic estimate vs the simulated DRAM bytes of every
-interleaved tile loop order, and the order `interleaved-auto` picks (MICRO'23 technique 2)."""
+fused tile loop nest (order `fused`), and the nest `--loop-order auto` (`interleaved-auto`) picks."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from npu_des.sim.driver import simulate
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "orders", help="estimated vs simulated DRAM bytes per layer for every loop order"
+        "orders", help="estimated vs simulated DRAM bytes per layer for every fused loop order"
     )
     add_input_arguments(parser)
     parser.add_argument("--out", type=Path, help="write the table as CSV here")
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def orders_command(args: argparse.Namespace) -> int:
     if args.out:
         check_output_file(args.out)
-    base = run_options(args.set, order="interleaved", batch=args.batch)
+    base = run_options(args.set, order="fused", batch=args.batch)
     inputs = load_inputs(args, base.batch)
     capacity = inputs.hardware.spm.capacity_bytes
     schedule, _ = plan(inputs.workload, inputs.hardware, base)

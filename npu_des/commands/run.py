@@ -16,19 +16,47 @@ from npu_des.analysis.explain import explain
 from npu_des.commands._inputs import Inputs, add_input_arguments, load_inputs
 from npu_des.commands._suspicious import warn_run_options
 from npu_des.commands.plot import render
-from npu_des.config import RunOptions, run_options
+from npu_des.config import ORDER_NAMES, ORDERS, PARTITION_VALUES, RunOptions, order_fields, run_options
 from npu_des.errors import ConfigError
 from npu_des.files import check_output_dir, staged_directory
 from npu_des.metrics import RunResult
 from npu_des.report.tables import print_summary, write_run
 from npu_des.sim.driver import simulate
 
-# --order name -> RunOptions fields; "both" = the two orders the MICRO'23 comparison needs
-ORDER_CHOICES = {
-    "sequential": {"order": "sequential"},
-    "interleaved": {"order": "interleaved"},
-    "interleaved-auto": {"order": "interleaved", "loop_order": "auto"},
-}
+ORDER_HELP = (
+    "sequential (baseline: per layer all dX, then all dW), interleaved (MICRO'23 Only Interleaving), "
+    "rearranged (interleaving + Algorithm 1's access order per layer), rearranged-best (per layer the "
+    "fastest of the three access orders, by simulation), fused (one fused tile loop nest, --loop-order), "
+    "interleaved-auto (= fused with --loop-order auto); a comma list, or both (default: "
+    "sequential,interleaved)"
+)
+PARTITION_CHOICES = PARTITION_VALUES
+
+
+def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
+    """The schedule flags `run` and `check` share: orders, baseline, partitioning, core mapping, loops."""
+    parser.add_argument("--order", default=None, help=ORDER_HELP)
+    parser.add_argument(
+        "--baseline",
+        choices=("fixed", "tuned"),
+        help="sequential only: fixed (traditional loop orders, default tiles; default) or tuned (per op the "
+        "loop order and tile shape of least estimated traffic)",
+    )
+    parser.add_argument(
+        "--partition",
+        choices=PARTITION_CHOICES,
+        help="MICRO'23 data partitioning of each layer into run.partitions parts (default cores, 2 on one "
+        "core): weight-sharing (split M), dY-sharing (split N), ifmap-sharing (split K), auto (per layer by "
+        "simulation), predict (per layer by a KNN; needs npu-des[predict]); default none",
+    )
+    parser.add_argument(
+        "--core-mapping",
+        choices=("output", "m", "n", "op", "auto"),
+        help="how a partition's tiles are dealt to its cores (default output; auto: simulated per layer)",
+    )
+    parser.add_argument(
+        "--loop-order", help="the fused order's tile loop nest: a permutation of mnk or auto (default mnk)"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,22 +64,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run", help="simulate a backward pass (default: ResNet-50 on edge_dual, both orders)"
     )
     add_input_arguments(parser)
-    parser.add_argument(
-        "--order",
-        default=None,
-        help="sequential, interleaved, interleaved-auto (loop order per layer), a comma list, "
-        "or both (default: sequential,interleaved)",
-    )
+    add_schedule_arguments(parser)
     parser.add_argument(
         "--pass",
         dest="pass_",
         choices=("backward", "forward"),
         help="backward (training gradients, default) or forward (inference; --order does not apply)",
-    )
-    parser.add_argument(
-        "--partition",
-        choices=("output", "m", "n", "op", "auto"),
-        help="multi-core partition of the interleaved gradients (default output; auto = per layer)",
     )
     parser.add_argument("--out", type=Path, help="write summary.json, layers.csv, timeline.csv, spm.csv here")
     parser.add_argument("--tile", help="force tile sizes M,N,K (elements)")
@@ -63,9 +81,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="verify the run's invariants afterwards (capacity, bytes, dependencies, bounds); "
         "exit 1 if any fails",
-    )
-    parser.add_argument(
-        "--loop-order", help="interleaved tile loop order: a permutation of mnk or auto (default mnk)"
     )
     parser.add_argument("--json", action="store_true", help="print summaries as JSON instead of a table")
     parser.add_argument(
@@ -111,21 +126,31 @@ def parse_tile(text: str | None) -> dict[str, int] | None:
 
 
 def selected_orders(text: str) -> list[str]:
+    """Order names of `--order` (aliases kept as given), each once."""
     if text == "both":
-        return ["sequential", "interleaved"]
+        return list(ORDERS)
     orders = [part.strip() for part in text.split(",")]
     for order in orders:
-        if order not in ORDER_CHOICES:
+        if order not in ORDER_NAMES:
             raise ConfigError(
-                f"unknown order '{order}'", field="--order", allowed=", ".join((*ORDER_CHOICES, "both"))
+                f"unknown order '{order}'", field="--order", allowed=", ".join((*ORDER_NAMES, "both"))
             )
+    if len(set(orders)) != len(orders):
+        raise ConfigError(f"order given twice in '{text}'", field="--order", allowed="distinct orders")
     return orders
 
 
 def option_fields(args: argparse.Namespace) -> dict[str, Any]:
     """Run-option fields from the flags `run` and `check` share (None: not given, the default applies)."""
     return {"batch": args.batch, "tile": parse_tile(args.tile), "pins": tuple(args.pin) or None,
-            "loop_order": args.loop_order, "partition": args.partition}
+            "loop_order": args.loop_order, "partition": args.partition, "baseline": args.baseline,
+            "core_mapping": args.core_mapping}
+
+
+def order_options(args: argparse.Namespace, orders: list[str]) -> list[RunOptions]:
+    """One RunOptions per order name (an alias's fields win over the flags they name)."""
+    base = option_fields(args)
+    return [run_options(args.set, **{**base, **order_fields(order)}) for order in orders]
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -135,7 +160,7 @@ def run_command(args: argparse.Namespace) -> int:
         check_output_dir(args.out)
     orders = selected_orders("both" if args.order is None else args.order)
     base = option_fields(args)
-    options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]
+    options = order_options(args, orders)
     if args.pass_ == "forward" or options[0].pass_ == "forward":  # one forward run, whatever --order says
         options = [run_options(args.set, **{**base, "pass_": "forward"})]
     inputs = load_inputs(args, options[0].batch)

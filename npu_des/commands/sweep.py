@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--hw", default="edge_dual", help="hardware preset(s) or YAML file(s), comma-separated"
     )
     parser.add_argument(
-        "--order", default="both", help="sequential, interleaved, both (default), or a comma list"
+        "--order", default="both",
+        help="sequential, interleaved, rearranged, rearranged-best, fused, interleaved-auto, both (default: "
+        "sequential,interleaved), or a comma list"
     )
     parser.add_argument(
         "--set",

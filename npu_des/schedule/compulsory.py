@@ -4,14 +4,15 @@ Read off the tasks in issue order: each distinct input tile (and an output updat
 without an earlier producer, like a vector op's dY) is read once, unless an earlier task produced
 it and kept it on chip (a fused or pinned feature map, `write_back=False`) or wrote it back; each
 distinct final output written back is written once. Partial sums, re-reads and evictions are what
-a policy adds on top, so this is the memory half of every lower bound (sim.py and checks.py).
+a policy adds on top (the `dw_dy: free` oracle's dY copies
+are free), so this is the memory half of every lower bound (sim.py and checks.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from npu_des.schedule.tasks import Schedule
+from npu_des.schedule.tasks import FREE_DY_CODE, Schedule
 
 
 def compulsory_traffic(schedule: Schedule) -> dict[tuple[str, str], int]:
@@ -25,6 +26,8 @@ def compulsory_traffic(schedule: Schedule) -> dict[tuple[str, str], int]:
         output = task.output
         reads = task.inputs if task.first or output.key in produced else (*task.inputs, output)
         for ref in reads:
+            if ref.key.kind == FREE_DY_CODE:  # the oracle's dY copy for dW costs no DRAM
+                continue
             if ref.key not in read and ref.key not in on_chip and ref.key not in written:
                 read.add(ref.key)
                 out[(ref.layer, ref.kind)] += ref.nbytes

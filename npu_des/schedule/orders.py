@@ -1,116 +1,158 @@
-"""The backward-pass orders, as pure functions from (layers in backward order, tile grids, cores) to tasks.
+"""The backward-pass orders as pure functions: a block of a layer's tile grid -> tile products in steps.
 
-- sequential: per layer, every dX tile task, then every dW tile task (or dW first). Within an op
-  the reduction loop is innermost, so an output tile stays in the SPM while it accumulates; the
-  output tiles are dealt round-robin to the cores.
-- interleaved (MICRO'23 technique 1): per layer, for each tile iteration (g, m, n, k) in the
-  layer's loop order, the dW and dX partial products that share the dY tile are issued back to
-  back, so the dY tile is fetched once per visit instead of once per op. The loop order per layer
-  (technique 2) and the core partitioning per layer (technique 3) are inputs.
+Tile indices (g, m, n, k) name dY[g,m,n], X/dX[g,m,k] and W/dW[g,n,k]; dX = dY . W^T reduces over n,
+dW = X^T . dY over m (the forward GEMM is X(M,K) . W(K,N), MICRO'23 Alg. 1 line 1). A *step* is one
+sweep of a loop nest's innermost loop: in the traditional orders one complete output tile (its whole
+reduction), in a fused nest the dW and dX products of the innermost iterations. Steps are the unit that
+interleaving alternates and that partitions on different cores are merged by (docs/orders.md).
+
+- sequential: all dX steps (dY walked row-major: m, k outer, n innermost), then all dW steps (dY walked
+  column-major: k, n outer, m innermost); with the tuned baseline each op gets its own loop order.
+- interleaved (MICRO'23 "Only Interleaving"): the same two sequences, alternating step by step
+  (dX-step, dW-step, ...); every output tile completes within its step, so no partial sum is spilled.
+- dXmajor / dWmajor (Fig. 10b/c): one fused loop walking dY row-major (m, k, n: fused loop `mkn`) or
+  column-major (n, k, m: fused loop `nkm`) for both gradients; the other gradient's partial sums stay live.
+- fused(loop_order): any of the six fused nests (the `fused` order, an extension beyond the paper).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import product
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
 
-from npu_des.kinds import Op
-from npu_des.schedule.tasks import TaskList, TileRefs
+from npu_des.kinds import Access, CoreMapping, Op
 from npu_des.tiling import TileGrid
-from npu_des.workload.layers import Layer
 
-INPUT_GRADIENT_LOOP = "mkn"   # dX[m,k] reduces over n: n innermost
-WEIGHT_GRADIENT_LOOP = "knm"  # dW[k,n] reduces over m: m innermost
+Product = tuple[Op, int, int, int, int]  # (op, g, m, n, k): one tile product of one gradient
+Step = tuple[Product, ...]
 
-
-def tile_loop(grid: TileGrid, loop_order: str) -> Iterator[tuple[int, int, int, int]]:
-    """(g, m, n, k) tile indices, groups outermost, then the three axes in `loop_order` (outer first)."""
-    g_count, m_count, n_count, k_count = grid.counts
-    extents = {"m": m_count, "n": n_count, "k": k_count}
-    for g in range(g_count):
-        for values in product(*(range(extents[axis]) for axis in loop_order)):
-            index = dict(zip(loop_order, values))
-            yield g, index["m"], index["n"], index["k"]
+TRADITIONAL_LOOPS: dict[Op, str] = {Op.DX: "mkn", Op.DW: "knm"}  # reduction innermost: n for dX, m for dW
+ACCESS_LOOPS: dict[Access, str] = {Access.DX_MAJOR: "mkn", Access.DW_MAJOR: "nkm"}
+PARTITIONS = tuple(mapping.value for mapping in CoreMapping)  # the core-mapping schemes (old name)
 
 
-def activation_gradients(tasks: TaskList, refs: TileRefs, cores: int) -> None:
-    """The layer's vector op: one in-place elementwise task per dY tile, dealt round-robin."""
-    g_count, m_count, n_count, _ = refs.grid.counts
-    for index, (g, m, n) in enumerate(product(range(g_count), range(m_count), range(n_count))):
-        tasks.add_activation_gradient(refs, g, m, n, index % cores)
+@dataclass(frozen=True)
+class Region:
+    """A block of a grid's tiles: index ranges along G, M, N, K (one data partition, or the whole grid)."""
+
+    g: range
+    m: range
+    n: range
+    k: range
+
+    @classmethod
+    def whole(cls, grid: TileGrid) -> Region:
+        g, m, n, k = grid.counts
+        return cls(range(g), range(m), range(n), range(k))
+
+    @property
+    def counts(self) -> tuple[int, int, int, int]:
+        return len(self.g), len(self.m), len(self.n), len(self.k)
+
+    def axis(self, name: str) -> range:
+        return {"g": self.g, "m": self.m, "n": self.n, "k": self.k}[name]
+
+    def extents(self, grid: TileGrid) -> tuple[int, int, int]:
+        """Elements (M, N, K) of one group of this block: the partition's GEMM, which Algorithm 1 sees."""
+        return (sum(grid.m_tiles[m][1] for m in self.m), sum(grid.n_tiles[n][1] for n in self.n),
+                sum(grid.k_tiles[k][1] for k in self.k))
 
 
-def _layer_tiles(tasks: TaskList, layers: list[Layer], grids: dict[str, TileGrid], cores: int,
-                 vector_layers: frozenset[str]) -> Iterator[tuple[Layer, TileRefs]]:
-    """Each layer with its tile refs, after emitting its vector op (the non-GEMM backward runs first)."""
-    for layer in layers:
-        refs = TileRefs(grids[layer.name])
-        if layer.name in vector_layers:
-            activation_gradients(tasks, refs, cores)
-        yield layer, refs
+def _product(op: Op, g: int, index: dict[str, int]) -> Product:
+    return op, g, index["m"], index["n"], index["k"]
 
 
-def sequential(layers: list[Layer], grids: dict[str, TileGrid], cores: int, first: str = Op.DX,
-               vector_layers: frozenset[str] = frozenset()) -> TaskList:
-    tasks = TaskList()
-    for layer, refs in _layer_tiles(tasks, layers, grids, cores, vector_layers):
-        ops = (Op.DX, Op.DW) if first == Op.DX else (Op.DW, Op.DX)
-        for op in ops:
-            if op == Op.DX and not layer.has_input_gradient:
-                continue
-            add = tasks.add_input_gradient if op == Op.DX else tasks.add_weight_gradient
-            loop = INPUT_GRADIENT_LOOP if op == Op.DX else WEIGHT_GRADIENT_LOOP
-            outputs: dict[tuple[int, int, int], int] = {}
-            for g, m, n, k in tile_loop(refs.grid, loop):
-                out = (g, m, k) if op == Op.DX else (g, n, k)
-                core = outputs.setdefault(out, len(outputs)) % cores
-                add(refs, g, m, n, k, core)
-    return tasks
+def op_steps(region: Region, op: Op, loop_order: str) -> Iterator[Step]:
+    """One gradient's tile products in `loop_order` (outer first), a step per innermost sweep."""
+    outer, middle, inner = (region.axis(axis) for axis in loop_order)
+    for g in region.g:
+        for a in outer:
+            for b in middle:
+                yield tuple(_product(op, g, dict(zip(loop_order, (a, b, c)))) for c in inner)
 
 
-PARTITIONS = ("output", "m", "n", "op")
+def fused_steps(region: Region, loop_order: str, has_input_gradient: bool) -> Iterator[Step]:
+    """One fused nest: per iteration the dW product, then the dX product sharing its dY tile."""
+    outer, middle, inner = (region.axis(axis) for axis in loop_order)
+    ops = (Op.DW, Op.DX) if has_input_gradient else (Op.DW,)
+    for g in region.g:
+        for a in outer:
+            for b in middle:
+                yield tuple(_product(op, g, dict(zip(loop_order, (a, b, c)))) for c in inner for op in ops)
 
 
-def interleaved_core(partition: str, cores: int, counts: tuple[int, int, int, int], op: str,
-                     g: int, m: int, n: int, k: int, dy_tile: int, output_tile: int) -> int:
-    """Which core runs one gradient's partial product of iteration (g, m, n, k) (MICRO'23 technique 3).
+def sequential_steps(region: Region, has_input_gradient: bool, first: Op = Op.DX,
+                     loops: dict[Op, str] = TRADITIONAL_LOOPS) -> list[Step]:
+    """The baseline: every dX step, then every dW step (or dW first), each op in its own loop order."""
+    ordered = (Op.DX, Op.DW) if first == Op.DX else (Op.DW, Op.DX)
+    ops = [op for op in ordered if op == Op.DW or has_input_gradient]
+    return [step for op in ops for step in op_steps(region, op, loops[op])]
 
-    output: each op's output tiles dealt round-robin (in order of first use); a partial sum stays on
-            one core and the cores share each dY tile through the SPM (split each op's tiles).
-    m / n:  dY partitioned along M / N; each core computes both gradients for its part of dY
-            (the other gradient's partial sums then hop between cores).
+
+def interleaved_steps(region: Region, has_input_gradient: bool) -> list[Step]:
+    """MICRO'23 Only Interleaving: the traditional dX and dW sequences alternate step by step, dX first;
+    the first layer has no dX, so it is just its dW sequence."""
+    dw = op_steps(region, Op.DW, TRADITIONAL_LOOPS[Op.DW])
+    if not has_input_gradient:
+        return list(dw)
+    dx = op_steps(region, Op.DX, TRADITIONAL_LOOPS[Op.DX])
+    return [step for pair in zip_longest(dx, dw) for step in pair if step is not None]
+
+
+def access_steps(region: Region, access: Access, has_input_gradient: bool) -> list[Step]:
+    """A layer block in one of the three MICRO'23 access orders (Algorithm 1 picks among them)."""
+    if access == Access.INTERLEAVING:
+        return interleaved_steps(region, has_input_gradient)
+    return list(fused_steps(region, ACCESS_LOOPS[access], has_input_gradient))
+
+
+def core_of(mapping: str, cores: int, counts: tuple[int, int, int, int], op: Op, m: int, n: int,
+            dy_tile: int, output_tile: int) -> int:
+    """Which of `cores` (0-based, within a partition's core group) runs one tile product.
+
+    output: each op's output tiles dealt round-robin in order of first use; a partial sum stays on
+            one core and the cores share each dY tile through the SPM.
+    m / n:  dY split along M / N (block-local tile index m / n); each core computes both gradients for
+            its part of dY (the other gradient's partial sums then hop between cores).
     op:     dX on one half of the cores, dW on the other, consuming the same dY tiles via the SPM.
     A split with fewer tiles than cores falls back to dealing dY tiles round-robin.
     """
+    if cores == 1:
+        return 0
     _, m_tiles, n_tiles, _ = counts
-    if partition == "output":
+    if mapping == CoreMapping.OUTPUT:
         return output_tile % cores
-    if partition == "op" and cores >= 2:
+    if mapping == CoreMapping.OP:
         half = cores // 2
         return (output_tile % half) if op == Op.DW else half + (output_tile % (cores - half))
-    extent = {"m": (m_tiles, m), "n": (n_tiles, n)}.get(partition)
+    extent = {CoreMapping.M: (m_tiles, m), CoreMapping.N: (n_tiles, n)}.get(CoreMapping(mapping))
     if extent is not None and extent[0] >= cores:
         return extent[1] % cores
     return dy_tile % cores
 
 
-def interleaved(layers: list[Layer], grids: dict[str, TileGrid], cores: int,
-                loop_orders: dict[str, str], partitions: dict[str, str],
-                vector_layers: frozenset[str] = frozenset()) -> TaskList:
-    tasks = TaskList()
-    for layer, refs in _layer_tiles(tasks, layers, grids, cores, vector_layers):
-        partition = partitions[layer.name]
-        counts = refs.grid.counts
-        dy_tiles: dict[tuple[int, int, int], int] = {}
-        dx_tiles: dict[tuple[int, int, int], int] = {}
-        dw_tiles: dict[tuple[int, int, int], int] = {}
-        for g, m, n, k in tile_loop(refs.grid, loop_orders[layer.name]):
-            dy_tile = dy_tiles.setdefault((g, m, n), len(dy_tiles))
-            dw_tile = dw_tiles.setdefault((g, n, k), len(dw_tiles))
-            core = interleaved_core(partition, cores, counts, Op.DW, g, m, n, k, dy_tile, dw_tile)
-            tasks.add_weight_gradient(refs, g, m, n, k, core)
-            if layer.has_input_gradient:
-                dx_tile = dx_tiles.setdefault((g, m, k), len(dx_tiles))
-                core = interleaved_core(partition, cores, counts, Op.DX, g, m, n, k, dy_tile, dx_tile)
-                tasks.add_input_gradient(refs, g, m, n, k, core)
-    return tasks
+def deal(steps: Sequence[Step], mapping: str, group: tuple[int, ...],
+         region: Region) -> list[tuple[Step, tuple[int, ...]]]:
+    """Each step with the core of each of its products (`group`: the cores this block runs on)."""
+    dy_first: dict[tuple[int, int, int], int] = {}
+    output_first: dict[Op, dict[tuple[int, int, int], int]] = {Op.DX: {}, Op.DW: {}}
+    counts = region.counts
+    dealt = []
+    for step in steps:
+        cores = []
+        for op, g, m, n, k in step:
+            dy_tile = dy_first.setdefault((g, m, n), len(dy_first))
+            outputs = output_first[op]
+            output_tile = outputs.setdefault((g, m, k) if op == Op.DX else (g, n, k), len(outputs))
+            index = core_of(mapping, len(group), counts, op, m - region.m.start, n - region.n.start, dy_tile,
+                            output_tile)
+            cores.append(group[index])
+        dealt.append((step, tuple(cores)))
+    return dealt
+
+
+def merge(streams: Sequence[Sequence[tuple[Step, tuple[int, ...]]]]) -> list[tuple[Step, tuple[int, ...]]]:
+    """Streams that run on different cores, issued one step from each in turn, so partial sums shared
+    across them (accumulated partitions) pass from stream to stream instead of waiting for a whole stream."""
+    return [step for group in zip_longest(*streams) for step in group if step is not None]

@@ -11,6 +11,7 @@ from npu_des.errors import ConfigError
 from npu_des.kinds import KIND_CODES, KIND_OF_CODE, KINDS, TensorKind
 from npu_des.schedule.backward import build_schedule
 from npu_des.schedule.forward import forward_layer_order
+from npu_des.schedule.layer_plan import plan_layers
 from npu_des.schedule.pinning import (
     backward_candidates,
     disjoint_pin_deps,
@@ -32,7 +33,8 @@ def plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
          dy_reads: dict[str, int] | None = None) -> tuple[Schedule, PinnedBytes]:
     """Graph -> tiles -> schedule, with every capacity check done before any simulation.
 
-    A plan that cannot fit names the hardware and model it failed on. `dy_reads` (layer -> dY bytes
+    A plan that cannot fit names the hardware and model it failed on. `partitions` (layer -> core
+    mapping) overrides `run.core_mapping` per layer. `dy_reads` (layer -> dY bytes
     read by an unpinned run) lets the backward pin planner weigh each dY pin by what it saves.
     """
     try:
@@ -50,8 +52,9 @@ def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partition
     indices = {layer.name: index for index, layer in enumerate(workload.layers)}
     budget = SpmBudget.of(hw, options)
     override = (options.tile.m, options.tile.n, options.tile.k) if options.tile else None
+    sparsity = Sparsity.from_options(options)
     grids = plan_tiles(layers, indices, budget, cores=hw.cores.count, array=hw.cores.array, override=override,
-                       sparsity=Sparsity.from_options(options))
+                       sparsity=sparsity)
     if options.pins and options.pin_plan != "none":
         raise ConfigError("give either run.pins or run.pin_plan, not both", field="run.pin_plan")
 
@@ -60,6 +63,8 @@ def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partition
 
     if forward_pass:
         return plan_forward_pins(layers, grids, hw.cores.count, budget, options, check_count)
+    layer_plans = plan_layers(layers, grids, budget, hw, options, sparsity, partitions)
+    grids = {name: layer_plan.grid for name, layer_plan in layer_plans.items()}
     check_count(grids)
     pin_budget = budget.backward_pin_bytes(largest_working_set_bytes(grids.values()))
     pins = resolve_pins(options.pins, grids, {layer.name: q for q, layer in enumerate(layers)})
@@ -70,9 +75,7 @@ def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partition
         pins = {(by_name[pin.tensor], KIND_CODES[TensorKind.DY]): pin for pin in chosen}
     check_pins_fit(list(pins.values()), pin_budget,
                    "run.pin_plan" if options.pin_plan != "none" else "run.pins")
-    schedule = build_schedule(
-        layers, backward, grids, hw.cores.count, options, hw.spm.capacity_bytes, partitions
-    )
+    schedule = build_schedule(layers, backward, layer_plans, hw.cores.count, options)
     names = {grid.index: name for name, grid in grids.items()}
     ops = {name: tuple(op for op in schedule.op_deps if op[0] == name) for name in grids}
     schedule = disjoint_pin_deps(

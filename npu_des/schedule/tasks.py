@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from npu_des.kinds import KIND_CODES, GemmExtents, Op, OpId, TensorKind, TileIndex, TileKey
 from npu_des.tiling import TileGrid
 
-__all__ = ["KIND_CODES", "VECTOR_OP", "OpId", "Schedule", "TaskList", "TileRef", "TileRefs", "TileTask"]
+__all__ = ["FREE_DY_CODE", "KIND_CODES", "VECTOR_OP", "OpId", "Schedule", "TaskList", "TileRef", "TileRefs",
+           "TileTask"]
 
 VECTOR_OP = Op.VECTOR  # old name of Op.VECTOR
+FREE_DY_CODE = len(KIND_CODES)  # key kind of a dW task's own dY copy under `run.dw_dy: free` (an oracle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class TileTask:
     `write_back`: a final output goes to DRAM; False for a feature map kept on chip (pinned or
     fused), released clean. `hand_over`: with write_back False, the output's SPM reference passes
     to the task that consumes it, which lists it in `frees` (fused intermediates).
+    `after`: ids of earlier tasks whose final output must be computed and written back before this
+    task starts (tile-level cross-layer dependencies, `run.dependencies: tile`).
     """
 
     id: int
@@ -54,6 +58,7 @@ class TileTask:
     write_back: bool = True
     hand_over: bool = False
     frees: tuple[TileRef, ...] = ()
+    after: tuple[int, ...] = ()
 
     @property
     def macs(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op
+from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op, Order
 from npu_des.metrics import LayerRow, RunResult, TimelineEvent
 from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.tasks import Schedule
@@ -195,18 +195,17 @@ def _vector_span(executors: list[CoreExecutor], sync: Synchronizer) -> float:
 
 
 def order_label(options: RunOptions) -> str:
-    """`interleaved-auto` when the interleaved loop order is chosen per layer, else the order's name."""
+    """The order's name as summaries, tables and sweeps spell it: `forward` for a forward pass, and
+    `interleaved-auto` for the fused order with its per-layer loop order (the alias's name)."""
     if options.pass_ == "forward":
         return "forward"
-    return (
-        "interleaved-auto"
-        if options.order == "interleaved" and options.loop_order == "auto"
-        else options.order
-    )
+    if options.order == Order.FUSED and options.loop_order == "auto":
+        return "interleaved-auto"
+    return str(options.order)
 
 
 def _choices(schedule: Schedule) -> dict[str, dict[str, str]]:
-    """Per layer: the tile shape, and for interleaved runs the loop order and partition scheme used."""
+    """Per layer: the tile shape, and what its layer plan decided (orders, partitions, core mapping)."""
     return {
         name: {"tile": _tile_label(g.shape), **schedule.layer_choices.get(name, {})}
         for name, g in schedule.grids.items()

@@ -1,17 +1,18 @@
 """`simulate()`: the one call that runs a workload on a hardware preset, whatever the options ask.
 
-It resolves what needs simulations of its own before the real run, `partition: auto` (each layer
-simulated alone under every scheme, npu_des/sim/autotune.py), then hands the partitions to the
-engine (npu_des/sim/engine.py), which plans and runs.
+It resolves what needs simulations of its own before the real run (`rearranged-best`, `partition:
+auto`, `core_mapping: auto`: each layer simulated alone, npu_des/sim/autotune.py) into
+`run.layer_choices`, then hands the options to the engine (npu_des/sim/engine.py), which plans and runs.
 """
 
 from __future__ import annotations
 
 from npu_des.config import HardwareConfig, RunOptions
 from npu_des.metrics import RunResult
-from npu_des.sim.autotune import choose_partitions
+from npu_des.sim.autotune import resolve_choices
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.engine import Progress, simulate_once
+from npu_des.sim.oracles import FreeDyDmaEngine
 from npu_des.workload import Workload
 
 
@@ -20,11 +21,13 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
              progress: Progress | None = None) -> RunResult:
     """Simulate the backward pass of `workload` on `hw` in the order `options.order` (or its forward pass).
 
-    `partitions` (layer -> multi-core scheme) overrides `options.partition` for those layers;
-    with `partition: auto` each layer's scheme is chosen by simulating it alone (autotune.py).
-    `dma_engine` lets an oracle variant (e.g. npu_des.sweep.variants.DyOnceDmaEngine) replace the DMA model.
+    `partitions` (layer -> core mapping) overrides `options.core_mapping` for those layers; choices
+    left to simulation are resolved per layer first (autotune.py). `dma_engine` lets an oracle variant
+    (e.g. npu_des.sweep.variants.DyOnceDmaEngine) replace the DMA model; `run.dw_dy: free` selects the
+    oracle engine that serves the dW op's dY copies for free (npu_des/sim/oracles.py).
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
     """
-    if options.partition == "auto" and partitions is None:
-        partitions = choose_partitions(workload, hw, options)
+    options = resolve_choices(workload, hw, options)
+    if options.dw_dy == "free" and dma_engine is DmaEngine:
+        dma_engine = FreeDyDmaEngine
     return simulate_once(workload, hw, options, partitions, dma_engine, progress)

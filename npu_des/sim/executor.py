@@ -1,7 +1,8 @@
 """Runs a core's tile tasks: prefetch the next task's operands while the current one computes.
 
 Per core, `prefetch_depth` tasks load ahead of the one computing (double buffering at depth 1).
-A task first waits for the ops that produce its layer's dY, then references its input tiles
+A task first waits for the ops that produce its layer's dY (or, with tile-level dependencies, for the
+write-backs of the tasks in its `after`), then references its input tiles
 (loading misses over the core's DMA engine) and its output tile, waits for the previous
 contribution to that output to finish, computes, releases, and writes back a final output.
 """
@@ -45,6 +46,8 @@ class Synchronizer:
         self.env = env
         self.done = bytearray(len(schedule.tasks))
         self._task_events: dict[int, simpy.Event] = {}
+        self.written = bytearray(len(schedule.tasks))  # final output computed and stored (TileTask.after)
+        self._written_events: dict[int, simpy.Event] = {}
         self.remaining: dict[OpId, int] = {}
         for task in schedule.tasks:
             op = (task.layer, task.op)
@@ -67,6 +70,21 @@ class Synchronizer:
         if event is None:
             event = self._task_events[task_id] = self.env.event()
         return event
+
+    def written_event(self, task_id: int) -> simpy.Event | None:
+        """Event that fires when task `task_id`'s final output has been written back; None if it has."""
+        if self.written[task_id]:
+            return None
+        event = self._written_events.get(task_id)
+        if event is None:
+            event = self._written_events[task_id] = self.env.event()
+        return event
+
+    def task_written(self, task_id: int) -> None:
+        self.written[task_id] = 1
+        event = self._written_events.pop(task_id, None)
+        if event is not None:
+            event.succeed()
 
     def task_computed(self, task: TileTask) -> None:
         self.done[task.id] = 1
@@ -130,7 +148,14 @@ class CoreExecutor:
             self.sync.task_computed(task)
             if written is not None:
                 written.callbacks.append(self._output_written_callback((task.layer, task.op)))
+                written.callbacks.append(self._task_written_callback(task.id))
+            else:
+                self.sync.task_written(task.id)
         self.finished = True
+
+    def _task_written_callback(self, task_id: int) -> Callable[[simpy.Event], None]:
+        """A callback for an output's write-back event: tasks `after` this one may start."""
+        return lambda _event: self.sync.task_written(task_id)
 
     def _output_written_callback(self, op: OpId) -> Callable[[simpy.Event], None]:
         """A callback for an output's write-back event: the op counts the write-back as done."""
@@ -143,6 +168,8 @@ class CoreExecutor:
             waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
             yield handed  # a fused consumer's input is its producer task's output: let it exist first
         pending = [event for event in self.sync.deps[(task.layer, task.op)] if not event.triggered]
+        written_event = self.sync.written_event
+        pending += [event for task_id in task.after if (event := written_event(task_id)) is not None]
         loads = []
         later = task.inputs
         if pending:  # X and W are in DRAM from the start: fetch them while dY is still being produced

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from npu_des.config import load_hardware, parse_value, run_options
+from npu_des.config import load_hardware, order_fields, parse_value, run_options
 from npu_des.errors import ConfigError, Interrupted, SimulationStuck, one_line
 from npu_des.files import check_output_dir
 from npu_des.kinds import DIRECTIONS, TensorKind
@@ -28,7 +28,7 @@ from npu_des.sim.driver import simulate
 from npu_des.sweep.progress import progress_bar
 from npu_des.sweep.spec import Point, SweepSpec, validate
 from npu_des.sweep.table import SweepTable, sweep_lock
-from npu_des.sweep.variants import variant_engine
+from npu_des.sweep.variants import variant_engine, variant_overrides
 from npu_des.workload import Workload
 
 
@@ -45,7 +45,8 @@ def run_point(point: Point) -> dict[str, Any]:
     row.update({key: parse_value(value) for key, value in point.settings})
     try:
         hardware = load_hardware(point.hardware, point.overrides)
-        options = run_options(point.overrides, order=point.order)
+        overrides = [*point.overrides, *variant_overrides(point.variant)]
+        options = run_options(overrides, **order_fields(point.order))
         workload = _workload(point.model, options.batch)
         engine, check = variant_engine(point.variant)
         result = simulate(workload, hardware, options, dma_engine=engine)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from npu_des.config import ORDERS, load_hardware, run_options
+from npu_des.config import ORDER_NAMES, ORDERS, load_hardware, order_fields, run_options
 from npu_des.errors import ConfigError
 from npu_des.models import build_model
 from npu_des.sweep.variants import VARIANTS
@@ -149,8 +149,8 @@ def build_spec(
         if keys.count(key) > 1:
             raise ConfigError(f"key '{key}' given twice; list all its values in one --set", field="--set")
     for order in orders:
-        if order not in ORDERS:
-            raise ConfigError(f"unknown order '{order}'", field="--order", allowed=", ".join(ORDERS))
+        if order not in ORDER_NAMES:
+            raise ConfigError(f"unknown order '{order}'", field="--order", allowed=", ".join(ORDER_NAMES))
     for variant in variants:
         if variant not in VARIANTS:
             raise ConfigError(f"unknown variant '{variant}'", field="--variant", allowed=", ".join(VARIANTS))
@@ -173,5 +173,5 @@ def validate(points: Sequence[Point]) -> None:
         if (point.hardware, point.settings) in checked:
             continue
         load_hardware(point.hardware, point.overrides)
-        run_options(point.overrides, order=point.order)
+        run_options(point.overrides, **order_fields(point.order))
         checked.add((point.hardware, point.settings))

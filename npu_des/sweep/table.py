@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npu_des.config import ORDERS, resolve_preset
+from npu_des.config import ORDER_NAMES, resolve_preset
 from npu_des.errors import ConfigError, one_line, warn
 from npu_des.files import read_bytes, read_text
 from npu_des.kinds import KINDS
@@ -94,7 +94,7 @@ def _value_key(value: Any) -> tuple[int, float, str]:
 
 
 def canonical_key(row: dict[str, Any], keys: list[str]) -> tuple:
-    order = ORDERS.index(row["order"]) if row["order"] in ORDERS else len(ORDERS)
+    order = ORDER_NAMES.index(row["order"]) if row["order"] in ORDER_NAMES else len(ORDER_NAMES)
     return (
         *(_value_key(row[name]) for name in LEADING),
         *(_value_key(row.get(key)) for key in keys),

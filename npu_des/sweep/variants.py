@@ -1,5 +1,9 @@
 """Simulator variants a sweep can run besides the real hardware: idealised oracles that bound a technique.
 
+`dw_dy_free`: MICRO'23's own ideal (its Fig. 6, "dY fetched once"): the dW op gets dY for free and the
+dX op reads it normally. Each dW task reads its dY tile as a copy of its own that arrives without DRAM
+traffic or time (`run.dw_dy: free`, npu_des/sim/oracles.py); the copy still takes SPM space.
+
 `dy_once`: every dY tile crosses DRAM at most once per run; a later miss on the same tile is served
 at no DRAM cost or time (as if an unbounded side buffer kept it). The SPM still allocates the tile,
 so capacity pressure is unchanged and only the dY re-reads disappear: the replication study's
@@ -18,8 +22,9 @@ from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.metrics import RunResult
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.dram import DramChannel
+from npu_des.sim.oracles import FreeDyDmaEngine
 
-VARIANTS = ("baseline", "dy_once")
+VARIANTS = ("baseline", "dy_once", "dw_dy_free")
 
 _SEEN_DY: weakref.WeakKeyDictionary[DramChannel, set[TileKey]] = weakref.WeakKeyDictionary()
 
@@ -48,6 +53,12 @@ def _check_dy_once(result: RunResult) -> None:
         raise RuntimeError("dy_once variant did not take effect: dY reads exceed one fetch per tile")
 
 
+def _check_dw_dy_free(result: RunResult) -> None:
+    """Refuse a run in which the oracle's option did not reach the plan."""
+    if result.options.get("dw_dy") != "free":
+        raise RuntimeError("dw_dy_free variant did not take effect: run.dw_dy is not 'free'")
+
+
 def variant_engine(variant: str) -> tuple[type[DmaEngine], Callable[[RunResult], None]]:
     """The DMA engine class to simulate `variant` with (`simulate(..., dma_engine=...)`), and a result
     check."""
@@ -55,4 +66,11 @@ def variant_engine(variant: str) -> tuple[type[DmaEngine], Callable[[RunResult],
         return DmaEngine, _no_check
     if variant == "dy_once":
         return DyOnceDmaEngine, _check_dy_once
+    if variant == "dw_dy_free":
+        return FreeDyDmaEngine, _check_dw_dy_free
     raise ValueError(f"unknown variant {variant!r} (allowed: {', '.join(VARIANTS)})")
+
+
+def variant_overrides(variant: str) -> tuple[str, ...]:
+    """Run options a variant sets (`--set` syntax), on top of the point's own."""
+    return ("run.dw_dy=free",) if variant == "dw_dy_free" else ()

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from npu_des.analysis.checks import check_run
+from npu_des.analysis.checks import check_run, rebuild_schedule
 from npu_des.cli import main
 from npu_des.config import HardwareConfig, RunOptions, hardware_from_dict, load_hardware, run_options
 from npu_des.errors import ConfigError
@@ -183,6 +183,12 @@ SET_KEYS = [
     "run.batch",
     "run.tile.m",
     "run.order",
+    "run.baseline",
+    "run.partition",
+    "run.partitions",
+    "run.core_mapping",
+    "run.dependencies",
+    "run.layer_choices",
     "run.pins",
     "run.sequential_first",
     "spm",
@@ -207,6 +213,13 @@ VALUES = st.one_of(
             "mnk",
             "auto",
             "dW",
+            "rearranged",
+            "weight-sharing",
+            "dY-sharing",
+            "ifmap-sharing",
+            "tuned",
+            "tile",
+            "{conv1: {partition: ifmap-sharing, partitions: 64}}",
             "'",
             "}{",
         ]
@@ -237,7 +250,8 @@ option_items = st.one_of(
         lambda text: f"--order={text}",
         st.one_of(
             st.sampled_from(
-                ["sequential", "interleaved", "interleaved-auto", "both", "sequential,interleaved", ""]
+                ["sequential", "interleaved", "rearranged", "rearranged-best", "fused", "interleaved-auto",
+                 "both", "sequential,interleaved", "interleaved,interleaved", ""]
             ),
             printable,
         ),
@@ -254,7 +268,10 @@ option_items = st.one_of(
         st.one_of(st.sampled_from(["edge_dual", "ethos_n77", "server_dual"]), st.text(max_size=12)),
     ),
     st.builds(lambda value: f"--batch={value}", st.integers(-5, 8)),
-    st.builds(lambda value: f"--partition={value}", st.sampled_from(["output", "m", "n", "op"])),
+    st.builds(lambda value: f"--partition={value}",
+              st.sampled_from(["none", "weight-sharing", "dY-sharing", "ifmap-sharing", "auto", "output"])),
+    st.builds(lambda value: f"--core-mapping={value}", st.sampled_from(["output", "m", "n", "op", "diag"])),
+    st.builds(lambda value: f"--baseline={value}", st.sampled_from(["fixed", "tuned", "best"])),
 )
 
 
@@ -378,8 +395,12 @@ def small_options(draw: st.DrawFn) -> RunOptions:
         return run_options(**common, fuse=draw(st.sampled_from([(), ("auto",)])), **{"pass": "forward"})
     return run_options(
         **common,
-        order=draw(st.sampled_from(["sequential", "interleaved"])),
-        partition=draw(st.sampled_from(["output", "m", "n", "op"])),
+        order=draw(st.sampled_from(["sequential", "interleaved", "rearranged", "rearranged-best", "fused"])),
+        baseline=draw(st.sampled_from(["fixed", "tuned"])),
+        partition=draw(st.sampled_from(["none", "none", "weight-sharing", "dY-sharing", "ifmap-sharing"])),
+        partitions=draw(st.sampled_from([None, 2, 3])),
+        core_mapping=draw(st.sampled_from(["output", "m", "n", "op"])),
+        dependencies=draw(st.sampled_from(["op", "tile"])),
         loop_order=draw(st.sampled_from(["mnk", "nkm", "kmn", "auto"])),
         sequential_first=draw(st.sampled_from(["dX", "dW"])),
         vector_ops=draw(st.booleans()),
@@ -408,12 +429,7 @@ def test_simulator_keeps_its_invariants_on_random_small_configs(workload, hw, op
             moved[record.direction][record.kind] += record.bytes
     assert moved == result.dram_bytes
     # every scheduled tile computed exactly once
-    schedule, _ = plan(
-        workload,
-        hw,
-        options,
-        {n: c["partition"] for n, c in result.choices.items() if "partition" in c} or None,
-    )
+    schedule = rebuild_schedule(result, workload, hw, options)
     computed = sorted(
         (e.layer, e.op, e.tile) for e in result.timeline if e.resource.endswith((".array", ".vector"))
     )

@@ -58,7 +58,8 @@ def test_compare_prints_totals_and_per_layer_deltas_and_draws_a_chart(runs, tmp_
     assert (f" {delta:+,} (" if delta else " 0 (1.000x)") in total_line
     time_line = next(line for line in out.splitlines() if line.startswith("time (cycles)"))
     change = inter["total_cycles"] - seq["total_cycles"]
-    assert f"{change:+,.0f} ({inter['total_cycles'] / seq['total_cycles']:.3f}x)" in time_line
+    ratio = inter["total_cycles"] / seq["total_cycles"]
+    assert (f"{change:+,.0f} ({ratio:.3f}x)" if change else f" 0 ({ratio:.3f}x)") in time_line
     assert "energy (uJ)" in out and "energy dram (uJ)" in out
     for row in load_runs(runs / "sequential")[0].layers:
         assert any(line.startswith(row["layer"] + " ") for line in out.splitlines()), row["layer"]

@@ -16,7 +16,7 @@ from npu_des.models import build_model
 from npu_des.report.tables import baseline_lines, comparison_rows, print_summary, write_run
 from npu_des.sim.driver import simulate
 
-ORDERS = ({"order": "sequential"}, {"order": "interleaved"}, {"order": "interleaved", "loop_order": "auto"})
+ORDERS = ({"order": "sequential"}, {"order": "interleaved"}, {"order": "fused", "loop_order": "auto"})
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""MICRO'23 techniques 2 and 3: closed-form traffic per tile loop order, auto selection, partitioning."""
+"""The fused loop nests (order `fused`): closed-form traffic per loop order, auto selection; core mapping."""
 
 from __future__ import annotations
 
@@ -28,10 +28,12 @@ def run_order(tiles: tuple[int, int, int], capacity_kb: float, loop_order: str):
     m, n, k = tiles
     workload = single_linear(m=m * TILE, k=k * TILE, n=n * TILE)
     hw = make_hw(f"spm.capacity_kb={capacity_kb}")
-    options = run_options(order="interleaved", loop_order=loop_order, tile={"m": TILE, "n": TILE, "k": TILE},
+    options = run_options(order="fused", loop_order=loop_order, tile={"m": TILE, "n": TILE, "k": TILE},
                           spm_fraction=1.0)
     schedule, _ = plan(workload, hw, options)
-    estimate = total_bytes(interleaved_traffic(schedule.grids["layer"], loop_order, hw.spm.capacity_bytes))
+    grid = schedule.grids["layer"]
+    estimate = total_bytes(interleaved_traffic(grid, schedule.layer_choices["layer"]["loop_order"],
+                                               hw.spm.capacity_bytes))
     return estimate, simulate(workload, hw, options)
 
 
@@ -86,11 +88,12 @@ def test_big_spm_makes_every_order_compulsory():
         )
 
 
-@pytest.mark.parametrize("partition", PARTITIONS)
-def test_partition_schemes_compute_every_tile_exactly_once(partition):
+@pytest.mark.parametrize("order", ["interleaved", "fused"])
+@pytest.mark.parametrize("mapping", PARTITIONS)
+def test_core_mappings_compute_every_tile_exactly_once(mapping, order):
     hw = make_hw("cores.count=2", "spm.capacity_kb=24")
     workload = build_model("tiny_cnn")
-    options = run_options(order="interleaved", partition=partition)
+    options = run_options(order=order, core_mapping=mapping)
     result = simulate(workload, hw, options)
     schedule, _ = plan(workload, hw, options)
     scheduled = Counter((t.layer, t.op, ".".join(map(str, t.tile))) for t in schedule.tasks)
@@ -99,23 +102,23 @@ def test_partition_schemes_compute_every_tile_exactly_once(partition):
     assert all(busy > 0 for busy in result.core_busy_cycles)
 
 
-def test_op_partition_puts_each_gradient_on_its_own_core():
+def test_op_mapping_puts_each_gradient_on_its_own_core():
     hw = make_hw("cores.count=2", "spm.capacity_kb=24")
-    result = simulate(build_model("tiny_cnn"), hw, run_options(order="interleaved", partition="op"))
+    result = simulate(build_model("tiny_cnn"), hw, run_options(order="interleaved", core_mapping="op"))
     cores_by_op = {(e.op, e.resource) for e in result.timeline if e.resource.endswith(".array")}
     assert cores_by_op == {("dW", "core0.array"), ("dX", "core1.array")}
 
 
 @pytest.mark.slow
-def test_auto_partition_picks_the_fastest_scheme_for_the_layer():
+def test_auto_core_mapping_picks_the_fastest_mapping_for_the_layer():
     workload = single_linear(m=256, k=96, n=128)
     hw = make_hw("cores.count=2", "spm.capacity_kb=16")
-    options = run_options(order="interleaved")
+    options = run_options(order="fused")
     isolated = {p: layer_time(workload.layers[1], hw, options, p) for p in PARTITIONS}
-    auto = simulate(workload, hw, run_options(order="interleaved", partition="auto"))
-    assert isolated[auto.choices["layer"]["partition"]] == min(isolated.values())
+    auto = simulate(workload, hw, run_options(order="fused", core_mapping="auto"))
+    assert isolated[auto.choices["layer"]["core_mapping"]] == min(isolated.values())
     times = {
-        p: simulate(workload, hw, run_options(order="interleaved", partition=p)).total_cycles
+        p: simulate(workload, hw, run_options(order="fused", core_mapping=p)).total_cycles
         for p in PARTITIONS
     }
     # the real producer (1 -> 96) also gets its own choice, so allow its few hundred cycles of difference

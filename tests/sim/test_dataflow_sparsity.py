@@ -32,11 +32,13 @@ def switches(tasks, dataflow) -> int:
     return sum(a != b for a, b in pairwise(flows))
 
 
-@pytest.mark.parametrize(("order", "expected_switches"), [("sequential", 1), ("interleaved", 2)])
+@pytest.mark.parametrize(("order", "expected_switches"),
+                         [("sequential", 1), ("interleaved", 1), ("fused", 2)])
 def test_per_op_dataflow_runs_dx_on_ws_and_dw_on_os_plus_cost_per_switch(order, expected_switches):
     # 24x40x16 layer + its 1->40 producer, one tile each, on 4x4 PEs.
     # sequential: layer dX (ws), layer dW (os), producer dW (os)  -> 1 switch
-    # interleaved: layer dW (os), layer dX (ws), producer dW (os) -> 2 switches
+    # interleaved: its dX step, then its dW step: the same sequence -> 1 switch
+    # fused: layer dW (os), layer dX (ws), producer dW (os) -> 2 switches
     hw = make_hw(PER_OP, "cores.array.reconfiguration_cycles=7", "spm.capacity_kb=1024")
     result = simulate(single_linear(m=24, k=40, n=16), hw, run_options(order=order, tile=WHOLE))
     dx_ws = gemm_cycles(24, 16, 40, 4, 4, "ws")       # dX = dY[24x16] . W^T[16x40]
@@ -65,12 +67,12 @@ def test_reconfigurations_are_dataflow_switches_in_each_cores_order_times_cost(o
 
 
 def test_stationary_reuse_saves_r_cycles_per_tile_whose_stationary_operand_is_held():
-    # 16x8x8 layer, 8x8x8 tiles (2 M tiles), interleaved, loop order nkm (m innermost), 4x4 PEs.
+    # 16x8x8 layer, 8x8x8 tiles (2 M tiles), fused loop order nkm (m innermost: dWmajor), 4x4 PEs.
     # core order: layer dW(n0,k0,m0) os | dX(m0) ws | dW(m1) os | dX(m1) ws | producer dW(m0) os | dW(m1) os
     # accumulator: layer dW[0,0] held again by the 2nd layer dW -> reuse; producer dW[0,0] by its 2nd -> reuse
     # operand register: W[0,0] (ws) held again by the 2nd dX -> reuse. 3 reuses x R=4 = 12 cycles.
     workload = single_linear(m=16, k=8, n=8)
-    options = run_options(order="interleaved", loop_order="nkm", tile=EIGHTS)
+    options = run_options(order="fused", loop_order="nkm", tile=EIGHTS)
     plain = simulate(workload, make_hw(PER_OP, "spm.capacity_kb=1024"), options)
     reuse = make_hw(PER_OP, "spm.capacity_kb=1024", "cores.array.stationary_reuse=true")
     reused = simulate(workload, reuse, options)

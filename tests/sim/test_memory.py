@@ -98,7 +98,7 @@ def test_huge_spm_moves_compulsory_bytes_only(order):
 
 
 @pytest.mark.parametrize(("m_tiles", "n_tiles", "k_tiles"), [(4, 1, 2), (2, 2, 2), (3, 2, 1)])
-def test_interleaved_reads_dy_fewer_times_by_closed_form(m_tiles, n_tiles, k_tiles):
+def test_fused_mnk_reads_dy_fewer_times_by_closed_form(m_tiles, n_tiles, k_tiles):
     """Explicit (software-managed) SPM, one core, prefetch depth 1: a tile is reused only while an
     in-flight task holds it, i.e. only by the very next task.
 
@@ -106,14 +106,14 @@ def test_interleaved_reads_dy_fewer_times_by_closed_form(m_tiles, n_tiles, k_til
       row share it: Tm reads if Tn = 1, else Tm*Tk*Tn.
     sequential, dW loop (k, n, m): m is innermost, so dY changes every task (Tm > 1 in all cases
       here): Tk*Tn*Tm reads.
-    interleaved, loop (m, n, k): the dW and dX tasks of all k follow each other: Tm*Tn reads.
+    fused, loop (m, n, k): the dW and dX tasks of all k follow each other: Tm*Tn reads.
     """
     tile = 8
     workload = single_linear(m=m_tiles * tile, k=k_tiles * tile, n=n_tiles * tile)
     hw = make_hw("spm.policy=explicit")
     options = {"tile": {"m": tile, "n": tile, "k": tile}}
     seq = simulate(workload, hw, run_options(order="sequential", **options))
-    inter = simulate(workload, hw, run_options(order="interleaved", **options))
+    inter = simulate(workload, hw, run_options(order="fused", **options))
 
     def layer_dy_reads(result):
         return next(row for row in result.layers if row.layer == "layer").read_bytes["dY"]
@@ -129,7 +129,7 @@ def test_interleaved_reads_dy_fewer_times_by_closed_form(m_tiles, n_tiles, k_til
 
 
 @pytest.mark.slow
-def test_interleaved_saves_dy_traffic_on_resnet_with_small_spm():
+def test_fused_order_saves_dy_traffic_on_resnet_with_small_spm():
     workload = build_model("resnet50")
     hw = make_hw(
         "cores.count=2",
@@ -139,7 +139,7 @@ def test_interleaved_saves_dy_traffic_on_resnet_with_small_spm():
         "dram.bandwidth_gbps=16",
     )
     seq = simulate(workload, hw, run_options(order="sequential"))
-    inter = simulate(workload, hw, run_options(order="interleaved"))
+    inter = simulate(workload, hw, run_options(order="fused"))
     assert inter.dram_bytes["read"]["dY"] < seq.dram_bytes["read"]["dY"]
     assert inter.dram_bytes["read"]["dY"] >= inter.compulsory_bytes["dY"]
     for kind in KINDS:  # nothing is read or written less than once
