@@ -21,6 +21,7 @@ from npu_des.config import (
     hardware_from_dict,
     load_hardware,
     run_options,
+    with_preset_batch,
 )
 from npu_des.errors import ConfigError
 from npu_des.metrics import RunResult, TimelineEvent
@@ -112,7 +113,7 @@ def simulate(
         raise ConfigError("give run options either as `options` or as keywords/overrides, not both",
                           field="options")
     hw = _hardware(hardware, [o for o in overrides if not o.startswith("run.")])
-    chosen = options or run_options(list(overrides), batch=batch, **fields)
+    chosen = with_preset_batch(options or run_options(list(overrides), batch=batch, **fields), hw)
     workload, notes = load_workload(model, chosen.batch if batch is None else batch)
     result = simulate_run(workload, hw, chosen)
     result.notes = list(notes)

@@ -164,9 +164,13 @@ MAC_ENERGY_FIELDS = {1: "mac_int8_pj", 2: "mac_fp16_pj", 4: "mac_fp32_pj"}  # by
 
 
 class HardwareConfig(_Strict):
+    """One NPU. `default_batch` is the batch a run uses when neither `--batch` nor `run.batch` is given
+    (MICRO'23 ties the batch to the NPU: 4 on its small one, 8 per core on its large one); None means 1."""
+
     name: str = "custom"
     clock_ghz: float = Field(gt=0, le=100)
     bytes_per_element: Literal[1, 2, 4] = 2
+    default_batch: int | None = Field(default=None, ge=1, le=4096)
     cores: CoreConfig
     spm: SpmConfig
     dram: DramConfig
@@ -504,7 +508,62 @@ def _override_of(field: str | None, overrides: list[str]) -> str | None:
     return None
 
 
+class PerCoreScaling(_Strict):
+    """A preset's `per_core:` section: the core counts it allows, and the fields that scale with them.
+
+    The listed fields hold one core's value in the file and in `--set` (MICRO'23's large NPU: "8MB per
+    core", "150GB/s per core", batch 8 per core); the loaded hardware holds that value times
+    `cores.count`. A loaded HardwareConfig is concrete: it keeps the totals, not this section.
+    """
+
+    counts: tuple[int, ...] = Field(min_length=1)
+    scale: tuple[str, ...] = ()
+
+    @field_validator("counts")
+    @classmethod
+    def _positive_counts(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(count < 1 for count in value) or len(set(value)) != len(value):
+            raise ValueError("must be distinct core counts of at least 1")
+        return value
+
+
+def scale_with_cores(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Apply a `per_core:` section (see PerCoreScaling): check `cores.count` against its counts and
+    multiply its fields by the count. Data without the section is returned unchanged."""
+    if "per_core" not in data:
+        return data
+    import copy
+
+    data = copy.deepcopy(data)
+    try:
+        scaling = PerCoreScaling.model_validate(data.pop("per_core"))
+    except ValidationError as exc:
+        error = _format_validation_error(exc, PerCoreScaling, source)
+        raise ConfigError(error.message, source=source, field=f"per_core.{error.field}",
+                          allowed=error.allowed) from None
+    cores = data.get("cores")
+    count = cores.get("count") if isinstance(cores, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool):
+        return data  # validation reports the missing or malformed count
+    if count not in scaling.counts:
+        raise ConfigError(f"{count} cores is not a configuration of this NPU", source=source,
+                          field="cores.count", allowed=", ".join(map(str, sorted(scaling.counts))))
+    for path in scaling.scale:
+        *parents, leaf = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        value = node.get(leaf) if isinstance(node, dict) else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ConfigError(f"'{_one_line(path)}' is not a number of this preset", source=source,
+                              field="per_core.scale", allowed="dotted paths of numeric fields")
+        node[leaf] = value * count
+    return data
+
+
 def hardware_from_dict(data: dict[str, Any], source: str = "<hardware>") -> HardwareConfig:
+    """Validate hardware data (after `--set` overrides): a `per_core:` section is applied first."""
+    data = scale_with_cores(data, source)
     try:
         hw = HardwareConfig.model_validate(data)
     except ValidationError as exc:
@@ -516,6 +575,18 @@ def hardware_from_dict(data: dict[str, Any], source: str = "<hardware>") -> Hard
             field=f"energy.{MAC_ENERGY_FIELDS[hw.bytes_per_element]}",
         )
     return hw
+
+
+def with_preset_batch(options: RunOptions, hw: HardwareConfig) -> RunOptions:
+    """`options` with the hardware's default batch, unless a batch was given (`--batch`, `run.batch`)."""
+    if "batch" in options.model_fields_set or hw.default_batch is None:
+        return options
+    return options.model_copy(update={"batch": hw.default_batch})
+
+
+def explicit_batch(options: RunOptions) -> int | None:
+    """The batch the user gave, or None when the hardware's default applies."""
+    return options.batch if "batch" in options.model_fields_set else None
 
 
 def run_options(overrides: list[str] | tuple[str, ...] = (), **fields: Any) -> RunOptions:

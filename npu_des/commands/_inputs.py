@@ -24,9 +24,10 @@ class Inputs:
     workload: Workload
     hardware: HardwareConfig
     notes: list[str] = field(default_factory=list)  # what the user should know: unmapped keys, skipped nodes
+    batch: int = 1  # the batch the workload was built with (given, or the hardware's default_batch)
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+def add_input_arguments(parser: argparse.ArgumentParser, default_hw: str = DEFAULT_HW) -> None:
     parser.add_argument("--model", default="resnet50", help=f"zoo model ({', '.join(model_names())})")
     parser.add_argument(
         "--topology", type=Path, help="SCALE-Sim topology CSV (conv or GEMM format) instead of --model"
@@ -43,11 +44,15 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ONNX: with --skip-unsupported, also skip nodes carrying over 1%% of the model's MACs",
     )
-    parser.add_argument("--hw", help=f"hardware preset name or YAML file (default {DEFAULT_HW})")
+    parser.add_argument("--hw", help=f"hardware preset name or YAML file (default {default_hw})")
+    parser.set_defaults(default_hw=default_hw)
     parser.add_argument(
         "--scalesim-cfg", type=Path, help="SCALE-Sim .cfg mapped onto the hardware (instead of --hw)"
     )
-    parser.add_argument("--batch", type=int, default=None, help="batch size (default 1)")
+    parser.add_argument(
+        "--batch", type=int, default=None,
+        help="batch size (default: the hardware's default_batch, e.g. 4 on micro23_small; else 1)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -57,12 +62,27 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
+def load_inputs(args: argparse.Namespace, batch: int | None) -> Inputs:
+    """The workload and hardware the flags name; `batch` None means the hardware's `default_batch` (or 1)."""
     warn_input_sources(args)
     notes: list[str] = []
     sources = [flag for flag, value in (("--topology", args.topology), ("--onnx", args.onnx)) if value]
     if len(sources) > 1:
         raise ConfigError("give one workload source", field=" and ".join(sources))
+    if args.scalesim_cfg:
+        from npu_des.importers.scalesim import load_scalesim_config
+
+        data, unmapped = load_scalesim_config(args.scalesim_cfg)
+        hw_overrides = [o for o in args.set if not o.startswith("run.")]
+        hardware = hardware_from_dict(
+            apply_overrides(data, hw_overrides, str(args.scalesim_cfg)), source=str(args.scalesim_cfg)
+        )
+        if unmapped:
+            notes.append(f"SCALE-Sim keys not mapped: {', '.join(unmapped)}")
+    else:
+        hardware = load_hardware(args.hw or getattr(args, "default_hw", DEFAULT_HW), args.set)
+    if batch is None:
+        batch = hardware.default_batch or 1
     if args.topology:
         from npu_des.importers.scalesim import read_topology
 
@@ -77,16 +97,4 @@ def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
         notes += imported.notes()
     else:
         workload = build_model(args.model, batch=batch)
-    if args.scalesim_cfg:
-        from npu_des.importers.scalesim import load_scalesim_config
-
-        data, unmapped = load_scalesim_config(args.scalesim_cfg)
-        hw_overrides = [o for o in args.set if not o.startswith("run.")]
-        hardware = hardware_from_dict(
-            apply_overrides(data, hw_overrides, str(args.scalesim_cfg)), source=str(args.scalesim_cfg)
-        )
-        if unmapped:
-            notes.append(f"SCALE-Sim keys not mapped: {', '.join(unmapped)}")
-    else:
-        hardware = load_hardware(args.hw or DEFAULT_HW, args.set)
-    return Inputs(workload, hardware, notes)
+    return Inputs(workload, hardware, notes, batch)

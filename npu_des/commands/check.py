@@ -13,6 +13,7 @@ from npu_des.analysis.checks import check_run
 from npu_des.commands._inputs import add_input_arguments, load_inputs
 from npu_des.commands._suspicious import warn_run_options
 from npu_des.commands.run import add_schedule_arguments, order_options, selected_orders
+from npu_des.config import explicit_batch, with_preset_batch
 from npu_des.sim.driver import simulate
 
 
@@ -33,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def check_command(args: argparse.Namespace) -> int:
     orders = selected_orders("both" if args.order is None else args.order)
     options = order_options(args, orders)
-    inputs = load_inputs(args, options[0].batch)
+    inputs = load_inputs(args, explicit_batch(options[0]))
+    options = [with_preset_batch(option, inputs.hardware) for option in options]
     warn_run_options(args, options, inputs.hardware)
     report: dict[str, list[str]] = {}
     for order, option in zip(orders, options):

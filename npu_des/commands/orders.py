@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from npu_des.commands._inputs import add_input_arguments, load_inputs
-from npu_des.config import run_options
+from npu_des.config import explicit_batch, run_options, with_preset_batch
 from npu_des.files import check_output_file, write_text_atomically
 from npu_des.schedule.estimate import LOOP_ORDERS, best_loop_order, interleaved_traffic, total_bytes
 from npu_des.schedule.plan import plan
@@ -32,7 +32,8 @@ def orders_command(args: argparse.Namespace) -> int:
     if args.out:
         check_output_file(args.out)
     base = run_options(args.set, order="fused", batch=args.batch)
-    inputs = load_inputs(args, base.batch)
+    inputs = load_inputs(args, explicit_batch(base))
+    base = with_preset_batch(base, inputs.hardware)
     capacity = inputs.hardware.spm.capacity_bytes
     schedule, _ = plan(inputs.workload, inputs.hardware, base)
     rows: list[dict[str, str | int]] = []

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from npu_des.config import load_hardware, order_fields, parse_value, run_options
+from npu_des.config import load_hardware, order_fields, parse_value, run_options, with_preset_batch
 from npu_des.errors import ConfigError, Interrupted, SimulationStuck, one_line
 from npu_des.files import check_output_dir
 from npu_des.kinds import DIRECTIONS, TensorKind
@@ -46,7 +46,7 @@ def run_point(point: Point) -> dict[str, Any]:
     try:
         hardware = load_hardware(point.hardware, point.overrides)
         overrides = [*point.overrides, *variant_overrides(point.variant)]
-        options = run_options(overrides, **order_fields(point.order))
+        options = with_preset_batch(run_options(overrides, **order_fields(point.order)), hardware)
         workload = _workload(point.model, options.batch)
         engine, check = variant_engine(point.variant)
         result = simulate(workload, hardware, options, dma_engine=engine)
