@@ -216,8 +216,10 @@ PARTITION_VALUES = (*(scheme.value for scheme in Scheme), "auto", "predict")
 class RunOptions(_Strict):
     """How to run a workload on a hardware preset (everything that is not the hardware).
 
-    `pass` (attribute `pass_`, a Python keyword): backward (training gradients, the default) or
-    forward (inference: one Y = X . W op per layer; `order` then does not apply).
+    `pass` (attribute `pass_`, a Python keyword): backward (training gradients, the default),
+    forward (inference: one Y = X . W op per layer; `order` then does not apply), or training (the
+    forward pass, then the backward pass in `order`: npu_des/sim/training.py).
+    `batch`: unset, the hardware's `default_batch` applies (`with_preset_batch`).
     Backward schedules (docs/orders.md): `order`, `baseline` (sequential: fixed or tuned tiles and
     loops), `partition` / `partitions` (MICRO'23 data partitioning into P parts), `core_mapping` (how a
     partition's tiles are dealt to its cores), `dependencies` (op or tile), `dw_dy` (an oracle), and
@@ -226,7 +228,7 @@ class RunOptions(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    pass_: Literal["backward", "forward"] = Field(default="backward", alias="pass")
+    pass_: Literal["backward", "forward", "training"] = Field(default="backward", alias="pass")
     order: Order = Order.INTERLEAVED
     sequential_first: Literal["dX", "dW"] = "dX"
     loop_order: str = "mnk"  # the `fused` order's tile loop nest

@@ -83,16 +83,24 @@ class LayerRow:
     write_bytes: dict[str, int]
     spm_hits: int
     spm_misses: int
+    pass_name: str = ""  # a training step's rows: "forward" or "backward" (the layers.csv column `pass`)
 
     @property
     def hit_rate(self) -> float:
         total = self.spm_hits + self.spm_misses
         return self.spm_hits / total if total else 1.0
 
+    @property
+    def key(self) -> str:
+        """The row's name in `RunResult.layer_analyses`: the layer, or `pass:layer` in a training step."""
+        return f"{self.pass_name}:{self.layer}" if self.pass_name else self.layer
+
     def flat(self) -> dict[str, Any]:
         """One CSV row: nested byte dicts become columns like read_dY, write_dW (and read_Y, write_Y when
         the run moved Y: forward runs, vector ops), so a row's byte columns add up to what it moved."""
-        row = {k: v for k, v in asdict(self).items() if k not in ("read_bytes", "write_bytes")}
+        row: dict[str, Any] = {"pass": self.pass_name} if self.pass_name else {}
+        skipped = ("read_bytes", "write_bytes", "pass_name")
+        row.update({k: v for k, v in asdict(self).items() if k not in skipped})
         row["cycles"] = self.end - self.start
         kinds = ALL_KINDS if TensorKind.Y in self.read_bytes or TensorKind.Y in self.write_bytes else KINDS
         row.update({f"read_{kind}": self.read_bytes.get(kind, 0) for kind in kinds})
@@ -143,6 +151,9 @@ class RunResult:
     # and their per-layer columns (layer -> column -> value), merged into layers.csv.
     analyses: dict[str, Any] = field(default_factory=dict)
     layer_analyses: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # A training step (`run.pass: training`, npu_des/sim/training.py): its forward and backward halves, each
+    # a whole run; the fields above are their combination and summary() adds each half's as `passes`.
+    passes: dict[str, RunResult] = field(default_factory=dict, repr=False)
 
     @property
     def seconds(self) -> float:
@@ -175,7 +186,10 @@ class RunResult:
 
     @property
     def lower_bound_cycles(self) -> float:
-        """No schedule beats max(compute spread over all cores, compulsory bytes at full bandwidth)."""
+        """No schedule beats max(compute spread over all cores, compulsory bytes at full bandwidth); a
+        training step's halves run one after the other, so its bound is the sum of theirs."""
+        if self.passes:
+            return sum(half.lower_bound_cycles for half in self.passes.values())
         compute = (self.compute_cycles + self.vector_cycles) / self.cores
         memory = sum(self.compulsory_bytes.values()) / self.dram_bytes_per_cycle
         return max(compute, memory)
@@ -216,4 +230,6 @@ class RunResult:
             "choices": self.choices,
             "arrays": self.arrays,
             **self.analyses,
+            **({"passes": {name: half.summary() for name, half in self.passes.items()}} if self.passes
+               else {}),
         }

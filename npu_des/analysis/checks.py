@@ -22,6 +22,7 @@ from npu_des.schedule.tasks import Schedule, TileTask
 from npu_des.schedule.tile_deps import readers
 from npu_des.sim.components.systolic_array import SystolicArray
 from npu_des.sim.components.vector_unit import VectorUnit
+from npu_des.sim.training import halves
 from npu_des.tiling.compute_model import gemm_cycles
 from npu_des.workload import Workload, backward_graph, forward_graph
 from npu_des.workload.graph import consumers_of
@@ -68,7 +69,11 @@ def replay_options(result: RunResult, options: RunOptions) -> RunOptions:
 
 
 def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions) -> list[str]:
-    """Every invariant violation of `result` as one line each; an empty list means the run is consistent."""
+    """Every invariant violation of `result` as one line each; an empty list means the run is consistent.
+
+    A training step is checked half by half, and against the sum of its halves."""
+    if result.passes:
+        return check_training(result, workload, hw)
     schedule = rebuild_schedule(result, workload, hw, options)
     computes = [event for event in result.timeline if event.resource.endswith((".array", ".vector"))]
     transfers = [event for event in result.timeline if event.resource.endswith(".dma")]
@@ -83,6 +88,20 @@ def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options
     violations += check_dependencies(result, workload, options, schedule, computes)
     violations += check_partial_sum_order(schedule, computes)
     violations += check_lower_bounds(result, schedule, options, hw, computes, transfers, expected)
+    return violations
+
+
+def check_training(result: RunResult, workload: Workload, hw: HardwareConfig) -> list[str]:
+    """Each half's violations (prefixed with its pass), and a step that is not the sum of its halves."""
+    parts = halves(result)
+    violations = [f"{name} half: {line}" for name, half, options in parts
+                  for line in check_run(half, workload, hw, options)]
+    if result.total_cycles != sum(half.total_cycles for _, half, _ in parts):
+        violations.append(f"training step of {result.total_cycles:.0f} cycles is not the sum of its halves")
+    for direction, kinds in result.dram_bytes.items():
+        for kind, nbytes in kinds.items():
+            if nbytes != sum(half.dram_bytes[direction].get(kind, 0) for _, half, _ in parts):
+                violations.append(f"training step {direction} {kind} bytes are not the sum of its halves")
     return violations
 
 

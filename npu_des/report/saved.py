@@ -144,6 +144,8 @@ def _layers(path: Path) -> list[dict[str, str]]:
     for number, row in enumerate(rows, start=2):
         if row.get("layer") is None or not all(np.isfinite(float(row[key])) for key in ("start", "end")):
             raise ValueError(f"line {number}: needs a layer name and finite start, end")
+        if None in row or None in row.values():  # more or fewer fields than the header: a cut row
+            raise ValueError(f"line {number}: not as many fields as the header")
     return rows
 
 

@@ -23,7 +23,7 @@ def write_run(result: RunResult, directory: Path) -> list[Path]:
     summary = directory / "summary.json"
     summary.write_text(json.dumps(result.summary(), indent=2, sort_keys=True) + "\n")
     layers = directory / "layers.csv"
-    rows = [{**row.flat(), **result.layer_analyses.get(row.layer, {})} for row in result.layers]
+    rows = [{**row.flat(), **result.layer_analyses.get(row.key, {})} for row in result.layers]
     with layers.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["layer"])
         writer.writeheader()
