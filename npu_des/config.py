@@ -286,8 +286,16 @@ class RunOptions(_Strict):
 
 
 ORDERS = ("sequential", "interleaved")  # the default pair of `--order both`
-# `interleaved-auto` names today's fused loop nest with the per-layer loop order of least estimated bytes
-ORDER_ALIASES: dict[str, dict[str, str]] = {"interleaved-auto": {"order": Order.FUSED, "loop_order": "auto"}}
+# Names that set several fields: `interleaved-auto` is the fused loop nest with the per-layer loop order of
+# least estimated bytes; `sequential-tuned` the tuned baseline; `partitioned` MICRO'23's last step (Fig. 12
+# "+DataPartitioning": rearranged with each layer's partitioning scheme chosen by simulation).
+ORDER_ALIASES: dict[str, dict[str, str]] = {
+    "interleaved-auto": {"order": Order.FUSED, "loop_order": "auto"},
+    "sequential-tuned": {"order": Order.SEQUENTIAL, "baseline": "tuned"},
+    "partitioned": {"order": Order.REARRANGED, "partition": "auto"},
+}
+# `npu-des run` without --order: the paper's steps beside the tuned baseline
+PAPER_STEPS = ("sequential", "sequential-tuned", "interleaved", "rearranged", "partitioned")
 ORDER_NAMES: tuple[str, ...] = (*(order.value for order in Order), *ORDER_ALIASES)
 
 

@@ -69,6 +69,8 @@ def test_scalesim_example_topology_and_cfg_simulate(tmp_path: Path) -> None:
         str(EXAMPLES / "scalesim" / "scale.cfg"),
         "--order",
         "sequential",
+        "--pass",
+        "backward",
         "--out",
         str(tmp_path),
     ]

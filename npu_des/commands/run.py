@@ -16,7 +16,18 @@ from npu_des.analysis.explain import explain
 from npu_des.commands._inputs import Inputs, add_input_arguments, load_inputs
 from npu_des.commands._suspicious import warn_run_options
 from npu_des.commands.plot import render
-from npu_des.config import ORDER_NAMES, ORDERS, PARTITION_VALUES, RunOptions, order_fields, run_options
+from npu_des.config import (
+    ORDER_ALIASES,
+    ORDER_NAMES,
+    ORDERS,
+    PAPER_STEPS,
+    PARTITION_VALUES,
+    RunOptions,
+    explicit_batch,
+    order_fields,
+    run_options,
+    with_preset_batch,
+)
 from npu_des.errors import ConfigError
 from npu_des.files import check_output_dir, staged_directory
 from npu_des.metrics import RunResult
@@ -24,18 +35,22 @@ from npu_des.report.tables import print_summary, write_run
 from npu_des.sim.driver import simulate
 
 ORDER_HELP = (
-    "sequential (baseline: per layer all dX, then all dW), interleaved (MICRO'23 Only Interleaving), "
-    "rearranged (interleaving + Algorithm 1's access order per layer), rearranged-best (per layer the "
-    "fastest of the three access orders, by simulation), fused (one fused tile loop nest, --loop-order), "
-    "interleaved-auto (= fused with --loop-order auto); a comma list, or both (default: "
-    "sequential,interleaved)"
+    "sequential (baseline: per layer all dX, then all dW), sequential-tuned (= sequential --baseline "
+    "tuned), interleaved (MICRO'23 Only Interleaving), rearranged (interleaving + Algorithm 1's access order "
+    "per layer), rearranged-best (per layer the fastest of the three access orders, by simulation), "
+    "partitioned (= rearranged --partition auto), fused (one fused tile loop nest, --loop-order), "
+    "interleaved-auto (= fused with --loop-order auto); a comma list, or both (= sequential,interleaved)"
 )
+# `npu-des run`'s defaults: a training step of ResNet-50 (--model's default) on MICRO'23's small NPU at its
+# batch 4, in the paper's steps beside the tuned baseline (README "Running" says why this configuration)
+RUN_HARDWARE = "micro23_small"
+RUN_ORDERS = ",".join(PAPER_STEPS)
 PARTITION_CHOICES = PARTITION_VALUES
 
 
-def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
+def add_schedule_arguments(parser: argparse.ArgumentParser, default_orders: str = "both") -> None:
     """The schedule flags `run` and `check` share: orders, baseline, partitioning, core mapping, loops."""
-    parser.add_argument("--order", default=None, help=ORDER_HELP)
+    parser.add_argument("--order", default=None, help=f"{ORDER_HELP}; default {default_orders}")
     parser.add_argument(
         "--baseline",
         choices=("fixed", "tuned"),
@@ -61,15 +76,17 @@ def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "run", help="simulate a backward pass (default: ResNet-50 on edge_dual, both orders)"
+        "run", help="simulate a training step, a backward or a forward pass (default: ResNet-50 training on "
+                    "MICRO'23's small NPU, the paper's orders side by side)"
     )
-    add_input_arguments(parser)
-    add_schedule_arguments(parser)
+    add_input_arguments(parser, default_hw=RUN_HARDWARE)
+    add_schedule_arguments(parser, default_orders=RUN_ORDERS)
     parser.add_argument(
         "--pass",
         dest="pass_",
-        choices=("backward", "forward"),
-        help="backward (training gradients, default) or forward (inference; --order does not apply)",
+        choices=("training", "backward", "forward"),
+        help="training (the forward pass, then the backward pass in each --order; default), backward "
+        "(gradients only) or forward (inference; --order does not apply)",
     )
     parser.add_argument("--out", type=Path, help="write summary.json, layers.csv, timeline.csv, spm.csv here")
     parser.add_argument("--tile", help="force tile sizes M,N,K (elements)")
@@ -147,9 +164,9 @@ def option_fields(args: argparse.Namespace) -> dict[str, Any]:
             "core_mapping": args.core_mapping}
 
 
-def order_options(args: argparse.Namespace, orders: list[str]) -> list[RunOptions]:
-    """One RunOptions per order name (an alias's fields win over the flags they name)."""
-    base = option_fields(args)
+def order_options(args: argparse.Namespace, orders: list[str], **fields: Any) -> list[RunOptions]:
+    """One RunOptions per order name (an alias's fields win over the flags they name and `fields`)."""
+    base = {**option_fields(args), **fields}
     return [run_options(args.set, **{**base, **order_fields(order)}) for order in orders]
 
 
@@ -158,18 +175,22 @@ def run_command(args: argparse.Namespace) -> int:
         raise ConfigError("needs --out DIR to write into", field="--plot" if args.plot else "--trace")
     if args.out:
         check_output_dir(args.out)
-    orders = selected_orders("both" if args.order is None else args.order)
-    base = option_fields(args)
-    options = order_options(args, orders)
-    if args.pass_ == "forward" or options[0].pass_ == "forward":  # one forward run, whatever --order says
-        options = [run_options(args.set, **{**base, "pass_": "forward"})]
-    inputs = load_inputs(args, options[0].batch)
+    orders = selected_orders(RUN_ORDERS if args.order is None else args.order)
+    options = order_options(args, orders, pass_=args.pass_ or "training")
+    if options[0].pass_ == "forward":  # one forward run, whatever --order says
+        options = [run_options(args.set, **{**option_fields(args), "pass_": "forward"})]
+    inputs = load_inputs(args, explicit_batch(options[0]))
+    options = [with_preset_batch(option, inputs.hardware) for option in options]
     warn_run_options(args, options, inputs.hardware)
+    results: list[RunResult] = []
     with progress_bar(enabled=sys.stderr.isatty() and not args.json) as bar:
-        results: list[RunResult] = [
-            simulate(inputs.workload, inputs.hardware, option, progress=bar(f"{inputs.workload.name} {name}"))
-            for name, option in zip(orders, options)
-        ]
+        for name, option in zip(orders, options):
+            forward = results[0].passes.get("forward") if results else None  # the same for every order
+            result = simulate(inputs.workload, inputs.hardware, option,
+                              progress=bar(f"{inputs.workload.name} {name}"), forward=forward)
+            if name in ORDER_ALIASES and option.pass_ != "forward":
+                result.order = name  # sequential-tuned, partitioned: the name asked for, not the order
+            results.append(result)
     for result, option in zip(results, options):
         result.notes = list(inputs.notes)
         explain(result, inputs.workload, inputs.hardware, option)  # bounds; energy if the hardware has prices

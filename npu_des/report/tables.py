@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from npu_des.kinds import DIRECTIONS, Direction, TensorKind
+from npu_des.kinds import DIRECTIONS
 from npu_des.metrics import RunResult, TimelineEvent, kinds_of, pass_title
 from npu_des.report.explained import explained_rows
+from npu_des.report.order_lines import baseline_lines
 
 MB = 1e6
 
@@ -65,6 +67,7 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
     rows: list[tuple[str, list[str]]] = [
         ("total cycles", [f"{r.total_cycles:,.0f}" for r in results]),
         ("time", [f"{r.seconds * 1e3:.3f} ms" for r in results]),
+        *pass_rows(results, "time", lambda r: f"{r.seconds * 1e3:.3f} ms"),
         ("lower bound (cycles)", [f"{r.lower_bound_cycles:,.0f}" for r in results]),
     ]
     for direction in DIRECTIONS:
@@ -74,6 +77,7 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
                 rows.append((f"DRAM {direction} {kind}", [f"{v / MB:.2f} MB" for v in values]))
     rows += [
         ("DRAM total", [f"{r.total_dram_bytes / MB:.2f} MB" for r in results]),
+        *pass_rows(results, "DRAM", lambda r: f"{r.total_dram_bytes / MB:.2f} MB"),
         ("SPM hit rate", [f"{r.spm_hit_rate:.1%}" for r in results]),
         *(
             [
@@ -95,6 +99,15 @@ def comparison_rows(results: list[RunResult]) -> list[tuple[str, list[str]]]:
     return rows
 
 
+def pass_rows(results: list[RunResult], metric: str,
+              render: Callable[[RunResult], str]) -> list[tuple[str, list[str]]]:
+    """`  forward <metric>` / `  backward <metric>` rows under a training step's total (none unless every
+    run is a training step)."""
+    if not all(r.passes for r in results):
+        return []
+    return [(f"  {name} {metric}", [render(r.passes[name]) for r in results]) for name in results[0].passes]
+
+
 def print_summary(results: list[RunResult], console: Console | None = None) -> None:
     """A table with one column per run, then every order against the baseline (sequential)."""
     console = console or Console()
@@ -103,26 +116,6 @@ def print_summary(results: list[RunResult], console: Console | None = None) -> N
     print_table(title, ["metric", *(r.order for r in results)], comparison_rows(results), console)
     for line in baseline_lines(results):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def baseline_lines(results: list[RunResult]) -> list[str]:
-    """One line per order that is not the baseline: time ratio, speedup and dY bytes read, vs sequential
-    (or the first order when sequential did not run)."""
-    if len(results) < 2:
-        return []
-    baseline = next((r for r in results if r.order == "sequential"), results[0])
-    read = Direction.READ
-
-    def dy(result: RunResult) -> float:
-        return result.dram_bytes.get(read, {}).get(TensorKind.DY, 0) / MB
-
-    return [
-        f"{r.order} / {baseline.order} time: {r.total_cycles / baseline.total_cycles:.3f} "
-        f"(speedup {baseline.total_cycles / r.total_cycles:.3f}x); dY reads {dy(baseline):.2f} MB -> "
-        f"{dy(r):.2f} MB"
-        for r in results
-        if r is not baseline and r.total_cycles > 0 and baseline.total_cycles > 0
-    ]
 
 
 def print_table(title: str, header: list[str], rows: list[tuple[str, list[str]]], console: Console) -> None:

@@ -13,16 +13,38 @@ def test_run_writes_summary_layers_and_timeline(tmp_path, capsys):
     assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["order"] == "sequential" and summary["total_cycles"] > 0
-    assert (tmp_path / "layers.csv").read_text().count("\n") == 6  # header + 5 layers
+    assert summary["options"]["pass"] == "training" and summary["options"]["batch"] == 4  # micro23_small's
+    halves = summary["passes"]
+    assert summary["total_cycles"] == halves["forward"]["total_cycles"] + halves["backward"]["total_cycles"]
+    rows = (tmp_path / "layers.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == ["forward"] * 5 + ["backward"] * 5  # tiny_cnn's 5 layers
     assert (tmp_path / "timeline.csv").stat().st_size > 0
     assert "total cycles" in capsys.readouterr().out
 
 
 def test_both_orders_write_comparison(tmp_path):
-    assert main(["run", "--model", "tiny_cnn", "--out", str(tmp_path)]) == 0
+    argv = ["run", "--model", "tiny_cnn", "--order", "both", "--pass", "backward", "--out", str(tmp_path)]
+    assert main(argv) == 0
     comparison = json.loads((tmp_path / "comparison.json").read_text())
     assert set(comparison) == {"sequential", "interleaved"}
     assert (tmp_path / "interleaved" / "timeline.csv").exists()
+
+
+def test_the_default_run_compares_the_papers_steps_on_the_small_npu(tmp_path, capsys):
+    """`npu-des run` (here on tiny_cnn): a training step on micro23_small in each of the paper's steps
+    beside the tuned baseline, the forward half shared, one line per order under the table."""
+    assert main(["run", "--model", "tiny_cnn", "--out", str(tmp_path)]) == 0
+    comparison = json.loads((tmp_path / "comparison.json").read_text())
+    steps = ["sequential", "sequential-tuned", "interleaved", "rearranged", "partitioned"]
+    assert set(comparison) == set(steps)
+    assert {summary["hardware"] for summary in comparison.values()} == {"micro23_small"}
+    assert comparison["sequential-tuned"]["options"]["baseline"] == "tuned"
+    assert comparison["partitioned"]["options"]["partition"] == "auto"
+    forwards = {json.dumps(summary["passes"]["forward"], sort_keys=True) for summary in comparison.values()}
+    assert len(forwards) == 1  # the forward half does not depend on the backward order
+    lines = [line for line in capsys.readouterr().out.splitlines() if "-bound (" in line]
+    assert [line.split(" ")[0] for line in lines] == steps
+    assert all("dY reads" in line for line in lines) and "/ sequential-tuned" in lines[2]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +103,8 @@ def test_skipped_onnx_nodes_need_the_flag_and_are_reported_in_the_summary(tmp_pa
     assert "node 'hardmax_b': unsupported op 'Hardmax'; use --skip-unsupported" in capsys.readouterr().err
     out = tmp_path / "out"
     assert (
-        main(["run", "--onnx", str(path), "--order", "sequential", "--skip-unsupported", "--out", str(out)])
+        main(["run", "--onnx", str(path), "--order", "sequential", "--pass", "backward", "--skip-unsupported",
+              "--out", str(out)])
         == 0
     )
     summary = json.loads((out / "summary.json").read_text())
@@ -107,7 +130,7 @@ def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatc
 
     monkeypatch.setattr(DramChannel, "transfer", double_counting)
     assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--check"]) == 1
-    assert "npu-des: check failed: sequential: bytes:" in capsys.readouterr().err
+    assert "npu-des: check failed: sequential: forward half: bytes:" in capsys.readouterr().err
 
 
 def test_a_single_fuse_or_pin_value_needs_no_list_brackets(capsys):

@@ -13,6 +13,7 @@ from rich.console import Console
 from npu_des.config import load_hardware, run_options
 from npu_des.kinds import DIRECTIONS
 from npu_des.models import build_model
+from npu_des.report.order_lines import bound_phrase
 from npu_des.report.tables import baseline_lines, comparison_rows, print_summary, write_run
 from npu_des.sim.driver import simulate
 
@@ -52,15 +53,47 @@ def test_a_wide_terminal_gets_the_rich_table(results) -> None:
 
 
 def test_every_order_is_compared_with_the_sequential_baseline(results) -> None:
-    lines = baseline_lines(results)
+    first, *lines = baseline_lines(results)
     sequential = results[0]
+    assert first.startswith("sequential (baseline): ") and "-bound (array busy" in first
     assert [line.split(" / ")[0] for line in lines] == ["interleaved", "interleaved-auto"]
     for line, result in zip(lines, results[1:]):
         assert f"time: {result.total_cycles / sequential.total_cycles:.3f}" in line
         assert f"speedup {sequential.total_cycles / result.total_cycles:.3f}x" in line
-    assert all(line in printed(results) for line in lines)
+        assert "backward alone" not in line  # backward runs: the time is the backward pass
+    assert all(line in printed(results) for line in [first, *lines])
     assert baseline_lines(results[:1]) == []
-    assert baseline_lines(results[1:])[0].startswith("interleaved-auto / interleaved time")
+    assert baseline_lines(results[1:])[1].startswith("interleaved-auto / interleaved time")
+
+
+def test_bound_label_names_the_busier_resource(results) -> None:
+    """Compute-bound when the arrays are busier than the DRAM channel, else memory-bound, with both shares
+    as measured: array busy = busy cycles / (cores x run), DRAM busy = bytes / (bandwidth x run)."""
+    for result in results:
+        array = sum(result.core_busy_cycles) / (result.cores * result.total_cycles)
+        dram = result.total_dram_bytes / (result.dram_bytes_per_cycle * result.total_cycles)
+        label = "compute-bound" if array >= dram else "memory-bound"
+        assert bound_phrase(result) == f"{label} (array busy {array:.0%}, DRAM busy {dram:.0%})"
+        assert 0 < array <= 1 and 0 < dram <= 1
+
+
+def test_training_lines_put_the_backward_half_and_the_tuned_baseline_beside(tmp_path: Path) -> None:
+    workload, hardware = build_model("tiny_cnn", batch=2), load_hardware("micro23_small")
+    runs = [simulate(workload, hardware, run_options(pass_="training", batch=2, **fields))
+            for fields in ({"order": "sequential"}, {"order": "sequential", "baseline": "tuned"},
+                           {"order": "rearranged"})]
+    base, tuned, rearranged = runs
+    line = baseline_lines(runs)[2]
+    ratio = rearranged.total_cycles / base.total_cycles
+    backward = rearranged.passes["backward"].total_cycles / base.passes["backward"].total_cycles
+    assert line.startswith(f"rearranged / sequential time: {ratio:.3f}")
+    assert f"/ sequential {rearranged.total_cycles / tuned.total_cycles:.3f}" in line  # the tuned one
+    assert f"backward alone {backward:.3f}" in line
+    rows = dict(comparison_rows(runs))
+    assert rows["  forward time"] == [f"{r.passes['forward'].seconds * 1e3:.3f} ms" for r in runs]
+    assert rows["  backward time"][0] == f"{base.passes['backward'].seconds * 1e3:.3f} ms"
+    assert rows["  backward DRAM"][2] == f"{rearranged.passes['backward'].total_dram_bytes / 1e6:.2f} MB"
+    assert len(rows) == len(comparison_rows(runs))  # every metric named once
 
 
 @pytest.mark.parametrize("fields", [{"pass_": "forward"}, {"vector_ops": True}])

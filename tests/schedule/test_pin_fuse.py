@@ -303,6 +303,8 @@ def test_forward_plans_never_move_more_feature_map_bytes_than_layer_by_layer():
             [
                 "--pass",
                 "forward",
+                "--hw",
+                "edge_dual",
                 "--pin",
                 "conv3:Y",
                 "--set",
@@ -318,7 +320,7 @@ def test_forward_plans_never_move_more_feature_map_bytes_than_layer_by_layer():
         ),
         (["--pass", "forward", "--pin", "conv1:Y"], "does not feed only the next layer"),
         (["--pass", "forward", "--pin", "conv1:dY"], "LAYER:Y"),
-        (["--pin", "conv1:dY", "--set", "run.pin_plan=optimal"], "not both"),
+        (["--pass", "backward", "--pin", "conv1:dY", "--set", "run.pin_plan=optimal"], "not both"),
     ],
 )
 def test_bad_pin_plan_is_one_line_and_exit_2(argv, expect, capsys):

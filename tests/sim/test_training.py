@@ -10,6 +10,7 @@ import pytest
 
 from npu_des.analysis.checks import check_run
 from npu_des.analysis.explain import explain
+from npu_des.cli import main
 from npu_des.config import load_hardware, run_options
 from npu_des.errors import ConfigError
 from npu_des.kinds import DIRECTIONS, TensorKind
@@ -135,3 +136,13 @@ def test_a_broken_half_is_named_by_the_check(setup) -> None:
     violations = check_run(step, workload, hw, options)
     assert any(line.startswith("backward half: bytes:") for line in violations)
     assert "training step read dY bytes are not the sum of its halves" in violations
+
+
+def test_cli_training_step_prints_both_halves_and_exits_2_on_forward_only_options(capsys) -> None:
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential,rearranged", "--batch", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "training step (forward + backward)" in out
+    assert "  forward time" in out and "  backward DRAM" in out and "backward alone" in out
+    assert main(["run", "--model", "tiny_cnn", "--pass", "training", "--set", "run.fuse=auto"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("npu-des: error: field 'run.pass'") and err.count("\n") == 1
