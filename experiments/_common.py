@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,15 @@ REPLICATION_MODELS = ("resnet50", "googlenet", "mobilenet_v1", "faster_rcnn")
 console = Console(width=160)
 
 
-def parse_args(name: str, description: str, flags: dict[str, str] | None = None) -> argparse.Namespace:
-    """The common options, plus experiment-specific boolean `flags` (name -> help)."""
+def parse_args(name: str, description: str, flags: dict[str, str] | None = None,
+               extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """The common options, plus experiment-specific boolean `flags` (name -> help) and whatever `extra`
+    adds to the parser."""
     parser = argparse.ArgumentParser(description=description)
     for flag, help_text in (flags or {}).items():
         parser.add_argument(flag, action="store_true", help=help_text)
+    if extra is not None:
+        extra(parser)
     parser.add_argument(
         "--quick", action="store_true", help="a small subset that runs in well under a minute"
     )

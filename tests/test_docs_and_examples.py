@@ -140,3 +140,40 @@ def test_sparse_gradients_quick_runs_and_writes_its_table(tmp_path: Path) -> Non
     assert completed.returncode == 0, completed.stderr[-2000:]
     table = (tmp_path / "sparse_gradients.csv").read_text().splitlines()
     assert len(table) == 1 + 4 * 2  # header, 4 machines x 2 densities
+
+
+@pytest.mark.slow
+def test_micro23_quick_writes_its_tables_beside_the_papers(tmp_path: Path) -> None:
+    """experiments/micro23.py --quick: every table is written, each main cell has the paper's value where
+    the paper published one, the baselines normalise to 1 and forward + backward = forward + backward."""
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "micro23.py"), "--quick", "--jobs", "2", "--out",
+         str(tmp_path)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    for name in ("micro23.csv", "means.csv", "dy_share.csv", "diagnosis.csv", "fig12_steps.png",
+                 "fig14_16_trends.svg"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    with (tmp_path / "micro23.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    main = [row for row in rows if row["trend"] == "main"]
+    assert {row["npu"] for row in main} == {"small", "large"}
+    for row in main:
+        assert float(row["fb_cycles"]) == float(row["fwd_cycles"]) + float(row["bwd_cycles"])
+        if row["config"] == "sequential":
+            assert float(row["fb_cycles_vs_fixed"]) == 1.0 and float(row["bwd_bytes_vs_fixed"]) == 1.0
+        if row["config"] == "sequential-tuned":
+            assert float(row["fb_cycles_vs_tuned"]) == 1.0
+        published = row["config"] in ("interleaved", "rearranged", "partitioned", "dw_dy_free")
+        assert (row["paper"] != "") == published, row
+    trends = {row["trend"] for row in rows}
+    assert {"cores", "bandwidth", "batch", "element"} <= trends
+    partitioned = [line for line in completed.stdout.splitlines() if line.startswith("│ partitioned ")]
+    beside = [line for line in partitioned if re.search(r"\d\.\d{3} \(0\.\d{3}\)", line)]
+    assert len(beside) >= 2  # the forward+backward tables of both NPUs carry the paper's values
