@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import simpy
-
 from npu_des.config import HardwareConfig, RunOptions
 from npu_des.errors import SimulationStuck
 from npu_des.kinds import KIND_CODES, OpId, TensorKind, WaitReason
 from npu_des.metrics import RunResult
 from npu_des.schedule.plan import PinnedBytes, plan
 from npu_des.schedule.tasks import Schedule
+from npu_des.sim.clock import Clock, Process
 from npu_des.sim.collect import FinishedRun, collect
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.dram import DramChannel
@@ -57,12 +56,12 @@ def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, sc
 
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
     """
-    env = simpy.Environment()
-    dram = DramChannel(env, hw.dram_bytes_per_cycle, hw.dram.latency_cycles)
-    spm = Scratchpad(env, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers))
+    clock = Clock()
+    dram = DramChannel(clock, hw.dram_bytes_per_cycle, hw.dram.latency_cycles)
+    spm = Scratchpad(clock, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers))
     for layer_index, kind_code in pins:
         spm.pin_tensor(layer_index, kind_code)
-    sync = Synchronizer(env, schedule)
+    sync = Synchronizer(clock, schedule)
     if progress is not None:
         total = len(schedule.tasks)
         progress(0, total)
@@ -70,28 +69,28 @@ def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, sc
     cores = hw.cores
     executors = [
         CoreExecutor(
-            env,
+            clock,
             core,
-            SystolicArray.from_config(env, cores.array),
-            dma_engine(env, core, dram, cores.dma.outstanding),
+            SystolicArray.from_config(clock, cores.array),
+            dma_engine(clock, core, dram, cores.dma.outstanding),
             spm,
             schedule.tasks_of_core(core),
             sync,
             options.prefetch_depth,
-            VectorUnit(env, cores.vector.elements_per_cycle, cores.vector.startup_cycles),
+            VectorUnit(clock, cores.vector.elements_per_cycle, cores.vector.startup_cycles),
         )
         for core in range(cores.count)
     ]
     _unpin_when_layer_done(schedule, sync, spm, _releases(workload, pins), executors[0].dma)
     for executor in executors:
-        env.process(executor.run())
-    env.run()
+        Process(clock, executor.run(), None)
+    clock.run()
     if progress is not None:
         progress(sync.computed, len(schedule.tasks))
     stuck = [executor for executor in executors if not executor.finished]
     if stuck or any(sync.remaining.values()):
-        raise SimulationStuck(describe_stuck(stuck, spm, env.now))
-    return collect(workload, hw, options, schedule, FinishedRun(env.now, dram, spm, executors, sync))
+        raise SimulationStuck(describe_stuck(stuck, spm, clock.now))
+    return collect(workload, hw, options, schedule, FinishedRun(clock.now, dram, spm, executors, sync))
 
 
 def _releases(workload: Workload, pins: PinnedBytes) -> dict[tuple[int, int], str]:

@@ -9,13 +9,12 @@ contribution to that output to finish, computes, releases, and writes back a fin
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator
-from typing import Any, NamedTuple
-
-import simpy
+from collections.abc import Callable
+from typing import NamedTuple
 
 from npu_des.kinds import Op, OpId, TensorKind, WaitReason
 from npu_des.schedule.tasks import Schedule, TileTask
+from npu_des.sim.clock import AllOf, Clock, Process, Signal, Step
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.spm import Scratchpad
 from npu_des.sim.components.systolic_array import SystolicArray
@@ -41,17 +40,17 @@ class Waiting(NamedTuple):
 class Synchronizer:
     """Shared completion state: which tasks and ops are done, as events tasks can wait on."""
 
-    def __init__(self, env: simpy.Environment, schedule: Schedule) -> None:
-        self.env = env
+    def __init__(self, clock: Clock, schedule: Schedule) -> None:
+        self.clock = clock
         self.done = bytearray(len(schedule.tasks))
-        self._task_events: dict[int, simpy.Event] = {}
+        self._task_events: dict[int, Signal] = {}
         self.remaining: dict[OpId, int] = {}
         for task in schedule.tasks:
             op = (task.layer, task.op)
             self.remaining[op] = self.remaining.get(op, 0) + 1 + (task.last and task.write_back)
-        self.op_events = {op: env.event() for op in self.remaining}
+        self.op_events = {op: Signal(clock) for op in self.remaining}
         self.op_end: dict[OpId, float] = {}
-        self.deps: dict[OpId, tuple[simpy.Event, ...]] = {
+        self.deps: dict[OpId, tuple[Signal, ...]] = {
             op: tuple(self.op_events[dep] for dep in schedule.op_deps.get(op, ()) if dep in self.op_events)
             for op in self.remaining}
         self.on_op_done: list[Callable[[OpId], None]] = []
@@ -59,13 +58,13 @@ class Synchronizer:
         self.progress: Callable[[int], None] | None = None  # called with tasks done, every ~1% of them
         self._progress_step = max(1, len(schedule.tasks) // 100)
 
-    def task_event(self, task_id: int) -> simpy.Event | None:
+    def task_event(self, task_id: int) -> Signal | None:
         """Event that fires when task `task_id` has computed; None if it already has."""
         if self.done[task_id]:
             return None
         event = self._task_events.get(task_id)
         if event is None:
-            event = self._task_events[task_id] = self.env.event()
+            event = self._task_events[task_id] = Signal(self.clock)
         return event
 
     def task_computed(self, task: TileTask) -> None:
@@ -84,7 +83,7 @@ class Synchronizer:
     def _count(self, op: OpId) -> None:
         self.remaining[op] -= 1
         if self.remaining[op] == 0:
-            self.op_end[op] = self.env.now
+            self.op_end[op] = self.clock.env._now
             self.op_events[op].succeed()
             for callback in self.on_op_done:
                 callback(op)
@@ -93,10 +92,10 @@ class Synchronizer:
 class CoreExecutor:
     """One NPU core: its systolic array and DMA engine working through its share of the schedule."""
 
-    def __init__(self, env: simpy.Environment, core: int, array: SystolicArray, dma: DmaEngine,
+    def __init__(self, clock: Clock, core: int, array: SystolicArray, dma: DmaEngine,
                  spm: Scratchpad, tasks: list[TileTask], sync: Synchronizer, prefetch_depth: int,
                  vector: VectorUnit) -> None:
-        self.env, self.core = env, core
+        self.clock, self.core = clock, core
         self.array, self.dma, self.spm, self.vector = array, dma, spm, vector
         self.tasks = tasks
         self.sync = sync
@@ -105,18 +104,21 @@ class CoreExecutor:
         self.finished = False
         self.waiting: dict[int, Waiting] = {}  # task id -> what it waits for
 
-    def run(self) -> Generator[Any, Any, None]:
-        env, tasks, spm, dma = self.env, self.tasks, self.spm, self.dma
-        preparing: deque[simpy.Process] = deque()
+    def run(self) -> Step:
+        clock, tasks, spm, dma = self.clock, self.tasks, self.spm, self.dma
+        env = clock.env
+        preparing: deque[Signal] = deque()
         launched = 0
         for index, task in enumerate(tasks):
             while launched < len(tasks) and launched <= index + self.prefetch_depth:
-                preparing.append(env.process(self._prepare(tasks[launched])))
+                prepared = Signal(clock)
+                Process(clock, self._prepare(tasks[launched]), prepared)
+                preparing.append(prepared)
                 launched += 1
             yield preparing.popleft()
-            start = env.now
+            start = env._now
             yield (self.vector if task.op == Op.VECTOR else self.array).compute(task)
-            self.compute_records.append(ComputeRecord(start, env.now, task))
+            self.compute_records.append(ComputeRecord(start, env._now, task))
             for ref in task.inputs:
                 spm.release(ref, dma)
             if task.write_back or not task.last:
@@ -129,14 +131,14 @@ class CoreExecutor:
                 spm.release(ref, dma)
             self.sync.task_computed(task)
             if written is not None:
-                written.callbacks.append(self._output_written_callback((task.layer, task.op)))
+                written.waiters.append(self._output_written_callback((task.layer, task.op)))
         self.finished = True
 
-    def _output_written_callback(self, op: OpId) -> Callable[[simpy.Event], None]:
-        """A callback for an output's write-back event: the op counts the write-back as done."""
-        return lambda _event: self.sync.output_written(op)
+    def _output_written_callback(self, op: OpId) -> Callable[[], None]:
+        """A waiter on an output's write-back: the op counts the write-back as done."""
+        return lambda: self.sync.output_written(op)
 
-    def _prepare(self, task: TileTask) -> Generator[Any, Any, None]:
+    def _prepare(self, task: TileTask) -> Step:
         waiting = self.waiting
         spm, dma = self.spm, self.dma
         if task.frees and (handed := self.sync.task_event(task.prev)) is not None:
@@ -170,5 +172,5 @@ class CoreExecutor:
             loads.append(event)
         if loads:
             waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
-            yield self.env.all_of(loads)
+            yield AllOf(self.clock, loads).done
         del waiting[task.id]

@@ -11,11 +11,11 @@ but the sum of all dY tensors rarely fits the SPM (pins are reserved for the who
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable
 
 from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.metrics import RunResult
+from npu_des.sim.clock import Step
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.dram import DramChannel
 
@@ -29,7 +29,7 @@ class DyOnceDmaEngine(DmaEngine):
 
     def move(
         self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey
-    ) -> Generator[Any, Any, None]:
+    ) -> Step:
         if kind == TensorKind.DY and direction == Direction.READ:
             seen = _SEEN_DY.setdefault(self.dram, set())
             if key in seen:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any, NamedTuple
-
-import simpy
+from collections import deque
+from typing import NamedTuple
 
 from npu_des.kinds import Direction, TensorKind, TileKey
+from npu_des.sim.clock import Clock, Signal, Step
 from npu_des.sim.components.dram import DramChannel
 
 
@@ -25,22 +24,34 @@ class DmaRecord(NamedTuple):
 class DmaEngine:
     """Issues loads and stores for one core; each holds one of `outstanding` slots while on the channel.
 
-    Every transfer is recorded in `records`.
+    Slots are a counter and a queue of waiting requests, granted in request order as a SimPy
+    `Resource` grants them: one waiting request per new request or per processed release. Every
+    transfer is recorded in `records`.
     """
 
-    def __init__(self, env: simpy.Environment, core: int, dram: DramChannel, outstanding: int) -> None:
-        self.env = env
+    def __init__(self, clock: Clock, core: int, dram: DramChannel, outstanding: int) -> None:
+        self.clock = clock
         self.core = core
         self.dram = dram
-        self.slots = simpy.Resource(env, capacity=outstanding)
+        self.outstanding = outstanding
         self.records: list[DmaRecord] = []
+        self._users = 0
+        self._waiting: deque[Signal] = deque()
 
-    def move(
-        self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey
-    ) -> Generator[Any, Any, None]:
-        """Load (direction read) or store (write) one tile; a generator to run as or inside a process."""
-        with self.slots.request() as slot:
-            yield slot
-            start = self.env.now
-            yield self.dram.transfer(nbytes, kind, direction)
-            self.records.append(DmaRecord(start, self.env.now, kind, direction, nbytes, key))
+    def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey) -> Step:
+        """Load (direction read) or store (write) one tile; a generator to run inside a process."""
+        slot = Signal(self.clock)
+        self._waiting.append(slot)
+        self._grant()
+        yield slot
+        clock = self.clock
+        start = clock.env._now
+        yield self.dram.transfer(nbytes, kind, direction)
+        self.records.append(DmaRecord(start, clock.env._now, kind, direction, nbytes, key))
+        self._users -= 1
+        clock.soon(self._grant)  # the release, processed one step later, lets the next request in
+
+    def _grant(self) -> None:
+        if self._waiting and self._users < self.outstanding:
+            self._users += 1
+            self._waiting.popleft().succeed()

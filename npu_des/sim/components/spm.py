@@ -10,12 +10,10 @@ plan-time check, and a run that waits forever ends with the stuck tasks named, n
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-import simpy
+from typing import TYPE_CHECKING, NamedTuple
 
 from npu_des.kinds import Direction, TileKey
+from npu_des.sim.clock import Clock, Process, Signal, Step
 
 if TYPE_CHECKING:
     from npu_des.schedule.tasks import TileRef
@@ -39,17 +37,17 @@ class _Entry:
         self.refs = 1
         self.dirty = False
         self.pinned = pinned
-        self.ready: simpy.Event | None = None
+        self.ready: Signal | None = None
         self.allocated = False
 
 
 class Scratchpad:
     """Shared SPM. Verbs: acquire / release a tile, pin / unpin a tensor. Keeps its own statistics."""
 
-    def __init__(self, env: simpy.Environment, capacity_bytes: int, policy: str, layers: int) -> None:
+    def __init__(self, clock: Clock, capacity_bytes: int, policy: str, layers: int) -> None:
         if policy not in ("lru", "explicit"):
             raise ValueError(f"unknown SPM policy {policy!r} (allowed: lru, explicit)")
-        self.env = env
+        self.clock = clock
         self.capacity_bytes = capacity_bytes
         self.policy = policy
         self.used_bytes = 0
@@ -63,12 +61,12 @@ class Scratchpad:
         self._entries: dict[TileKey, _Entry] = {}
         self._evictable: OrderedDict[TileKey, _Entry] = OrderedDict()
         self._freeing = 0
-        self._writing_back: dict[TileKey, simpy.Process] = {}  # evicted dirty tiles whose store is in flight
+        self._writing_back: dict[TileKey, Signal] = {}  # evicted dirty tiles whose store is in flight
         self._pinned_tensors: set[tuple[int, int]] = set()
-        self._space = env.event()
+        self._space = Signal(clock)
 
     # --- acquire / release -------------------------------------------------------------------
-    def acquire(self, ref: TileRef, load: bool, dma: DmaEngine) -> simpy.Event | None:
+    def acquire(self, ref: TileRef, load: bool, dma: DmaEngine) -> Signal | None:
         """Reference a tile, loading it from DRAM if `load` and absent; returns an event to wait on, or
         None."""
         key = ref.key
@@ -87,20 +85,22 @@ class Scratchpad:
         if not load and self.capacity_bytes - self.used_bytes >= entry.nbytes:
             self._allocate(entry)
             return None
-        entry.ready = self.env.event()
-        self.env.process(self._fill(entry, load, dma))
+        entry.ready = Signal(self.clock)
+        Process(self.clock, self._fill(entry, load, dma), None)
         return entry.ready
 
     def release(
         self, ref: TileRef, dma: DmaEngine, dirty: bool = False, write_back: bool = False
-    ) -> simpy.Process | None:
+    ) -> Signal | None:
         """Drop a reference; `dirty` marks new content; `write_back` stores it now (returns the store's
         event)."""
         entry = self._entries[ref.key]
         if dirty:
             entry.dirty = True
         if write_back:
-            return self.env.process(self._write_back_final(entry, dma))
+            stored = Signal(self.clock)
+            Process(self.clock, self._write_back_final(entry, dma), stored)
+            return stored
         entry.refs -= 1
         if entry.refs == 0:
             self._unreferenced(entry, dma)
@@ -145,9 +145,9 @@ class Scratchpad:
         self._record()
 
     def _record(self) -> None:
-        self.occupancy.append(Occupancy(self.env.now, self.used_bytes, self.pinned_bytes))
+        self.occupancy.append(Occupancy(self.clock.env._now, self.used_bytes, self.pinned_bytes))
 
-    def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> Generator[Any, Any, None]:
+    def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> Step:
         yield from self._make_room(entry.nbytes, dma)
         self._allocate(entry)
         if load:
@@ -160,7 +160,7 @@ class Scratchpad:
         assert ready is not None  # set by `acquire` before this process starts
         ready.succeed()
 
-    def _make_room(self, nbytes: int, dma: DmaEngine) -> Generator[Any, Any, None]:
+    def _make_room(self, nbytes: int, dma: DmaEngine) -> Step:
         while self.capacity_bytes - self.used_bytes < nbytes:
             if self._evictable and self.capacity_bytes - self.used_bytes + self._freeing < nbytes:
                 _, victim = self._evictable.popitem(last=False)
@@ -175,7 +175,8 @@ class Scratchpad:
         self.evictions += 1
         if victim.dirty:
             self._freeing += victim.nbytes
-            self._writing_back[victim.ref.key] = self.env.process(self._write_back_evicted(victim, dma))
+            store = self._writing_back[victim.ref.key] = Signal(self.clock)
+            Process(self.clock, self._write_back_evicted(victim, dma, store), store)
         else:
             self._free(victim.nbytes)
 
@@ -183,7 +184,7 @@ class Scratchpad:
         self.used_bytes -= nbytes
         self._record()
         if self.waiting_for_space:
-            space, self._space = self._space, self.env.event()
+            space, self._space = self._space, Signal(self.clock)
             space.succeed()
 
     def _unreferenced(self, entry: _Entry, dma: DmaEngine) -> None:
@@ -192,20 +193,20 @@ class Scratchpad:
         if self.policy == "lru":
             self._evictable[entry.ref.key] = entry
             if self.waiting_for_space:
-                space, self._space = self._space, self.env.event()
+                space, self._space = self._space, Signal(self.clock)
                 space.succeed()
         else:
             self._evict(entry, dma)
 
-    def _write_back_evicted(self, victim: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
+    def _write_back_evicted(self, victim: _Entry, dma: DmaEngine, store: Signal) -> Step:
         ref = victim.ref
         yield from dma.move(victim.nbytes, ref.kind, Direction.WRITE, ref.key)
-        if self._writing_back.get(ref.key) is self.env.active_process:
+        if self._writing_back.get(ref.key) is store:
             del self._writing_back[ref.key]
         self._freeing -= victim.nbytes
         self._free(victim.nbytes)
 
-    def _write_back_final(self, entry: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
+    def _write_back_final(self, entry: _Entry, dma: DmaEngine) -> Step:
         ref = entry.ref
         entry.dirty = False
         yield from dma.move(entry.nbytes, ref.kind, Direction.WRITE, ref.key)
