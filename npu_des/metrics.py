@@ -116,7 +116,7 @@ class RunResult:
     dram_transfers: int
     tasks: int
     layers: list[LayerRow] = field(repr=False)
-    timeline: list[TimelineEvent] = field(repr=False)
+    timeline: Sequence[TimelineEvent] = field(repr=False)  # built on first read (npu_des/sim/records.py)
     spm_occupancy: Sequence[tuple[float, int, int]] = field(repr=False)  # (cycle, used bytes, pinned bytes)
     options: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> tile / loop order / partition

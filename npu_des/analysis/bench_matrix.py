@@ -51,7 +51,8 @@ class CaseRecord:
     case: dict[str, Any]
     tasks: int = 0
     wall_seconds: float = 0.0  # best of repeats, simulate() including planning
-    tasks_per_second: float = 0.0
+    cpu_seconds: float = 0.0  # best of repeats, process CPU time: steadier than wall on a shared machine
+    tasks_per_second: float = 0.0  # per CPU second
     simpy_events: int = 0
     events_per_task: float = 0.0
     peak_rss_mb: float = 0.0  # the worker process's max RSS over all its runs
@@ -87,14 +88,17 @@ def run_case(case: Case, repeats: int, max_tasks: int) -> CaseRecord:
     if max_tasks and record.tasks > max_tasks:
         record.skipped = f"{record.tasks} tasks > --max-tasks {max_tasks}"
         return record
+    cpus = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = simulate(workload, hw, options)
         record.walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
     with counting_events() as events:
         simulate(workload, hw, options)
     record.wall_seconds = min(record.walls)
-    record.tasks_per_second = record.tasks / record.wall_seconds
+    record.cpu_seconds = min(cpus)
+    record.tasks_per_second = record.tasks / max(record.cpu_seconds, 1e-9)
     record.simpy_events = events[0]
     record.events_per_task = events[0] / record.tasks
     record.simulated_cycles = result.total_cycles
@@ -119,13 +123,15 @@ def run_matrix(cases: list[Case], repeats: int, max_tasks: int,
         report(record)
     ran = [r for r in records if not r.skipped]
     return {
-        "what": "npu-des bench --matrix: simulate() wall s (best of repeats, planning included), tasks/s, "
-                "SimPy events (Environment.step calls) per tile task, worker peak RSS; one process per case",
+        "what": "npu-des bench --matrix: simulate() wall and CPU s (best of repeats, planning included), "
+                "tasks per CPU s, SimPy events (Environment.step calls) per tile task, worker peak RSS; "
+                "one process per case",
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "repeats": repeats,
         "max_tasks": max_tasks,
         "total_wall_seconds": sum(r.wall_seconds for r in ran),
+        "total_cpu_seconds": sum(r.cpu_seconds for r in ran),
         "events_per_task": sum(r.simpy_events for r in ran) / max(1, sum(r.tasks for r in ran)),
         "cases": [asdict(r) for r in records],
     }
@@ -139,7 +145,8 @@ Comparison = tuple[str, float, float, float, str]  # label, speed-up, old and ne
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[Comparison], float]:
-    """Per case both ran: (label, speed-up in tasks/s, old events/task, new events/task, note); geomean."""
+    """Per case both ran: (label, speed-up in tasks per CPU s, or per wall s if the old record has no CPU
+    times, old events/task, new events/task, note); geomean."""
     old_cases = {_key(c["case"]): c for c in old["cases"] if not c["skipped"]}
     rows = []
     for entry in new["cases"]:
@@ -147,8 +154,11 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[Comparison],
         if entry["skipped"] or before is None:
             continue
         note = "" if before["simulated_cycles"] == entry["simulated_cycles"] else "SIMULATED CYCLES DIFFER"
-        rows.append((Case(**{**entry["case"], "overrides": tuple(entry["case"]["overrides"])}).label,
-                     entry["tasks_per_second"] / before["tasks_per_second"],
+        if before.get("cpu_seconds"):
+            speedup = before["cpu_seconds"] / max(entry["cpu_seconds"], 1e-9)
+        else:
+            speedup = before["wall_seconds"] / max(entry["wall_seconds"], 1e-9)
+        rows.append((Case(**{**entry["case"], "overrides": tuple(entry["case"]["overrides"])}).label, speedup,
                      before["events_per_task"], entry["events_per_task"], note))
     geomean = math.exp(sum(math.log(row[1]) for row in rows) / len(rows)) if rows else 0.0
     return rows, geomean

@@ -127,13 +127,15 @@ def matrix_command(args: argparse.Namespace, repeats: int, max_tasks: int, old: 
         if record.skipped:
             print(f"{label}: skipped ({record.skipped})", flush=True)
         else:
-            print(f"{label}: {record.wall_seconds:.3f} s, {record.tasks:,} tasks, "
-                  f"{record.tasks_per_second:,.0f} tasks/s, {record.events_per_task:.2f} events/task, "
+            print(f"{label}: {record.wall_seconds:.3f} s wall, {record.cpu_seconds:.3f} s CPU, "
+                  f"{record.tasks:,} tasks, {record.tasks_per_second:,.0f} tasks/CPU s, "
+                  f"{record.events_per_task:.2f} events/task, "
                   f"peak {record.peak_rss_mb:.0f} MB", flush=True)
 
     record = run_matrix(matrix_cases(sorted(MODELS), preset_names()), repeats, max_tasks, report)
     skipped = sum(1 for case in record["cases"] if case["skipped"])
-    print(f"{len(record['cases']) - skipped} cases: {record['total_wall_seconds']:.1f} s of simulate(), "
+    print(f"{len(record['cases']) - skipped} cases: {record['total_wall_seconds']:.1f} s wall "
+          f"({record['total_cpu_seconds']:.1f} s CPU) of simulate(), "
           f"{record['events_per_task']:.2f} SimPy events per tile task; {skipped} skipped (see above)")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +143,7 @@ def matrix_command(args: argparse.Namespace, repeats: int, max_tasks: int, old: 
         print(f"record written to {args.out}")
     if old is not None:
         rows, geomean = compare(old, record)
-        print("\nspeed-up (new tasks/s / old tasks/s) and events per task, old -> new:")
+        print("\nspeed-up (old CPU s / new CPU s) and events per task, old -> new:")
         for label, ratio, old_events, new_events, note in rows:
             print(f"  {label}: {ratio:.2f}x, {old_events:.2f} -> {new_events:.2f} {note}".rstrip())
         print(f"geomean speed-up over {len(rows)} cases: {geomean:.2f}x")

@@ -29,7 +29,8 @@ def isolated(layer: Layer) -> Workload:
 
 def layer_time(layer: Layer, hw: HardwareConfig, options: RunOptions, partition: str) -> float:
     """Cycles until `layer` finishes when simulated alone with every layer under `partition`."""
-    result = simulate_once(isolated(layer), hw, options.model_copy(update={"partition": partition}))
+    result = simulate_once(isolated(layer), hw, options.model_copy(update={"partition": partition}),
+                           record_timeline=False)
     return next(row.end for row in result.layers if row.layer == layer.name)
 
 

@@ -6,6 +6,7 @@ the numbers in a RunResult are exactly what the simulated hardware counted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from npu_des.config import HardwareConfig, RunOptions
@@ -16,6 +17,7 @@ from npu_des.schedule.tasks import Schedule
 from npu_des.sim.components.dram import DramChannel
 from npu_des.sim.components.spm import Scratchpad
 from npu_des.sim.executor import CoreExecutor, Synchronizer
+from npu_des.sim.records import PAIRS, CoreLogs, Timeline
 from npu_des.tiling import TileShape
 from npu_des.workload import Workload
 
@@ -46,32 +48,14 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
     """Everything the run measured, as the plain data reports and sweeps read."""
     names = [layer.name for layer in workload.layers]
     kinds = ALL_KINDS if options.pass_ == "forward" or options.vector_ops else KINDS  # vector ops read Y
-    timeline, layer_compute = _compute_events(run.executors)
+    layer_compute = _layer_compute(run.executors)
     layer_bytes: dict[str, dict[str, dict[str, int]]] = {
         name: {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS} for name in names
     }
     for executor in run.executors:
-        resource = f"core{executor.core}.dma"
-        for record in executor.dma.records:
-            layer = names[record.key.layer]
-            layer_bytes[layer][record.direction][record.kind] += record.nbytes
-            timeline.append(
-                TimelineEvent(
-                    resource,
-                    record.start,
-                    record.end,
-                    record.kind,
-                    layer,
-                    "",
-                    ".".join(map(str, record.key[2:])),
-                    record.nbytes,
-                    record.direction,
-                )
-            )
-    timeline.extend(
-        TimelineEvent("dram", start, end, "busy", "", "", "", 0, "") for start, end in run.dram.busy_intervals
-    )
-    timeline.sort(key=lambda event: (event.start, event.resource, event.end))
+        for (layer, code), nbytes in executor.dma.layer_bytes.items():
+            pair = PAIRS[code]
+            layer_bytes[names[layer]][pair[1]][pair[0]] += nbytes
     compulsory: dict[str, int] = dict.fromkeys(kinds, 0)
     for (_layer, kind), nbytes in compulsory_traffic(schedule).items():
         compulsory[kind] += nbytes
@@ -79,6 +63,11 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
     for (kind, direction), nbytes in run.dram.bytes.items():
         dram_bytes[direction][kind] += nbytes
     executors, spm = run.executors, run.spm
+    timeline: Sequence[TimelineEvent] = []
+    if all(executor.dma.records is not None for executor in executors):
+        timeline = Timeline(
+            [CoreLogs(e.core, e.tasks, e.compute_log, e.dma.records)
+             for e in executors if e.dma.records is not None], names, run.dram.busy_intervals)
     return RunResult(
         model=workload.name,
         hardware=hw.name,
@@ -104,40 +93,28 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
         tasks=len(schedule.tasks),
         layers=_layer_rows(schedule, run, layer_compute, layer_bytes),
         timeline=timeline,
-        spm_occupancy=spm.occupancy,
+        spm_occupancy=spm.occupancy if spm.occupancy is not None else [],
         options=options.model_dump(mode="json", by_alias=True),
         choices=_choices(schedule),
         arrays=[dict(executor.array.statistics()) for executor in executors],
     )
 
 
-def _compute_events(executors: list[CoreExecutor]) -> tuple[list[TimelineEvent], dict[str, _LayerCompute]]:
-    """Timeline events of every compute tile, and per layer its first start, busy cycles, MACs and tasks."""
-    timeline: list[TimelineEvent] = []
+def _layer_compute(executors: list[CoreExecutor]) -> dict[str, _LayerCompute]:
+    """Per layer: its first compute start, busy cycles, MACs and tasks (cores in order, tasks in order)."""
     layer_compute: dict[str, _LayerCompute] = {}
     for executor in executors:
-        for start, end, task in executor.compute_records:
-            vector = task.op == Op.VECTOR
-            resource = f"core{executor.core}.{'vector' if vector else 'array'}"
-            timeline.append(
-                TimelineEvent(
-                    resource,
-                    start,
-                    end,
-                    task.op,
-                    task.layer,
-                    task.op,
-                    ".".join(map(str, task.tile)),
-                    task.macs,
-                    "",
-                )
-            )
-            stats = layer_compute.setdefault(task.layer, _LayerCompute(start))
-            stats.start = min(stats.start, start)
+        log = executor.compute_log
+        for start, end, task in zip(log.starts, log.ends, executor.tasks):
+            stats = layer_compute.get(task.layer)
+            if stats is None:
+                stats = layer_compute[task.layer] = _LayerCompute(start)
+            elif start < stats.start:
+                stats.start = start
             stats.busy += end - start
-            stats.macs += 0 if vector else task.macs
+            stats.macs += 0 if task.op == Op.VECTOR else task.macs
             stats.tasks += 1
-    return timeline, layer_compute
+    return layer_compute
 
 
 def _layer_rows(
@@ -188,7 +165,7 @@ def _vector_span(executors: list[CoreExecutor], sync: Synchronizer) -> float:
     """Wall cycles from each layer's first vector task to the end of its vector op (write-backs included)."""
     first: dict[str, float] = {}
     for executor in executors:
-        for start, _, task in executor.compute_records:
+        for start, task in zip(executor.compute_log.starts, executor.tasks):
             if task.op == Op.VECTOR:
                 first[task.layer] = min(first.get(task.layer, start), start)
     return sum(sync.op_end[(layer, Op.VECTOR)] - start for layer, start in first.items())

@@ -17,14 +17,15 @@ from npu_des.workload import Workload
 
 def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
              partitions: dict[str, str] | None = None, dma_engine: type[DmaEngine] = DmaEngine,
-             progress: Progress | None = None) -> RunResult:
+             progress: Progress | None = None, record_timeline: bool = True) -> RunResult:
     """Simulate the backward pass of `workload` on `hw` in the order `options.order` (or its forward pass).
 
     `partitions` (layer -> multi-core scheme) overrides `options.partition` for those layers;
     with `partition: auto` each layer's scheme is chosen by simulating it alone (autotune.py).
     `dma_engine` lets an oracle variant (e.g. npu_des.sweep.variants.DyOnceDmaEngine) replace the DMA model.
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
+    `record_timeline=False` keeps no timeline or SPM samples (sweeps): less memory, the same numbers.
     """
     if options.partition == "auto" and partitions is None:
         partitions = choose_partitions(workload, hw, options)
-    return simulate_once(workload, hw, options, partitions, dma_engine, progress)
+    return simulate_once(workload, hw, options, partitions, dma_engine, progress, record_timeline)

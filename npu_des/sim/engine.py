@@ -16,7 +16,7 @@ from npu_des.kinds import KIND_CODES, OpId, TensorKind, WaitReason
 from npu_des.metrics import RunResult
 from npu_des.schedule.plan import PinnedBytes, plan
 from npu_des.schedule.tasks import Schedule
-from npu_des.sim.clock import Clock, Process
+from npu_des.sim.clock import Clock
 from npu_des.sim.collect import FinishedRun, collect
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.dram import DramChannel
@@ -31,34 +31,36 @@ Progress = Callable[[int, int], None]
 
 def simulate_once(workload: Workload, hw: HardwareConfig, options: RunOptions,
                   partitions: dict[str, str] | None = None, dma_engine: type[DmaEngine] = DmaEngine,
-                  progress: Progress | None = None) -> RunResult:
+                  progress: Progress | None = None, record_timeline: bool = True) -> RunResult:
     """One simulation with the given partitions (None: `options.partition` for every layer)."""
     dy_reads = None
     if options.pin_plan != "none" and options.pass_ == "backward":  # weigh dY pins by a measured unpinned run
         unpinned = run_plan(workload, hw, options.model_copy(update={"pin_plan": "none"}), partitions, None,
-                            dma_engine)
+                            dma_engine, record_timeline=False)
         dy_reads = {row.layer: row.read_bytes[TensorKind.DY] for row in unpinned.layers}
-    return run_plan(workload, hw, options, partitions, dy_reads, dma_engine, progress)
+    return run_plan(workload, hw, options, partitions, dy_reads, dma_engine, progress, record_timeline)
 
 
 def run_plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partitions: dict[str, str] | None,
              dy_reads: dict[str, int] | None, dma_engine: type[DmaEngine] = DmaEngine,
-             progress: Progress | None = None) -> RunResult:
+             progress: Progress | None = None, record_timeline: bool = True) -> RunResult:
     """Plan `workload` (partitions and dY reads as given) and run the plan."""
     schedule, pins = plan(workload, hw, options, partitions, dy_reads)
-    return run_schedule(workload, hw, options, schedule, pins, dma_engine, progress)
+    return run_schedule(workload, hw, options, schedule, pins, dma_engine, progress, record_timeline)
 
 
 def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, schedule: Schedule,
                  pins: PinnedBytes, dma_engine: type[DmaEngine] = DmaEngine,
-                 progress: Progress | None = None) -> RunResult:
+                 progress: Progress | None = None, record_timeline: bool = True) -> RunResult:
     """Simulate a planned schedule to the end and collect what it measured.
 
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
+    With `record_timeline` False no transfer, DRAM busy interval or SPM sample is kept: the result's
+    `timeline` and `spm_occupancy` are empty, every number is the same.
     """
     clock = Clock()
-    dram = DramChannel(clock, hw.dram_bytes_per_cycle, hw.dram.latency_cycles)
-    spm = Scratchpad(clock, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers))
+    dram = DramChannel(clock, hw.dram_bytes_per_cycle, hw.dram.latency_cycles, record_timeline)
+    spm = Scratchpad(clock, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers), record_timeline)
     for layer_index, kind_code in pins:
         spm.pin_tensor(layer_index, kind_code)
     sync = Synchronizer(clock, schedule)
@@ -72,7 +74,7 @@ def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, sc
             clock,
             core,
             SystolicArray.from_config(clock, cores.array),
-            dma_engine(clock, core, dram, cores.dma.outstanding),
+            dma_engine(clock, core, dram, cores.dma.outstanding, record_timeline),
             spm,
             schedule.tasks_of_core(core),
             sync,
@@ -83,7 +85,7 @@ def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, sc
     ]
     _unpin_when_layer_done(schedule, sync, spm, _releases(workload, pins), executors[0].dma)
     for executor in executors:
-        Process(clock, executor.run(), None)
+        clock.spawn(executor.run)
     clock.run()
     if progress is not None:
         progress(sync.computed, len(schedule.tasks))

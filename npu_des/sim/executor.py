@@ -19,6 +19,7 @@ from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.spm import Scratchpad
 from npu_des.sim.components.systolic_array import SystolicArray
 from npu_des.sim.components.vector_unit import VectorUnit
+from npu_des.sim.records import ComputeLog
 
 
 class ComputeRecord(NamedTuple):
@@ -100,39 +101,65 @@ class CoreExecutor:
         self.tasks = tasks
         self.sync = sync
         self.prefetch_depth = prefetch_depth
-        self.compute_records: list[ComputeRecord] = []
+        self.compute_log = ComputeLog()  # entry i: when tasks[i] computed
         self.finished = False
         self.waiting: dict[int, Waiting] = {}  # task id -> what it waits for
+        self._preparing: deque[Signal] = deque()
+        self._launched = 0
 
-    def run(self) -> Step:
-        clock, tasks, spm, dma = self.clock, self.tasks, self.spm, self.dma
-        env = clock.env
-        preparing: deque[Signal] = deque()
-        launched = 0
-        for index, task in enumerate(tasks):
-            while launched < len(tasks) and launched <= index + self.prefetch_depth:
-                prepared = Signal(clock)
-                Process(clock, self._prepare(tasks[launched]), prepared)
-                preparing.append(prepared)
-                launched += 1
-            yield preparing.popleft()
-            start = env._now
-            yield (self.vector if task.op == Op.VECTOR else self.array).compute(task)
-            self.compute_records.append(ComputeRecord(start, env._now, task))
-            for ref in task.inputs:
-                spm.release(ref, dma)
-            if task.write_back or not task.last:
-                written = spm.release(task.output, dma, dirty=True, write_back=task.last)
-            else:  # a feature map kept on chip: never stored; a fused one is handed to its consumer
-                written = None
-                if not task.hand_over:
-                    spm.release_clean(task.output, dma)
-            for ref in task.frees:
-                spm.release(ref, dma)
-            self.sync.task_computed(task)
-            if written is not None:
-                written.waiters.append(self._output_written_callback((task.layer, task.op)))
-        self.finished = True
+    @property
+    def compute_records(self) -> list[ComputeRecord]:
+        """The compute log as records (start, end, task), in the order the core ran them."""
+        log = self.compute_log
+        return [ComputeRecord(*record) for record in zip(log.starts, log.ends, self.tasks)]
+
+    def run(self) -> None:
+        """Start working through the tasks (call once, as a process start: `clock.spawn(executor.run)`)."""
+        self._next(0)
+
+    def _next(self, index: int) -> None:
+        """Launch preparations up to `prefetch_depth` ahead of task `index`; compute it once prepared."""
+        tasks = self.tasks
+        if index == len(tasks):
+            self.finished = True
+            return
+        clock = self.clock
+        while self._launched < len(tasks) and self._launched <= index + self.prefetch_depth:
+            prepared = Signal(clock)
+            Process(clock, self._prepare(tasks[self._launched]), prepared)
+            self._preparing.append(prepared)
+            self._launched += 1
+        prepared = self._preparing.popleft()
+        if prepared.processed:
+            self._compute(index)
+        else:
+            prepared.waiters.append(lambda: self._compute(index))
+
+    def _compute(self, index: int) -> None:
+        task = self.tasks[index]
+        start = self.clock.env._now
+        unit = self.vector if task.op == Op.VECTOR else self.array
+        unit.compute(task).waiters.append(lambda: self._computed(index, start))
+
+    def _computed(self, index: int, start: float) -> None:
+        """Record the tile, release its tiles, write back a final output, then go on with the next task."""
+        task = self.tasks[index]
+        spm, dma = self.spm, self.dma
+        self.compute_log.append(start, self.clock.env._now)
+        for ref in task.inputs:
+            spm.release(ref, dma)
+        if task.write_back or not task.last:
+            written = spm.release(task.output, dma, dirty=True, write_back=task.last)
+        else:  # a feature map kept on chip: never stored; a fused one is handed to its consumer
+            written = None
+            if not task.hand_over:
+                spm.release_clean(task.output, dma)
+        for ref in task.frees:
+            spm.release(ref, dma)
+        self.sync.task_computed(task)
+        if written is not None:
+            written.waiters.append(self._output_written_callback((task.layer, task.op)))
+        self._next(index + 1)
 
     def _output_written_callback(self, op: OpId) -> Callable[[], None]:
         """A waiter on an output's write-back: the op counts the write-back as done."""

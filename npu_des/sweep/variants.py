@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.metrics import RunResult
-from npu_des.sim.clock import Step
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.dram import DramChannel
 
@@ -27,15 +26,15 @@ _SEEN_DY: weakref.WeakKeyDictionary[DramChannel, set[TileKey]] = weakref.WeakKey
 class DyOnceDmaEngine(DmaEngine):
     """A DMA engine whose dY reads cost DRAM time only the first time a tile is read (shared by all cores)."""
 
-    def move(
-        self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey
-    ) -> Step:
+    def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey,
+             then: Callable[[], None]) -> None:
         if kind == TensorKind.DY and direction == Direction.READ:
             seen = _SEEN_DY.setdefault(self.dram, set())
             if key in seen:
+                then()
                 return
             seen.add(key)
-        yield from super().move(nbytes, kind, direction, key)
+        super().move(nbytes, kind, direction, key, then)
 
 
 def _no_check(_result: RunResult) -> None:

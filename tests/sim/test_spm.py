@@ -11,7 +11,8 @@ from npu_des.sim.components import DmaEngine, DramChannel, Scratchpad
 def world(capacity: int, policy: str = "lru"):
     clock = Clock()
     dram = DramChannel(clock, bytes_per_cycle=1.0, latency_cycles=0)
-    return clock, Scratchpad(clock, capacity, policy, layers=1), DmaEngine(clock, 0, dram, outstanding=4), dram
+    spm = Scratchpad(clock, capacity, policy, layers=1)
+    return clock, spm, DmaEngine(clock, 0, dram, outstanding=4), dram
 
 
 def tile(n: int, kind: TensorKind = TensorKind.X, nbytes: int = 100) -> TileRef:

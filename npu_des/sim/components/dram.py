@@ -30,12 +30,15 @@ class BusyInterval(NamedTuple):
 class DramChannel:
     """Bandwidth-limited channel; records bytes by (tensor kind, direction) and busy intervals."""
 
-    def __init__(self, clock: Clock, bytes_per_cycle: float, latency_cycles: float) -> None:
+    def __init__(self, clock: Clock, bytes_per_cycle: float, latency_cycles: float,
+                 record: bool = True) -> None:
         self.clock = clock
         self.bytes_per_cycle = bytes_per_cycle
         self.latency_cycles = latency_cycles
         self.bytes: dict[tuple[TensorKind, Direction], int] = {}
-        self.busy_intervals: list[BusyInterval] = []
+        self.busy_intervals: list[BusyInterval] = []  # kept only with `record`
+        self.busy_cycles = 0.0
+        self._record = record
         self.transfers = 0
         self._virtual = 0.0
         self._updated = 0.0
@@ -98,4 +101,7 @@ class DramChannel:
         if self._active:
             self._reschedule()
         else:
-            self.busy_intervals.append(BusyInterval(self._busy_since, self.clock.env._now))
+            now = self.clock.env._now
+            self.busy_cycles += now - self._busy_since
+            if self._record:
+                self.busy_intervals.append(BusyInterval(self._busy_since, now))

@@ -13,7 +13,8 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, NamedTuple
 
 from npu_des.kinds import Direction, TileKey
-from npu_des.sim.clock import Clock, Process, Signal, Step
+from npu_des.sim.clock import Clock, Signal
+from npu_des.sim.records import OccupancyLog
 
 if TYPE_CHECKING:
     from npu_des.schedule.tasks import TileRef
@@ -44,7 +45,8 @@ class _Entry:
 class Scratchpad:
     """Shared SPM. Verbs: acquire / release a tile, pin / unpin a tensor. Keeps its own statistics."""
 
-    def __init__(self, clock: Clock, capacity_bytes: int, policy: str, layers: int) -> None:
+    def __init__(self, clock: Clock, capacity_bytes: int, policy: str, layers: int,
+                 record: bool = True) -> None:
         if policy not in ("lru", "explicit"):
             raise ValueError(f"unknown SPM policy {policy!r} (allowed: lru, explicit)")
         self.clock = clock
@@ -56,7 +58,7 @@ class Scratchpad:
         self.evictions = 0
         self.hits = [0] * layers
         self.misses = [0] * layers
-        self.occupancy: list[Occupancy] = [Occupancy(0.0, 0, 0)]
+        self.occupancy: OccupancyLog | None = OccupancyLog() if record else None  # samples, one per change
         self.waiting_for_space: list[int] = []  # bytes wanted by blocked allocations, for diagnostics
         self._entries: dict[TileKey, _Entry] = {}
         self._evictable: OrderedDict[TileKey, _Entry] = OrderedDict()
@@ -85,9 +87,9 @@ class Scratchpad:
         if not load and self.capacity_bytes - self.used_bytes >= entry.nbytes:
             self._allocate(entry)
             return None
-        entry.ready = Signal(self.clock)
-        Process(self.clock, self._fill(entry, load, dma), None)
-        return entry.ready
+        ready = entry.ready = Signal(self.clock)
+        self.clock.spawn(lambda: self._fill(entry, load, dma))
+        return ready
 
     def release(
         self, ref: TileRef, dma: DmaEngine, dirty: bool = False, write_back: bool = False
@@ -99,7 +101,7 @@ class Scratchpad:
             entry.dirty = True
         if write_back:
             stored = Signal(self.clock)
-            Process(self.clock, self._write_back_final(entry, dma), stored)
+            self.clock.spawn(lambda: self._write_back_final(entry, dma, stored))
             return stored
         entry.refs -= 1
         if entry.refs == 0:
@@ -145,30 +147,48 @@ class Scratchpad:
         self._record()
 
     def _record(self) -> None:
-        self.occupancy.append(Occupancy(self.clock.env._now, self.used_bytes, self.pinned_bytes))
+        if self.occupancy is not None:
+            self.occupancy.append(self.clock.env._now, self.used_bytes, self.pinned_bytes)
 
-    def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> Step:
-        yield from self._make_room(entry.nbytes, dma)
+    def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> None:
+        """Make room (evicting, or waiting for space), allocate, load if asked, then signal `ready`."""
+        if not self._make_room(entry.nbytes, dma):
+            self.waiting_for_space.append(entry.nbytes)
+            self._space.waiters.append(lambda: self._room_freed(entry, load, dma))
+            return
         self._allocate(entry)
-        if load:
-            ref = entry.ref
-            store = self._writing_back.get(ref.key)
-            if store is not None:  # read the partial sum back only once its eviction store has landed
-                yield store
-            yield from dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key)
-        ready, entry.ready = entry.ready, None
-        assert ready is not None  # set by `acquire` before this process starts
-        ready.succeed()
+        if not load:
+            self._filled(entry)
+            return
+        store = self._writing_back.get(entry.ref.key)
+        if store is not None and not store.processed:  # read a partial sum back once its store landed
+            store.waiters.append(lambda: self._load(entry, dma))
+        else:
+            self._load(entry, dma)
 
-    def _make_room(self, nbytes: int, dma: DmaEngine) -> Step:
+    def _make_room(self, nbytes: int, dma: DmaEngine) -> bool:
+        """Evict unreferenced tiles until `nbytes` fit; False if the allocation has to wait for space."""
         while self.capacity_bytes - self.used_bytes < nbytes:
             if self._evictable and self.capacity_bytes - self.used_bytes + self._freeing < nbytes:
                 _, victim = self._evictable.popitem(last=False)
                 self._evict(victim, dma)
             else:
-                self.waiting_for_space.append(nbytes)
-                yield self._space
-                self.waiting_for_space.remove(nbytes)
+                return False
+        return True
+
+    def _room_freed(self, entry: _Entry, load: bool, dma: DmaEngine) -> None:
+        self.waiting_for_space.remove(entry.nbytes)
+        self._fill(entry, load, dma)
+
+    def _load(self, entry: _Entry, dma: DmaEngine) -> None:
+        ref = entry.ref
+        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, lambda: self._filled(entry))
+
+    @staticmethod
+    def _filled(entry: _Entry) -> None:
+        ready, entry.ready = entry.ready, None
+        assert ready is not None  # set by `acquire` before the fill starts
+        ready.succeed()
 
     def _evict(self, victim: _Entry, dma: DmaEngine) -> None:
         del self._entries[victim.ref.key]
@@ -176,7 +196,7 @@ class Scratchpad:
         if victim.dirty:
             self._freeing += victim.nbytes
             store = self._writing_back[victim.ref.key] = Signal(self.clock)
-            Process(self.clock, self._write_back_evicted(victim, dma, store), store)
+            self.clock.spawn(lambda: self._write_back_evicted(victim, dma, store))
         else:
             self._free(victim.nbytes)
 
@@ -198,18 +218,27 @@ class Scratchpad:
         else:
             self._evict(entry, dma)
 
-    def _write_back_evicted(self, victim: _Entry, dma: DmaEngine, store: Signal) -> Step:
+    def _write_back_evicted(self, victim: _Entry, dma: DmaEngine, store: Signal) -> None:
         ref = victim.ref
-        yield from dma.move(victim.nbytes, ref.kind, Direction.WRITE, ref.key)
-        if self._writing_back.get(ref.key) is store:
-            del self._writing_back[ref.key]
-        self._freeing -= victim.nbytes
-        self._free(victim.nbytes)
 
-    def _write_back_final(self, entry: _Entry, dma: DmaEngine) -> Step:
+        def stored() -> None:
+            if self._writing_back.get(ref.key) is store:
+                del self._writing_back[ref.key]
+            self._freeing -= victim.nbytes
+            self._free(victim.nbytes)
+            if store.waiters:  # nobody else can find it now
+                store.succeed()
+
+        dma.move(victim.nbytes, ref.kind, Direction.WRITE, ref.key, stored)
+
+    def _write_back_final(self, entry: _Entry, dma: DmaEngine, done: Signal) -> None:
         ref = entry.ref
         entry.dirty = False
-        yield from dma.move(entry.nbytes, ref.kind, Direction.WRITE, ref.key)
-        entry.refs -= 1
-        if entry.refs == 0:
-            self._unreferenced(entry, dma)
+
+        def stored() -> None:
+            entry.refs -= 1
+            if entry.refs == 0:
+                self._unreferenced(entry, dma)
+            done.succeed()
+
+        dma.move(entry.nbytes, ref.kind, Direction.WRITE, ref.key, stored)

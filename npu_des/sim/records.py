@@ -1,0 +1,261 @@
+"""Compact logs of what a run did, and the timeline built from them only when someone reads it.
+
+A whole-network run has millions of compute tiles, transfers and SPM samples. Components append
+them to typed arrays (about 40 bytes per transfer instead of a few hundred for objects); `Timeline`
+makes `TimelineEvent`s, sorted as reports expect, on first access, and the CSV writer can stream
+plain rows without making them at all (`Timeline.rows`).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
+
+from npu_des.kinds import ALL_KINDS, DIRECTIONS, Direction, Op, TensorKind, TileKey
+from npu_des.metrics import TimelineEvent
+
+if TYPE_CHECKING:
+    from npu_des.schedule.tasks import TileTask
+
+PAIRS: tuple[tuple[TensorKind, Direction], ...] = tuple((k, d) for k in ALL_KINDS for d in DIRECTIONS)
+PAIR_CODE: dict[tuple[TensorKind, Direction], int] = {pair: code for code, pair in enumerate(PAIRS)}
+
+
+class DmaRecord(NamedTuple):
+    """One finished transfer: on the channel from `start` to `end`, `nbytes` of one tile."""
+
+    start: float
+    end: float
+    kind: TensorKind
+    direction: Direction
+    nbytes: int
+    key: TileKey
+
+
+class Times:
+    """A column of simulated times: doubles, plus which were Python ints (SimPy keeps integer times as
+    ints until a float delay is added), so a value reads back exactly as it was recorded and prints
+    the same in CSV."""
+
+    __slots__ = ("ints", "values")
+
+    def __init__(self, values: Iterable[float] = ()) -> None:
+        self.values = array("d")
+        self.ints = bytearray()
+        for value in values:
+            self.append(value)
+
+    def append(self, value: float) -> None:
+        self.values.append(value)
+        self.ints.append(type(value) is int)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index: int) -> float:
+        value = self.values[index]
+        return int(value) if self.ints[index] else value
+
+    def __iter__(self) -> Iterator[float]:
+        for value, was_int in zip(self.values, self.ints):
+            yield int(value) if was_int else value
+
+
+class TransferLog:
+    """A DMA engine's finished transfers, column by column."""
+
+    __slots__ = ("codes", "ends", "keys", "nbytes", "starts")
+
+    def __init__(self) -> None:
+        self.starts = Times()
+        self.ends = Times()
+        self.nbytes = array("q")
+        self.codes = bytearray()
+        self.keys: list[TileKey] = []
+
+    def append(self, start: float, end: float, kind: TensorKind, direction: Direction, nbytes: int,
+               key: TileKey) -> None:
+        self.starts.append(start)
+        self.ends.append(end)
+        self.nbytes.append(nbytes)
+        self.codes.append(PAIR_CODE[(kind, direction)])
+        self.keys.append(key)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __iter__(self) -> Iterator[DmaRecord]:
+        for start, end, nbytes, code, key in zip(self.starts, self.ends, self.nbytes, self.codes, self.keys):
+            kind, direction = PAIRS[code]
+            yield DmaRecord(start, end, kind, direction, nbytes, key)
+
+
+class OccupancyLog(Sequence[tuple[float, int, int]]):
+    """SPM samples (cycle, used bytes, pinned bytes), one per change."""
+
+    def __init__(self) -> None:
+        self.cycles = Times([0.0])
+        self.used = array("q", [0])
+        self.pinned = array("q", [0])
+
+    def append(self, cycle: float, used: int, pinned: int) -> None:
+        self.cycles.append(cycle)
+        self.used.append(used)
+        self.pinned.append(pinned)
+
+    def __len__(self) -> int:
+        return len(self.cycles)
+
+    def __iter__(self) -> Iterator[tuple[float, int, int]]:
+        return zip(self.cycles, self.used, self.pinned)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[float, int, int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[float, int, int]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return (self.cycles[index], self.used[index], self.pinned[index])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class ComputeLog:
+    """When each of a core's tasks computed; the core runs them in order, so entry i is task i."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self) -> None:
+        self.starts = Times()
+        self.ends = Times()
+
+    def append(self, start: float, end: float) -> None:
+        self.starts.append(start)
+        self.ends.append(end)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+class CoreLogs(NamedTuple):
+    """One core's logs and the tasks its compute log refers to."""
+
+    core: int
+    tasks: Sequence[TileTask]
+    compute: ComputeLog
+    transfers: TransferLog
+
+
+Row = tuple[str, float, float, str, str, str, str, int, str]  # TimelineEvent's fields, in order
+
+
+class Timeline(Sequence[TimelineEvent]):
+    """Every compute tile, DMA transfer and DRAM busy interval, sorted by (start, resource, end).
+
+    Ties keep the order compute (core by core), transfers (core by core), DRAM. Nothing is built
+    until the timeline is read; `rows()` yields the CSV rows without building events.
+    """
+
+    def __init__(self, cores: list[CoreLogs], layer_names: Sequence[str],
+                 dram_busy: Sequence[tuple[float, float]]) -> None:
+        self._cores = cores
+        self._names = layer_names
+        self._dram_busy = dram_busy
+        self._events: list[TimelineEvent] | None = None
+        self._length = sum(len(c.compute) + len(c.transfers) for c in cores) + len(dram_busy)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def rows(self) -> Iterator[Row]:
+        """The rows in timeline order, made one at a time: a stable sort on (start, resource, end) of
+        compute, then transfer, then DRAM rows, as `sorted` on the events gives."""
+        if self._events is not None:
+            yield from (_row(event) for event in self._events)
+            return
+        import numpy as np
+
+        cores, names = self._cores, self._names
+        segments: list[tuple[int, Any, Any]] = []  # (first row, source, core) per block of rows
+        starts: list[Any] = []
+        ends: list[Any] = []
+        resources: list[list[str]] = []
+        offset = 0
+        for logs in cores:
+            segments.append((offset, logs, "compute"))
+            starts.append(np.frombuffer(logs.compute.starts.values, dtype=np.float64))
+            ends.append(np.frombuffer(logs.compute.ends.values, dtype=np.float64))
+            array_unit, vector_unit = f"core{logs.core}.array", f"core{logs.core}.vector"
+            resources.append([vector_unit if task.op == Op.VECTOR else array_unit
+                              for task in logs.tasks[:len(logs.compute)]])
+            offset += len(logs.compute)
+        for logs in cores:
+            segments.append((offset, logs, "transfers"))
+            starts.append(np.frombuffer(logs.transfers.starts.values, dtype=np.float64))
+            ends.append(np.frombuffer(logs.transfers.ends.values, dtype=np.float64))
+            resources.append([f"core{logs.core}.dma"] * len(logs.transfers))
+            offset += len(logs.transfers)
+        segments.append((offset, None, "dram"))
+        starts.append(np.array([start for start, _ in self._dram_busy], dtype=np.float64))
+        ends.append(np.array([end for _, end in self._dram_busy], dtype=np.float64))
+        resources.append(["dram"] * len(self._dram_busy))
+        flat = [name for block in resources for name in block]
+        ranking = {name: rank for rank, name in enumerate(sorted(set(flat)))}
+        ranks = np.fromiter((ranking[name] for name in flat), dtype=np.int64, count=len(flat))
+        order = np.lexsort((np.concatenate(ends), ranks, np.concatenate(starts)))  # stable
+        firsts = np.array([first for first, _, _ in segments], dtype=np.int64)
+        blocks = np.searchsorted(firsts, order, side="right") - 1
+        for index, block in zip(order.tolist(), blocks.tolist()):
+            first, logs, what = segments[block]
+            local = index - first
+            if what == "compute":
+                task = logs.tasks[local]
+                compute = logs.compute
+                yield (flat[index], compute.starts[local], compute.ends[local], task.op, task.layer, task.op,
+                       ".".join(map(str, task.tile)), task.macs, "")
+            elif what == "transfers":
+                transfers = logs.transfers
+                key = transfers.keys[local]
+                kind, direction = PAIRS[transfers.codes[local]]
+                yield (flat[index], transfers.starts[local], transfers.ends[local], kind,
+                       names[key.layer], "", ".".join(map(str, key[2:])), transfers.nbytes[local], direction)
+            else:
+                start, end = self._dram_busy[local]
+                yield ("dram", start, end, "busy", "", "", "", 0, "")
+
+    def _built(self) -> list[TimelineEvent]:
+        if self._events is None:
+            self._events = [TimelineEvent(*row) for row in self.rows()]
+        return self._events
+
+    def __iter__(self) -> Iterator[TimelineEvent]:
+        return iter(self._built())
+
+    @overload
+    def __getitem__(self, index: int) -> TimelineEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[TimelineEvent]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._built()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _row(event: TimelineEvent) -> Row:
+    return (event.resource, event.start, event.end, event.kind, event.layer, event.op, event.tile,
+            event.bytes, event.direction)
+
+
+def timeline_rows(timeline: Sequence[TimelineEvent]) -> Iterator[Row]:
+    """CSV rows of any timeline (a lazy one streams them without building events)."""
+    if isinstance(timeline, Timeline):
+        return timeline.rows()
+    return (_row(event) for event in timeline)
