@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from npu_des.config import HardwareConfig, apply_overrides, hardware_from_dict, load_hardware
 from npu_des.errors import ConfigError
-from npu_des.models import build_model, model_names
-from npu_des.workload import Workload
+
+if TYPE_CHECKING:  # the models and configuration load only when a command runs (start-up time)
+    from npu_des.config import HardwareConfig
+    from npu_des.workload import Workload
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Inputs:
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    from npu_des.models import model_names
+
     parser.add_argument("--model", default="resnet50", help=f"zoo model ({', '.join(model_names())})")
     parser.add_argument(
         "--topology", type=Path, help="SCALE-Sim topology CSV (conv or GEMM format) instead of --model"
@@ -48,6 +52,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
+    from npu_des.config import apply_overrides, hardware_from_dict, load_hardware
+    from npu_des.models import build_model
+
     notes: list[str] = []
     sources = [flag for flag, value in (("--topology", args.topology), ("--onnx", args.onnx)) if value]
     if len(sources) > 1:

@@ -6,27 +6,22 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
-from npu_des.analysis.bench import (
-    DEFAULT_HARDWARE,
-    DEFAULT_MODEL,
-    DEFAULT_ORDERS,
-    TARGET_SECONDS,
-    profile_case,
-    run_bench,
-)
-from npu_des.analysis.bench_matrix import DEFAULT_MAX_TASKS, Case, CaseRecord
 from npu_des.errors import ConfigError
+
+if TYPE_CHECKING:
+    from npu_des.analysis.bench_matrix import CaseRecord
+
+COMMAND = "bench"
+HELP = "time the simulator: wall seconds, SimPy events/s, peak memory"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "bench", help="time the simulator: wall seconds, SimPy events/s, peak memory"
-    )
+    from npu_des.analysis.bench import DEFAULT_HARDWARE, DEFAULT_MODEL, DEFAULT_ORDERS
+    from npu_des.analysis.bench_matrix import DEFAULT_MAX_TASKS
+
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo model (default {DEFAULT_MODEL})")
     parser.add_argument(
         "--hw",
@@ -65,6 +60,11 @@ def _count(text: str, flag: str, minimum: int) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from npu_des.analysis.bench import TARGET_SECONDS, profile_case, run_bench
+
     repeats = _count(args.repeats or ("1" if args.matrix else "3"), "--repeats", 1)
     if args.compare and not args.matrix:
         raise ConfigError("only compares --matrix records; add --matrix", field="--compare")
@@ -118,7 +118,7 @@ def _read_record(path: Path) -> dict[str, Any]:
 
 
 def matrix_command(args: argparse.Namespace, repeats: int, max_tasks: int, old: dict[str, Any] | None) -> int:
-    from npu_des.analysis.bench_matrix import compare, matrix_cases, run_matrix
+    from npu_des.analysis.bench_matrix import Case, compare, matrix_cases, run_matrix
     from npu_des.config import preset_names
     from npu_des.models import MODELS
 

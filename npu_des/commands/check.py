@@ -9,17 +9,16 @@ import argparse
 import json
 import sys
 
-from npu_des.analysis.checks import check_run
 from npu_des.commands._inputs import add_input_arguments, load_inputs
 from npu_des.commands.run import ORDER_CHOICES, option_fields, selected_orders
-from npu_des.config import run_options
-from npu_des.sim.driver import simulate
+
+COMMAND = "check"
+HELP = ("simulate like `run`, then verify SPM capacity, byte conservation, dependencies, "
+        "tile coverage and lower bounds (exit 1 on a violation)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "check", help="simulate like `run`, then verify SPM capacity, byte conservation, dependencies, "
-                      "tile coverage and lower bounds (exit 1 on a violation)")
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     add_input_arguments(parser)
     parser.add_argument(
         "--order",
@@ -41,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    from npu_des.analysis.checks import check_run
+    from npu_des.config import run_options
+    from npu_des.sim.driver import simulate
+
     orders = selected_orders(args.order)
     base = option_fields(args)
     options = [run_options(args.set, **{**base, **ORDER_CHOICES[order]}) for order in orders]

@@ -7,26 +7,28 @@ import argparse
 import csv
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 from npu_des.commands._inputs import add_input_arguments, load_inputs
-from npu_des.config import run_options
-from npu_des.schedule.estimate import LOOP_ORDERS, best_loop_order, interleaved_traffic, total_bytes
-from npu_des.schedule.plan import plan
-from npu_des.sim.driver import simulate
+
+COMMAND = "orders"
+HELP = "estimated vs simulated DRAM bytes per layer for every loop order"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "orders", help="estimated vs simulated DRAM bytes per layer for every loop order"
-    )
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     add_input_arguments(parser)
     parser.add_argument("--out", type=Path, help="write the table as CSV here")
     parser.set_defaults(func=orders_command)
 
 
 def orders_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from npu_des.config import run_options
+    from npu_des.schedule.estimate import LOOP_ORDERS, best_loop_order, interleaved_traffic, total_bytes
+    from npu_des.schedule.plan import plan
+    from npu_des.sim.driver import simulate
+
     base = run_options(args.set, order="interleaved", batch=args.batch)
     inputs = load_inputs(args, base.batch)
     capacity = inputs.hardware.spm.capacity_bytes

@@ -8,17 +8,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from npu_des.commands._inputs import Inputs, add_input_arguments, load_inputs
-from npu_des.commands.plot import render
-from npu_des.config import RunOptions, run_options
 from npu_des.errors import ConfigError
-from npu_des.metrics import RunResult
-from npu_des.report.tables import print_summary, write_run
-from npu_des.sim.driver import simulate
+
+if TYPE_CHECKING:  # heavy modules load when the command runs, not when the CLI starts
+    from npu_des.config import RunOptions
+    from npu_des.metrics import RunResult
+
+COMMAND = "run"
+HELP = "simulate a backward pass (default: ResNet-50 on edge_dual, both orders)"
 
 # --order name -> RunOptions fields; "both" = the two orders the MICRO'23 comparison needs
 ORDER_CHOICES = {
@@ -29,9 +29,7 @@ ORDER_CHOICES = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "run", help="simulate a backward pass (default: ResNet-50 on edge_dual, both orders)"
-    )
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     add_input_arguments(parser)
     parser.add_argument(
         "--order",
@@ -80,6 +78,7 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str], Callable[[int, int],
     if not enabled:
         yield lambda _label: None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (
@@ -126,6 +125,13 @@ def option_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from npu_des.commands.plot import render
+    from npu_des.config import run_options
+    from npu_des.report.tables import print_summary, write_run
+    from npu_des.sim.driver import simulate
+
     if (args.plot or args.trace) and not args.out:
         raise ConfigError("needs --out DIR to write into", field="--plot" if args.plot else "--trace")
     orders = selected_orders(args.order)

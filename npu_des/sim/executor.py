@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 from npu_des.kinds import Op, OpId, TensorKind, WaitReason
-from npu_des.schedule.tasks import Schedule, TileTask
-from npu_des.sim.clock import AllOf, Clock, Process, Signal, Step
+from npu_des.schedule.tasks import Schedule, TileRef, TileTask
+from npu_des.sim.clock import AllOf, Clock, Signal
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.spm import Scratchpad
 from npu_des.sim.components.systolic_array import SystolicArray
@@ -126,7 +127,7 @@ class CoreExecutor:
         clock = self.clock
         while self._launched < len(tasks) and self._launched <= index + self.prefetch_depth:
             prepared = Signal(clock)
-            Process(clock, self._prepare(tasks[self._launched]), prepared)
+            clock.spawn(partial(self._prepare, tasks[self._launched], prepared))
             self._preparing.append(prepared)
             self._launched += 1
         prepared = self._preparing.popleft()
@@ -165,25 +166,44 @@ class CoreExecutor:
         """A waiter on an output's write-back: the op counts the write-back as done."""
         return lambda: self.sync.output_written(op)
 
-    def _prepare(self, task: TileTask) -> Step:
-        waiting = self.waiting
-        spm, dma = self.spm, self.dma
+    def _prepare(self, task: TileTask, prepared: Signal) -> None:
+        """Get `task` ready to compute, in steps: its fused input exists, its dY producers are done (X and
+        W load meanwhile), its operands are referenced, its previous contribution is done, all loaded."""
         if task.frees and (handed := self.sync.task_event(task.prev)) is not None:
-            waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
-            yield handed  # a fused consumer's input is its producer task's output: let it exist first
+            self.waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
+            # a fused consumer's input is its producer task's output: let it exist first
+            handed.wait(lambda: self._wait_for_dy(task, prepared))
+        else:
+            self._wait_for_dy(task, prepared)
+
+    def _wait_for_dy(self, task: TileTask, prepared: Signal) -> None:
         pending = [event for event in self.sync.deps[(task.layer, task.op)] if not event.triggered]
-        loads = []
-        later = task.inputs
-        if pending:  # X and W are in DRAM from the start: fetch them while dY is still being produced
-            early = [ref for ref in task.inputs if ref.kind != TensorKind.DY and not spm.pinned(ref)]
-            # a pin's lifetime starts with its op
-            later = tuple(ref for ref in task.inputs if ref not in early)
-            loads = [event for ref in early if (event := spm.acquire(ref, True, dma)) is not None]
-            waiting[task.id] = Waiting(task, WaitReason.DY_PRODUCERS)
-            for event in pending:
+        if not pending:
+            self._reference(task, prepared, [], task.inputs)
+            return
+        spm, dma = self.spm, self.dma
+        # X and W are in DRAM from the start: fetch them while dY is still being produced (a pin's
+        # lifetime starts with its op, so pinned tiles wait)
+        early = [ref for ref in task.inputs if ref.kind != TensorKind.DY and not spm.pinned(ref)]
+        later = tuple(ref for ref in task.inputs if ref not in early)
+        loads = [event for ref in early if (event := spm.acquire(ref, True, dma)) is not None]
+        self.waiting[task.id] = Waiting(task, WaitReason.DY_PRODUCERS)
+
+        def next_producer(index: int) -> None:
+            while index < len(pending):
+                event = pending[index]
+                index += 1
                 if not event.triggered:
-                    yield event
-        waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
+                    event.wait(partial(next_producer, index))
+                    return
+            self._reference(task, prepared, loads, later)
+
+        next_producer(0)
+
+    def _reference(self, task: TileTask, prepared: Signal, loads: list[Signal],
+                   later: tuple[TileRef, ...]) -> None:
+        spm, dma = self.spm, self.dma
+        self.waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
         loads += [event for ref in later if (event := spm.acquire(ref, True, dma)) is not None]
         output = task.output
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
@@ -192,12 +212,21 @@ class CoreExecutor:
         read_back_later = not (previous is None or spm.resident(output))
         if not read_back_later and (event := spm.acquire(output, not task.first, dma)) is not None:
             loads.append(event)
-        if previous is not None:
-            waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
-            yield previous
-        if read_back_later and (event := spm.acquire(output, True, dma)) is not None:
+        if previous is None:
+            self._load(task, prepared, loads, False)
+        else:
+            self.waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
+            previous.wait(lambda: self._load(task, prepared, loads, read_back_later))
+
+    def _load(self, task: TileTask, prepared: Signal, loads: list[Signal], read_back: bool) -> None:
+        if read_back and (event := self.spm.acquire(task.output, True, self.dma)) is not None:
             loads.append(event)
         if loads:
-            waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
-            yield AllOf(self.clock, loads).done
-        del waiting[task.id]
+            self.waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
+            AllOf(self.clock, loads).done.wait(lambda: self._prepared(task, prepared))
+        else:
+            self._prepared(task, prepared)
+
+    def _prepared(self, task: TileTask, prepared: Signal) -> None:
+        del self.waiting[task.id]
+        prepared.succeed()

@@ -1,7 +1,8 @@
 """Compact logs of what a run did, and the timeline built from them only when someone reads it.
 
 A whole-network run has millions of compute tiles, transfers and SPM samples. Components append
-them to typed arrays (about 40 bytes per transfer instead of a few hundred for objects); `Timeline`
+them to columns (about 50 bytes per transfer instead of a few hundred for objects); times stay the
+Python numbers SimPy had (ints until a float delay is added, so CSVs print them alike); `Timeline`
 makes `TimelineEvent`s, sorted as reports expect, on first access, and the CSV writer can stream
 plain rows without making them at all (`Timeline.rows`).
 """
@@ -9,7 +10,7 @@ plain rows without making them at all (`Timeline.rows`).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from npu_des.kinds import ALL_KINDS, DIRECTIONS, Direction, Op, TensorKind, TileKey
@@ -33,43 +34,14 @@ class DmaRecord(NamedTuple):
     key: TileKey
 
 
-class Times:
-    """A column of simulated times: doubles, plus which were Python ints (SimPy keeps integer times as
-    ints until a float delay is added), so a value reads back exactly as it was recorded and prints
-    the same in CSV."""
-
-    __slots__ = ("ints", "values")
-
-    def __init__(self, values: Iterable[float] = ()) -> None:
-        self.values = array("d")
-        self.ints = bytearray()
-        for value in values:
-            self.append(value)
-
-    def append(self, value: float) -> None:
-        self.values.append(value)
-        self.ints.append(type(value) is int)
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def __getitem__(self, index: int) -> float:
-        value = self.values[index]
-        return int(value) if self.ints[index] else value
-
-    def __iter__(self) -> Iterator[float]:
-        for value, was_int in zip(self.values, self.ints):
-            yield int(value) if was_int else value
-
-
 class TransferLog:
     """A DMA engine's finished transfers, column by column."""
 
     __slots__ = ("codes", "ends", "keys", "nbytes", "starts")
 
     def __init__(self) -> None:
-        self.starts = Times()
-        self.ends = Times()
+        self.starts: list[float] = []
+        self.ends: list[float] = []
         self.nbytes = array("q")
         self.codes = bytearray()
         self.keys: list[TileKey] = []
@@ -95,7 +67,7 @@ class OccupancyLog(Sequence[tuple[float, int, int]]):
     """SPM samples (cycle, used bytes, pinned bytes), one per change."""
 
     def __init__(self) -> None:
-        self.cycles = Times([0.0])
+        self.cycles: list[float] = [0.0]
         self.used = array("q", [0])
         self.pinned = array("q", [0])
 
@@ -131,8 +103,8 @@ class ComputeLog:
     __slots__ = ("ends", "starts")
 
     def __init__(self) -> None:
-        self.starts = Times()
-        self.ends = Times()
+        self.starts: list[float] = []
+        self.ends: list[float] = []
 
     def append(self, start: float, end: float) -> None:
         self.starts.append(start)
@@ -188,16 +160,16 @@ class Timeline(Sequence[TimelineEvent]):
         offset = 0
         for logs in cores:
             segments.append((offset, logs, "compute"))
-            starts.append(np.frombuffer(logs.compute.starts.values, dtype=np.float64))
-            ends.append(np.frombuffer(logs.compute.ends.values, dtype=np.float64))
+            starts.append(np.array(logs.compute.starts, dtype=np.float64))
+            ends.append(np.array(logs.compute.ends, dtype=np.float64))
             array_unit, vector_unit = f"core{logs.core}.array", f"core{logs.core}.vector"
             resources.append([vector_unit if task.op == Op.VECTOR else array_unit
                               for task in logs.tasks[:len(logs.compute)]])
             offset += len(logs.compute)
         for logs in cores:
             segments.append((offset, logs, "transfers"))
-            starts.append(np.frombuffer(logs.transfers.starts.values, dtype=np.float64))
-            ends.append(np.frombuffer(logs.transfers.ends.values, dtype=np.float64))
+            starts.append(np.array(logs.transfers.starts, dtype=np.float64))
+            ends.append(np.array(logs.transfers.ends, dtype=np.float64))
             resources.append([f"core{logs.core}.dma"] * len(logs.transfers))
             offset += len(logs.transfers)
         segments.append((offset, None, "dram"))
