@@ -13,6 +13,9 @@ SimPy's, so every simulated number is what the per-event engine computed:
   it on a second deque that `run` always empties first.
 - `Signal` is an event: `succeed` schedules one continuation that calls the waiters in order;
   afterwards it is processed and a new waiter goes on at once, as a SimPy process does.
+- `after_fixed` keeps waits of one constant delay (a DRAM request's latency) on a FIFO instead of
+  the event queue: they fall due in the order they were made, so `run` merges the FIFO's head with
+  the queue's by (time, id) exactly as the queue would have ordered them.
 - `schedule_at` lets the DRAM channel put its next completion at a time it computed earlier, with
   the id it drew then, so one pending wake-up replaces a new timeout per arrival.
 
@@ -54,6 +57,8 @@ class Clock:
         self._eid = self.env._eid
         self._soon: deque[tuple[int, Waiter]] = deque()
         self._urgent: deque[Waiter] = deque()
+        self._line: deque[tuple[float, int, Waiter]] = deque()  # entries of `after_fixed`, oldest first
+        self._line_delay: float | None = None
         self.continuations = 0  # zero-delay steps run (the events they replace, for the benchmark)
 
     @property
@@ -103,29 +108,65 @@ class Clock:
         Process(self, body, done if keep else None)
         return done
 
+    def after_fixed(self, delay: float, waiter: Waiter) -> None:
+        """`after` for a delay that is always the same (the DRAM latency): such entries finish in the order
+        they were made, so they wait on a plain FIFO merged into the queue by (time, id), not as events."""
+        if self._line_delay is None:
+            self._line_delay = delay
+        if delay != self._line_delay or delay <= 0:
+            self.after(delay, waiter)
+        else:
+            self._line.append((self.env._now + delay, next(self._eid), waiter))
+
     def run(self, until: float | None = None) -> None:
         """Run until nothing is left to do, or up to time `until` (SimPy's `Environment.run`)."""
-        env, queue, soon, urgent = self.env, self._queue, self._soon, self._urgent
+        env, queue, soon, urgent, line = self.env, self._queue, self._soon, self._urgent, self._line
         step = env.step
         continuations = 0
         while True:
-            if until is not None and not urgent and not soon and (not queue or queue[0][0] > until):
-                env._now = max(env._now, until)
-                break
             if urgent:
                 continuations += 1
                 urgent.popleft()()
-            elif soon:
+                continue
+            # the next timed entry: the queue's head or the delay line's, whichever SimPy would run first
+            from_line = False
+            if line:
+                line_time, line_id, _ = line[0]
                 if queue:
                     head = queue[0]
-                    if head[0] == env._now and (head[1], head[2]) < (NORMAL, soon[0][0]):
+                    from_line = line_time < head[0] or (
+                        line_time == head[0] and (NORMAL, line_id) < (head[1], head[2]))
+                else:
+                    from_line = True
+            if soon:
+                now, soon_id = env._now, soon[0][0]
+                if from_line:
+                    if line_time == now and line_id < soon_id:
+                        continuations += 1
+                        line.popleft()[2]()
+                        continue
+                elif queue:
+                    head = queue[0]
+                    if head[0] == now and (head[1], head[2]) < (NORMAL, soon_id):
                         step()
                         continue
                 continuations += 1
                 soon.popleft()[1]()
+            elif from_line:
+                if until is not None and line_time > until:
+                    env._now = max(env._now, until)
+                    break
+                continuations += 1
+                env._now = line_time
+                line.popleft()[2]()
             elif queue:
+                if until is not None and queue[0][0] > until:
+                    env._now = max(env._now, until)
+                    break
                 step()
             else:
+                if until is not None:
+                    env._now = max(env._now, until)
                 break
         self.continuations += continuations
 

@@ -1,9 +1,10 @@
 """One DRAM channel whose bandwidth is shared fairly by all concurrent transfers (processor sharing).
 
-A transfer waits the fixed latency, then joins the active set; while n transfers are active each
-progresses at bandwidth / n. We keep a virtual clock V that advances at bandwidth / n bytes per
-cycle, so a transfer of S bytes joining at V0 finishes when V reaches V0 + S: one heap, O(log n)
-per transfer, exact completion times. A lone transfer of S bytes takes latency + S / bandwidth.
+A transfer waits the fixed latency (on the clock's delay line, not as an event), then joins the
+active set; while n transfers are active each progresses at bandwidth / n. We keep a virtual clock
+V that advances at bandwidth / n bytes per cycle, so a transfer of S bytes joining at V0 finishes
+when V reaches V0 + S: one heap, O(log n) per transfer, exact completion times. A lone transfer of
+S bytes takes latency + S / bandwidth.
 
 Each join or departure recomputes when the head of the heap finishes. Only one wake-up is pending:
 a new one is queued when the finish moves earlier than it; when it moves later, the pending one wakes
@@ -56,7 +57,7 @@ class DramChannel:
         self.transfers += 1
         done = Signal(self.clock)
         if self.latency_cycles > 0:
-            self.clock.after(self.latency_cycles, lambda: self._join(nbytes, done))
+            self.clock.after_fixed(self.latency_cycles, lambda: self._join(nbytes, done))
         else:
             self._join(nbytes, done)
         return done
