@@ -139,14 +139,14 @@ class CoreExecutor:
     def _compute(self, index: int) -> None:
         task = self.tasks[index]
         start = self.clock.env._now
-        unit = self.vector if task.op == Op.VECTOR else self.array
-        unit.compute(task).waiters.append(lambda: self._computed(index, start))
+        cycles = (self.vector if task.op == Op.VECTOR else self.array).charge(task)
+        self.clock.timeout(cycles).waiters.append(lambda: self._computed(index, start, cycles))
 
-    def _computed(self, index: int, start: float) -> None:
+    def _computed(self, index: int, start: float, cycles: int) -> None:
         """Record the tile, release its tiles, write back a final output, then go on with the next task."""
         task = self.tasks[index]
         spm, dma = self.spm, self.dma
-        self.compute_log.append(start, self.clock.env._now)
+        self.compute_log.append(start, self.clock.env._now, cycles)
         for ref in task.inputs:
             spm.release(ref, dma)
         if task.write_back or not task.last:

@@ -98,17 +98,20 @@ class OccupancyLog(Sequence[tuple[float, int, int]]):
 
 
 class ComputeLog:
-    """When each of a core's tasks computed; the core runs them in order, so entry i is task i."""
+    """When each of a core's tasks computed and for how many (integer) cycles; the core runs them in
+    order, so entry i is task i."""
 
-    __slots__ = ("ends", "starts")
+    __slots__ = ("cycles", "ends", "starts")
 
     def __init__(self) -> None:
         self.starts: list[float] = []
         self.ends: list[float] = []
+        self.cycles = array("q")
 
-    def append(self, start: float, end: float) -> None:
+    def append(self, start: float, end: float, cycles: int) -> None:
         self.starts.append(start)
         self.ends.append(end)
+        self.cycles.append(cycles)
 
     def __len__(self) -> int:
         return len(self.starts)

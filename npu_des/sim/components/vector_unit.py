@@ -28,9 +28,12 @@ class VectorUnit:
     def cycles(self, elements: int) -> int:
         return self.startup_cycles + ceil(elements / self.elements_per_cycle)
 
-    def compute(self, task: TileTask) -> Signal:
-        elements = task.macs  # extents (groups, rows, 1, cols): one element per "MAC"
-        cycles = self.cycles(elements)
+    def charge(self, task: TileTask) -> int:
+        """Cycles of `task`; counted as busy."""
+        cycles = self.cycles(task.macs)  # extents (groups, rows, 1, cols): one element per "MAC"
         self.busy_cycles += cycles
+        return cycles
+
+    def compute(self, task: TileTask) -> Signal:
         assert self.clock is not None, "a vector unit built without an environment only prices tiles"
-        return self.clock.timeout(cycles)
+        return self.clock.timeout(self.charge(task))
