@@ -38,7 +38,7 @@ class _LayerCompute:
     """Running totals of one layer's compute tiles."""
 
     start: float
-    busy: float = 0.0
+    busy: int = 0  # cycles charged (integers: a sum of end - start floats can round below it)
     macs: int = 0
     tasks: int = 0
 
@@ -105,13 +105,13 @@ def _layer_compute(executors: list[CoreExecutor]) -> dict[str, _LayerCompute]:
     layer_compute: dict[str, _LayerCompute] = {}
     for executor in executors:
         log = executor.compute_log
-        for start, end, task in zip(log.starts, log.ends, executor.tasks):
+        for start, cycles, task in zip(log.starts, log.cycles, executor.tasks):
             stats = layer_compute.get(task.layer)
             if stats is None:
                 stats = layer_compute[task.layer] = _LayerCompute(start)
             elif start < stats.start:
                 stats.start = start
-            stats.busy += end - start
+            stats.busy += cycles
             stats.macs += 0 if task.op == Op.VECTOR else task.macs
             stats.tasks += 1
     return layer_compute
@@ -146,7 +146,7 @@ def _layer_rows(
                 end=max(dx_end, dw_end, op_end.get((name, Op.Y), 0.0), op_end.get((name, Op.VECTOR), 0.0)),
                 dX_end=dx_end,
                 dW_end=dw_end,
-                compute_cycles=int(compute.busy),
+                compute_cycles=compute.busy,
                 macs=compute.macs,
                 read_bytes=layer_bytes[name][Direction.READ],
                 write_bytes=layer_bytes[name][Direction.WRITE],

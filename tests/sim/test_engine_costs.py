@@ -64,3 +64,16 @@ def test_engine_takes_at_most_six_simpy_events_per_tile_task(model, hardware, or
     assert result.tasks > 0 and events[0] / result.tasks <= 6
     # at least one event per computed tile and one per DRAM completion that ends a busy stretch
     assert events[0] >= result.tasks
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_layer_compute_cycles_add_up_to_the_run_totals(order):
+    """layers.csv compute_cycles are the charged integer cycles, so rows and totals agree exactly."""
+    from npu_des.config import load_hardware
+
+    result = simulate(build_model("mobilenet_v1"), load_hardware("edge_dual"), run_options(order=order))
+    assert sum(row.compute_cycles for row in result.layers) == result.compute_cycles + result.vector_cycles
+    vector = simulate(build_model("tiny_cnn"), load_hardware("edge_dual"),
+                      run_options(["run.vector_ops=true"], order=order))
+    assert vector.vector_cycles > 0
+    assert sum(row.compute_cycles for row in vector.layers) == vector.compute_cycles + vector.vector_cycles
