@@ -56,6 +56,7 @@ class WaitReason(_Vocabulary):
     PREVIOUS_CONTRIBUTION = "previous contribution"
     DY_PRODUCERS = "dY producers"
     OPERANDS = "operands"
+    AFTER = "tile dependencies"  # TileTask.after: earlier tasks' outputs computed and written back
 
 
 KINDS: tuple[TensorKind, ...] = (TensorKind.X, TensorKind.W, TensorKind.DY, TensorKind.DX, TensorKind.DW)

@@ -71,6 +71,7 @@ def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options
     violations += check_one_tile_at_a_time(computes)
     violations += check_dependencies(result, workload, options, schedule, computes)
     violations += check_partial_sum_order(schedule, computes)
+    violations += check_tile_dependencies(schedule, computes, transfers)
     violations += check_lower_bounds(result, schedule, options, hw, computes, transfers, expected)
     return violations
 
@@ -370,6 +371,40 @@ def check_dependencies(
                     f"{end:.0f}"
                 )
     return _capped(dict.fromkeys(out))
+
+
+def check_tile_dependencies(
+    schedule: Schedule, computes: list[TimelineEvent], transfers: list[TimelineEvent]
+) -> list[str]:
+    """No task starts before each task in its `after` has computed and, if its final output goes to
+    DRAM, that write-back (the first write of the output tile after its compute) has landed."""
+    if not any(task.after for task in schedule.tasks):
+        return []
+    started = {(event.layer, event.op, event.tile): event for event in computes}
+    writes: dict[tuple[str, str, str], list[TimelineEvent]] = defaultdict(list)
+    for event in transfers:
+        if event.direction == Direction.WRITE:
+            writes[(event.layer, event.kind, event.tile)].append(event)
+    tasks = schedule.tasks
+    out = []
+    for task in tasks:
+        run = started.get(_task_key(task))
+        for task_id in task.after:
+            before = tasks[task_id]
+            ran = started.get(_task_key(before))
+            if run is None or ran is None:
+                continue  # check_tiles reports tiles that never ran
+            landed = ran.end
+            if before.last and before.write_back:
+                output = before.output
+                tile = ".".join(map(str, output.key[2:]))
+                stores = [w.end for w in writes.get((output.layer, output.kind, tile), ())
+                          if w.start >= ran.end]
+                landed = min(stores, default=float("inf"))
+            if _close_below(run.start, landed):
+                out.append(f"tile dependencies: {_tile_id(*_task_key(task))} starts at cycle {run.start:.0f} "
+                           f"before task {task_id} ({_tile_id(*_task_key(before))}) landed at {landed:.0f}")
+    return _capped(out)
 
 
 def check_partial_sum_order(schedule: Schedule, computes: list[TimelineEvent]) -> list[str]:

@@ -37,6 +37,7 @@ class TileTask:
     `write_back`: a final output goes to DRAM; False for a feature map kept on chip (pinned or
     fused), released clean. `hand_over`: with write_back False, the output's SPM reference passes
     to the task that consumes it, which lists it in `frees` (fused intermediates).
+    `after`: ids of earlier tasks whose final output must be computed and written back first.
     """
 
     id: int
@@ -54,6 +55,7 @@ class TileTask:
     write_back: bool = True
     hand_over: bool = False
     frees: tuple[TileRef, ...] = ()
+    after: tuple[int, ...] = ()
 
     @property
     def macs(self) -> int:

@@ -141,6 +141,9 @@ def describe_stuck(stuck: list[CoreExecutor], spm: Scratchpad, now: float) -> st
                 why = f"waits for task {waiting.task_id} (previous partial sum of {task.output.kind} tile)"
             elif waiting.reason is WaitReason.DY_PRODUCERS:
                 why = "waits for the ops producing its dY, which never finished"
+            elif waiting.reason is WaitReason.AFTER:
+                missing = [i for i in task.after if not executor.sync.landed[i]]
+                why = f"waits for tasks {missing} (its `after`) to compute and write back"
             else:
                 why = "waits for SPM space for its operands"
             lines.append(f"  core {executor.core}: {what} {why}")

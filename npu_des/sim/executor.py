@@ -39,12 +39,31 @@ class Waiting(NamedTuple):
     task_id: int | None = None
 
 
+class _Countdown:
+    """Calls `then` once `left` more tasks have landed (tile dependencies are counted, not events)."""
+
+    __slots__ = ("left", "then")
+
+    def __init__(self, left: int, then: Callable[[], None]) -> None:
+        self.left, self.then = left, then
+
+    def landed(self) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.then()
+
+
 class Synchronizer:
     """Shared completion state: which tasks and ops are done, as events tasks can wait on."""
 
     def __init__(self, clock: Clock, schedule: Schedule) -> None:
         self.clock = clock
         self.done = bytearray(len(schedule.tasks))
+        self.landed = bytearray(len(schedule.tasks))  # final output computed and, if stored, written back
+        for task in schedule.tasks:
+            if any(not 0 <= task_id < len(schedule.tasks) or task_id == task.id for task_id in task.after):
+                raise ValueError(f"task {task.id}: `after` {task.after} names no other task of the schedule")
+        self._landing: dict[int, list[_Countdown]] = {}  # task id -> tasks whose `after` names it
         self._task_events: dict[int, Signal] = {}
         self.remaining: dict[OpId, int] = {}
         for task in schedule.tasks:
@@ -69,8 +88,25 @@ class Synchronizer:
             event = self._task_events[task_id] = Signal(self.clock)
         return event
 
+    def wait_after(self, task: TileTask, then: Callable[[], None]) -> bool:
+        """True if every task in `task.after` has landed; else `then()` runs when the last one lands."""
+        pending = [task_id for task_id in task.after if not self.landed[task_id]]
+        if not pending:
+            return True
+        countdown = _Countdown(len(pending), then)
+        for task_id in pending:
+            self._landing.setdefault(task_id, []).append(countdown)
+        return False
+
+    def _land(self, task_id: int) -> None:
+        self.landed[task_id] = 1
+        for countdown in self._landing.pop(task_id, ()):
+            countdown.landed()
+
     def task_computed(self, task: TileTask) -> None:
         self.done[task.id] = 1
+        if not (task.last and task.write_back):  # nothing to store: it has landed
+            self._land(task.id)
         self.computed += 1
         if self.progress is not None and self.computed % self._progress_step == 0:
             self.progress(self.computed)
@@ -79,8 +115,10 @@ class Synchronizer:
             event.succeed()
         self._count((task.layer, task.op))
 
-    def output_written(self, op: OpId) -> None:
-        self._count(op)
+    def output_written(self, task: TileTask) -> None:
+        """`task`'s final output is in DRAM."""
+        self._land(task.id)
+        self._count((task.layer, task.op))
 
     def _count(self, op: OpId) -> None:
         self.remaining[op] -= 1
@@ -159,16 +197,19 @@ class CoreExecutor:
             spm.release(ref, dma)
         self.sync.task_computed(task)
         if written is not None:
-            written.waiters.append(self._output_written_callback((task.layer, task.op)))
+            written.waiters.append(lambda: self.sync.output_written(task))
         self._next(index + 1)
 
-    def _output_written_callback(self, op: OpId) -> Callable[[], None]:
-        """A waiter on an output's write-back: the op counts the write-back as done."""
-        return lambda: self.sync.output_written(op)
-
     def _prepare(self, task: TileTask, prepared: Signal) -> None:
-        """Get `task` ready to compute, in steps: its fused input exists, its dY producers are done (X and
-        W load meanwhile), its operands are referenced, its previous contribution is done, all loaded."""
+        """Get `task` ready to compute, in steps: the tasks in its `after` have landed, its fused input
+        exists, its dY producers are done (X and W load meanwhile), its operands are referenced, its
+        previous contribution is done, all loaded."""
+        if task.after and not self.sync.wait_after(task, lambda: self._prepare_landed(task, prepared)):
+            self.waiting[task.id] = Waiting(task, WaitReason.AFTER)
+            return
+        self._prepare_landed(task, prepared)
+
+    def _prepare_landed(self, task: TileTask, prepared: Signal) -> None:
         if task.frees and (handed := self.sync.task_event(task.prev)) is not None:
             self.waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
             # a fused consumer's input is its producer task's output: let it exist first
