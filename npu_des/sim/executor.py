@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
 
-from npu_des.kinds import Op, OpId, TensorKind, WaitReason
+from npu_des.kinds import Op, OpId, TensorKind, TileKey, WaitReason
 from npu_des.schedule.tasks import Schedule, TileRef, TileTask
 from npu_des.sim.clock import AllOf, Clock, Signal
 from npu_des.sim.components.dma import DmaEngine
@@ -129,6 +129,10 @@ class Synchronizer:
                 callback(op)
 
 
+def _tile_keys(task: TileTask) -> tuple[TileKey, ...]:
+    return (*(ref.key for ref in task.inputs), task.output.key)
+
+
 class CoreExecutor:
     """One NPU core: its systolic array and DMA engine working through its share of the schedule."""
 
@@ -145,6 +149,9 @@ class CoreExecutor:
         self.waiting: dict[int, Waiting] = {}  # task id -> what it waits for
         self._preparing: deque[Signal] = deque()
         self._launched = 0
+        self._loads = bytearray(len(tasks))  # task i starts a step and is counted in `_loading_ahead`
+        self._loading_ahead = 0  # launched tasks after the computing one that start a step (load)
+        self._step_keys: set[TileKey] = set()  # tiles of the step the last launched task belongs to
 
     @property
     def compute_records(self) -> list[ComputeRecord]:
@@ -157,15 +164,37 @@ class CoreExecutor:
         self._next(0)
 
     def _next(self, index: int) -> None:
-        """Launch preparations up to `prefetch_depth` ahead of task `index`; compute it once prepared."""
-        tasks = self.tasks
+        """Launch preparations ahead of task `index`, up to `prefetch_depth` steps that load; compute it
+        once prepared.
+
+        A step is a task that needs a tile (an input, or its output) outside the step before it, plus
+        the tasks after it whose tiles it already references (a second dX/dW task of a shared dY tile
+        whose other operand and output are in the step, a continuation of its partial sum): those load
+        nothing and take no SPM space beyond the step's first task, so they prepare without using up a
+        look-ahead slot, and the in-flight working set stays `prefetch_depth + 1` tasks' per core, as
+        the tile budget (npu_des/tiling/budget.py) assumes.
+        """
+        tasks, loads = self.tasks, self._loads
+        if index > 0 and index < self._launched and loads[index]:
+            self._loading_ahead -= 1  # task index - 1 computed; task index is no longer ahead
         if index == len(tasks):
             self.finished = True
             return
         clock = self.clock
-        while self._launched < len(tasks) and self._launched <= index + self.prefetch_depth:
+        while self._launched < len(tasks):
+            launch = self._launched
+            task = tasks[launch]
+            keys = _tile_keys(task)
+            starts_step = launch == index or not self._step_keys.issuperset(keys)
+            if starts_step and launch > index and self._loading_ahead >= self.prefetch_depth:
+                break
+            if starts_step:
+                self._step_keys = set(keys)
+            loads[launch] = starts_step and launch > index  # counted in `_loading_ahead`
+            if loads[launch]:
+                self._loading_ahead += 1
             prepared = Signal(clock)
-            clock.spawn(partial(self._prepare, tasks[self._launched], prepared))
+            clock.spawn(partial(self._prepare, task, prepared))
             self._preparing.append(prepared)
             self._launched += 1
         prepared = self._preparing.popleft()
