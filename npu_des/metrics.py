@@ -74,6 +74,7 @@ class LayerRow:
     write_bytes: dict[str, int]
     spm_hits: int
     spm_misses: int
+    stalls: dict[str, float] = field(default_factory=dict)  # StallReason of a wait -> cycles waiting for it
 
     @property
     def hit_rate(self) -> float:
@@ -82,11 +83,12 @@ class LayerRow:
 
     def flat(self) -> dict[str, Any]:
         """One CSV row: nested byte dicts become columns like read_dY, write_dW."""
-        row = {k: v for k, v in asdict(self).items() if k not in ("read_bytes", "write_bytes")}
+        row = {k: v for k, v in asdict(self).items() if k not in ("read_bytes", "write_bytes", "stalls")}
         row["cycles"] = self.end - self.start
         row.update({f"read_{kind}": self.read_bytes.get(kind, 0) for kind in KINDS})
         row.update({f"write_{kind}": self.write_bytes.get(kind, 0) for kind in KINDS})
         row["hit_rate"] = self.hit_rate
+        row.update({f"stall_{reason}_cycles": cycles for reason, cycles in self.stalls.items()})
         return row
 
 
@@ -128,6 +130,7 @@ class RunResult:
     notes: list[str] = field(
         default_factory=list
     )  # what the inputs left out: skipped ONNX nodes, unmapped keys
+    stalls: dict[str, dict[str, float]] = field(default_factory=dict)  # "core<i>" -> StallReason -> cycles
 
     @property
     def seconds(self) -> float:
@@ -195,4 +198,5 @@ class RunResult:
             "options": self.options,
             "choices": self.choices,
             "arrays": self.arrays,
+            "stalls": self.stalls,
         }

@@ -231,20 +231,22 @@ class Process:
 class AllOf:
     """Counts signals down and succeeds `done` once every one is processed (SimPy's AllOf condition)."""
 
-    __slots__ = ("done", "left")
+    __slots__ = ("done", "last", "left")
 
     def __init__(self, clock: Clock, signals: list[Signal]) -> None:
         self.done = Signal(clock)
         self.left = len(signals)
+        self.last: Signal | None = None  # the signal that completed the count
         if not signals:
             self.done.succeed()
         for signal in signals:
             if signal.processed:
-                self._check()
+                self._check(signal)
             else:
-                signal.waiters.append(self._check)
+                signal.waiters.append(lambda signal=signal: self._check(signal))  # type: ignore[misc]
 
-    def _check(self) -> None:
+    def _check(self, signal: Signal) -> None:
         self.left -= 1
         if self.left == 0:
+            self.last = signal
             self.done.succeed()

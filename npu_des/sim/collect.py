@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op
+from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op, StallReason
 from npu_des.metrics import LayerRow, RunResult, TimelineEvent
 from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.tasks import Schedule
@@ -18,6 +18,7 @@ from npu_des.sim.components.dram import DramChannel
 from npu_des.sim.components.spm import Scratchpad
 from npu_des.sim.executor import CoreExecutor, Synchronizer
 from npu_des.sim.records import PAIRS, CoreLogs, Timeline
+from npu_des.sim.stalls import CODE, REASONS, WAITS
 from npu_des.tiling import TileShape
 from npu_des.workload import Workload
 
@@ -66,7 +67,7 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
     timeline: Sequence[TimelineEvent] = []
     if all(executor.dma.records is not None for executor in executors):
         timeline = Timeline(
-            [CoreLogs(e.core, e.tasks, e.compute_log, e.dma.records)
+            [CoreLogs(e.core, e.tasks, e.compute_log, e.dma.records, e.stalls)
              for e in executors if e.dma.records is not None], names, run.dram.busy_intervals)
     return RunResult(
         model=workload.name,
@@ -97,7 +98,17 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
         options=options.model_dump(mode="json", by_alias=True),
         choices=_choices(schedule),
         arrays=[dict(executor.array.statistics()) for executor in executors],
+        stalls={f"core{e.core}": _core_stalls(e) for e in executors},
     )
+
+
+def _core_stalls(executor: CoreExecutor) -> dict[str, float]:
+    """Cycles of the run the core's array spent computing and waiting, per StallReason (they add up to
+    the run's cycles)."""
+    log = executor.compute_log
+    totals = dict(zip(REASONS, executor.stalls.totals))
+    totals[StallReason.COMPUTE] = sum(end - start for start, end in zip(log.starts, log.ends))
+    return {str(reason): totals[reason] for reason in REASONS}
 
 
 def _layer_compute(executors: list[CoreExecutor]) -> dict[str, _LayerCompute]:
@@ -152,9 +163,21 @@ def _layer_rows(
                 write_bytes=layer_bytes[name][Direction.WRITE],
                 spm_hits=run.spm.hits[grid.index],
                 spm_misses=run.spm.misses[grid.index],
+                stalls=_layer_stalls(run.executors, name),
             )
         )
     return rows
+
+
+def _layer_stalls(executors: list[CoreExecutor], layer: str) -> dict[str, float]:
+    """Cycles cores waited before the layer's tasks, per reason (cores in order)."""
+    totals = dict.fromkeys(WAITS, 0.0)
+    for executor in executors:
+        per_reason = executor.stalls.per_layer.get(layer)
+        if per_reason is not None:
+            for reason in WAITS:
+                totals[reason] += per_reason[CODE[reason]]
+    return {str(reason): cycles for reason, cycles in totals.items()}
 
 
 def _tile_label(shape: TileShape) -> str:

@@ -89,6 +89,8 @@ def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, sc
     clock.run()
     if progress is not None:
         progress(sync.computed, len(schedule.tasks))
+    for executor in executors:
+        executor.stalls.idle(executor.free_since, clock.now)
     stuck = [executor for executor in executors if not executor.finished]
     if stuck or any(sync.remaining.values()):
         raise SimulationStuck(describe_stuck(stuck, spm, clock.now))

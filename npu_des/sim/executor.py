@@ -17,10 +17,11 @@ from npu_des.kinds import Op, OpId, TensorKind, TileKey, WaitReason
 from npu_des.schedule.tasks import Schedule, TileRef, TileTask
 from npu_des.sim.clock import AllOf, Clock, Signal
 from npu_des.sim.components.dma import DmaEngine
-from npu_des.sim.components.spm import Scratchpad
+from npu_des.sim.components.spm import Fill, Scratchpad
 from npu_des.sim.components.systolic_array import SystolicArray
 from npu_des.sim.components.vector_unit import VectorUnit
 from npu_des.sim.records import ComputeLog
+from npu_des.sim.stalls import LoadTimes, StallLog, split_gap
 
 
 class ComputeRecord(NamedTuple):
@@ -152,6 +153,10 @@ class CoreExecutor:
         self._loads = bytearray(len(tasks))  # task i starts a step and is counted in `_loading_ahead`
         self._loading_ahead = 0  # launched tasks after the computing one that start a step (load)
         self._step_keys: set[TileKey] = set()  # tiles of the step the last launched task belongs to
+        self.stalls = StallLog(keep=dma.records is not None)  # why the array waited (sim/stalls.py)
+        self.free_since: float = clock.env._now  # when the array last became free
+        self._stages: dict[int, list[tuple[float, bool]]] = {}  # task id -> (time, waits for loads?)
+        self._last_load: dict[int, LoadTimes] = {}  # task id -> the load its preparation waited for last
 
     @property
     def compute_records(self) -> list[ComputeRecord]:
@@ -206,6 +211,12 @@ class CoreExecutor:
     def _compute(self, index: int) -> None:
         task = self.tasks[index]
         start = self.clock.env._now
+        stages = self._stages.pop(task.id)
+        load = self._last_load.pop(task.id, None)
+        if start > self.free_since:
+            dram = self.dma.dram
+            self.stalls.add(split_gap(self.free_since, start, stages, load, dram.latency_cycles,
+                                      dram.bytes_per_cycle), task.layer, index)
         cycles = (self.vector if task.op == Op.VECTOR else self.array).charge(task)
         self.clock.timeout(cycles).waiters.append(lambda: self._computed(index, start, cycles))
 
@@ -214,6 +225,7 @@ class CoreExecutor:
         task = self.tasks[index]
         spm, dma = self.spm, self.dma
         self.compute_log.append(start, self.clock.env._now, cycles)
+        self.free_since = self.clock.env._now
         for ref in task.inputs:
             spm.release(ref, dma)
         if task.write_back or not task.last:
@@ -233,14 +245,15 @@ class CoreExecutor:
         """Get `task` ready to compute, in steps: the tasks in its `after` have landed, its fused input
         exists, its dY producers are done (X and W load meanwhile), its operands are referenced, its
         previous contribution is done, all loaded."""
+        self._stages[task.id] = [(self.clock.env._now, False)]
         if task.after and not self.sync.wait_after(task, lambda: self._prepare_landed(task, prepared)):
-            self.waiting[task.id] = Waiting(task, WaitReason.AFTER)
+            self._wait(task, WaitReason.AFTER)
             return
         self._prepare_landed(task, prepared)
 
     def _prepare_landed(self, task: TileTask, prepared: Signal) -> None:
         if task.frees and (handed := self.sync.task_event(task.prev)) is not None:
-            self.waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
+            self._wait(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
             # a fused consumer's input is its producer task's output: let it exist first
             handed.wait(lambda: self._wait_for_dy(task, prepared))
         else:
@@ -257,7 +270,7 @@ class CoreExecutor:
         early = [ref for ref in task.inputs if ref.kind != TensorKind.DY and not spm.pinned(ref)]
         later = tuple(ref for ref in task.inputs if ref not in early)
         loads = [event for ref in early if (event := spm.acquire(ref, True, dma)) is not None]
-        self.waiting[task.id] = Waiting(task, WaitReason.DY_PRODUCERS)
+        self._wait(task, WaitReason.DY_PRODUCERS)
 
         def next_producer(index: int) -> None:
             while index < len(pending):
@@ -273,7 +286,7 @@ class CoreExecutor:
     def _reference(self, task: TileTask, prepared: Signal, loads: list[Signal],
                    later: tuple[TileRef, ...]) -> None:
         spm, dma = self.spm, self.dma
-        self.waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
+        self._wait(task, WaitReason.OPERANDS)
         loads += [event for ref in later if (event := spm.acquire(ref, True, dma)) is not None]
         output = task.output
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
@@ -285,18 +298,27 @@ class CoreExecutor:
         if previous is None:
             self._load(task, prepared, loads, False)
         else:
-            self.waiting[task.id] = Waiting(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
+            self._wait(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
             previous.wait(lambda: self._load(task, prepared, loads, read_back_later))
 
     def _load(self, task: TileTask, prepared: Signal, loads: list[Signal], read_back: bool) -> None:
         if read_back and (event := self.spm.acquire(task.output, True, self.dma)) is not None:
             loads.append(event)
         if loads:
-            self.waiting[task.id] = Waiting(task, WaitReason.OPERANDS)
-            AllOf(self.clock, loads).done.wait(lambda: self._prepared(task, prepared))
+            self._wait(task, WaitReason.OPERANDS)
+            gate = AllOf(self.clock, loads)
+            gate.done.wait(lambda: self._prepared(task, prepared, gate.last))
         else:
-            self._prepared(task, prepared)
+            self._prepared(task, prepared, None)
 
-    def _prepared(self, task: TileTask, prepared: Signal) -> None:
+    def _wait(self, task: TileTask, reason: WaitReason, task_id: int | None = None) -> None:
+        """Record what `task`'s preparation waits for from now on (for a stuck run's error and stalls)."""
+        self.waiting[task.id] = Waiting(task, reason, task_id)
+        self._stages[task.id].append((self.clock.env._now, reason is WaitReason.OPERANDS))
+
+    def _prepared(self, task: TileTask, prepared: Signal, last_load: Signal | None) -> None:
         del self.waiting[task.id]
+        if isinstance(last_load, Fill):
+            self._last_load[task.id] = LoadTimes(last_load.requested, last_load.allocated, last_load.started,
+                                                 last_load.landed, last_load.nbytes)
         prepared.succeed()

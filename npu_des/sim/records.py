@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from npu_des.kinds import ALL_KINDS, DIRECTIONS, Direction, Op, TensorKind, TileKey
 from npu_des.metrics import TimelineEvent
+from npu_des.sim.stalls import REASONS, StallLog
 
 if TYPE_CHECKING:
     from npu_des.schedule.tasks import TileTask
@@ -124,6 +125,7 @@ class CoreLogs(NamedTuple):
     tasks: Sequence[TileTask]
     compute: ComputeLog
     transfers: TransferLog
+    stalls: StallLog | None = None
 
 
 Row = tuple[str, float, float, str, str, str, str, int, str]  # TimelineEvent's fields, in order
@@ -142,7 +144,8 @@ class Timeline(Sequence[TimelineEvent]):
         self._names = layer_names
         self._dram_busy = dram_busy
         self._events: list[TimelineEvent] | None = None
-        self._length = sum(len(c.compute) + len(c.transfers) for c in cores) + len(dram_busy)
+        self._length = len(dram_busy) + sum(
+            len(c.compute) + len(c.transfers) + len(c.stalls or ()) for c in cores)
 
     def __len__(self) -> int:
         return self._length
@@ -175,6 +178,15 @@ class Timeline(Sequence[TimelineEvent]):
             ends.append(np.array(logs.transfers.ends, dtype=np.float64))
             resources.append([f"core{logs.core}.dma"] * len(logs.transfers))
             offset += len(logs.transfers)
+        for logs in cores:
+            stalls = logs.stalls
+            if stalls is None:
+                continue
+            segments.append((offset, logs, "stalls"))
+            starts.append(np.array(stalls.starts, dtype=np.float64))
+            ends.append(np.array(stalls.ends, dtype=np.float64))
+            resources.append([f"core{logs.core}.stall"] * len(stalls))
+            offset += len(stalls)
         segments.append((offset, None, "dram"))
         starts.append(np.array([start for start, _ in self._dram_busy], dtype=np.float64))
         ends.append(np.array([end for _, end in self._dram_busy], dtype=np.float64))
@@ -199,6 +211,16 @@ class Timeline(Sequence[TimelineEvent]):
                 kind, direction = PAIRS[transfers.codes[local]]
                 yield (flat[index], transfers.starts[local], transfers.ends[local], kind,
                        names[key.layer], "", ".".join(map(str, key[2:])), transfers.nbytes[local], direction)
+            elif what == "stalls":
+                stalls = logs.stalls
+                task_index = stalls.task_index[local]
+                reason = REASONS[stalls.codes[local]]
+                if task_index < 0:
+                    yield (flat[index], stalls.starts[local], stalls.ends[local], reason, "", "", "", 0, "")
+                else:
+                    task = logs.tasks[task_index]
+                    yield (flat[index], stalls.starts[local], stalls.ends[local], reason, task.layer, "",
+                           ".".join(map(str, task.tile)), 0, "")
             else:
                 start, end = self._dram_busy[local]
                 yield ("dram", start, end, "busy", "", "", "", 0, "")

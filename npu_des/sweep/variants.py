@@ -27,14 +27,14 @@ class DyOnceDmaEngine(DmaEngine):
     """A DMA engine whose dY reads cost DRAM time only the first time a tile is read (shared by all cores)."""
 
     def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey,
-             then: Callable[[], None]) -> None:
+             then: Callable[[], None], started: Callable[[float], None] | None = None) -> None:
         if kind == TensorKind.DY and direction == Direction.READ:
             seen = _SEEN_DY.setdefault(self.dram, set())
             if key in seen:
                 then()
                 return
             seen.add(key)
-        super().move(nbytes, kind, direction, key, then)
+        super().move(nbytes, kind, direction, key, then, started)
 
 
 def _no_check(_result: RunResult) -> None:

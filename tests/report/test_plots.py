@@ -164,6 +164,8 @@ def _resources_by_pid_tid(events: list[dict]) -> dict[tuple[int, int], str]:
             unit = (
                 "array" if thread.startswith("systolic array") else "dma" if thread.startswith("DMA") else ""
             )
+            if not unit and process.startswith("core"):  # a unit the writer names by itself (e.g. stall)
+                unit = thread.split(" ")[0]
             resources[(e["pid"], e["tid"])] = f"{process}.{unit}" if unit else "dram"
     return resources
 

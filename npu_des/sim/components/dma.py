@@ -13,7 +13,7 @@ from npu_des.sim.records import PAIR_CODE, DmaRecord, TransferLog
 __all__ = ["DmaEngine", "DmaRecord"]
 
 
-_Request = tuple[int, TensorKind, Direction, TileKey, Callable[[], None]]
+_Request = tuple[int, TensorKind, Direction, TileKey, Callable[[], None], Callable[[float], None] | None]
 
 
 class DmaEngine:
@@ -37,12 +37,13 @@ class DmaEngine:
         self._waiting: deque[_Request] = deque()
 
     def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey,
-             then: Callable[[], None]) -> None:
-        """Load (direction read) or store (write) one tile; `then()` runs once it has landed.
+             then: Callable[[], None], started: Callable[[float], None] | None = None) -> None:
+        """Load (direction read) or store (write) one tile; `started(cycle)` runs when it gets on the
+        channel, `then()` once it has landed.
 
         Call it last in a step: a variant may finish at once (and call `then` before returning).
         """
-        self._waiting.append((nbytes, kind, direction, key, then))
+        self._waiting.append((nbytes, kind, direction, key, then, started))
         self._grant()
 
     def _grant(self) -> None:
@@ -54,11 +55,13 @@ class DmaEngine:
     def _start(self, request: _Request) -> None:
         nbytes, kind, direction = request[:3]
         start = self.clock.env._now
+        if request[5] is not None:
+            request[5](start)
         done = self.dram.transfer(nbytes, kind, direction)
         done.waiters.append(lambda: self._done(start, request))
 
     def _done(self, start: float, request: _Request) -> None:
-        nbytes, kind, direction, key, then = request
+        nbytes, kind, direction, key, then, _ = request
         pair = (key.layer, PAIR_CODE[(kind, direction)])
         self.layer_bytes[pair] = self.layer_bytes.get(pair, 0) + nbytes
         if self.records is not None:

@@ -29,6 +29,19 @@ class Occupancy(NamedTuple):
     pinned_bytes: int
 
 
+class Fill(Signal):
+    """A tile's fill, signalled when its data is in the SPM; when it was requested, got space, started
+    its transfer (None: no transfer) and landed, for stall attribution (npu_des/sim/stalls.py)."""
+
+    __slots__ = ("allocated", "landed", "nbytes", "requested", "started")
+
+    def __init__(self, clock: Clock, nbytes: int) -> None:
+        super().__init__(clock)
+        self.requested = self.allocated = self.landed = clock.env._now
+        self.started: float | None = None
+        self.nbytes = nbytes
+
+
 class _Entry:
     __slots__ = ("allocated", "dirty", "nbytes", "pinned", "ready", "ref", "refs")
 
@@ -38,7 +51,7 @@ class _Entry:
         self.refs = 1
         self.dirty = False
         self.pinned = pinned
-        self.ready: Signal | None = None
+        self.ready: Fill | None = None
         self.allocated = False
 
 
@@ -87,7 +100,7 @@ class Scratchpad:
         if not load and self.capacity_bytes - self.used_bytes >= entry.nbytes:
             self._allocate(entry)
             return None
-        ready = entry.ready = Signal(self.clock)
+        ready = entry.ready = Fill(self.clock, entry.nbytes)
         self.clock.spawn(lambda: self._fill(entry, load, dma))
         return ready
 
@@ -157,6 +170,8 @@ class Scratchpad:
             self._space.waiters.append(lambda: self._room_freed(entry, load, dma))
             return
         self._allocate(entry)
+        assert entry.ready is not None  # set by `acquire` before the fill starts
+        entry.ready.allocated = self.clock.env._now
         if not load:
             self._filled(entry)
             return
@@ -182,12 +197,18 @@ class Scratchpad:
 
     def _load(self, entry: _Entry, dma: DmaEngine) -> None:
         ref = entry.ref
-        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, lambda: self._filled(entry))
+        fill = entry.ready
+        assert fill is not None  # set by `acquire` before the fill starts
 
-    @staticmethod
-    def _filled(entry: _Entry) -> None:
+        def started(cycle: float) -> None:
+            fill.started = cycle
+
+        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, lambda: self._filled(entry), started)
+
+    def _filled(self, entry: _Entry) -> None:
         ready, entry.ready = entry.ready, None
         assert ready is not None  # set by `acquire` before the fill starts
+        ready.landed = self.clock.env._now
         ready.succeed()
 
     def _evict(self, victim: _Entry, dma: DmaEngine) -> None:
