@@ -185,7 +185,8 @@ class Signal:
 
     def succeed(self) -> None:
         self.triggered = True
-        self.clock.soon(self.process)
+        clock = self.clock
+        clock._soon.append((next(clock._eid), self.process))
 
     def process(self) -> None:
         self.triggered = self.processed = True

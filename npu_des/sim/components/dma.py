@@ -28,6 +28,7 @@ class DmaEngine:
     def __init__(self, clock: Clock, core: int, dram: DramChannel, outstanding: int,
                  record: bool = True) -> None:
         self.clock = clock
+        self._env = clock.env
         self.core = core
         self.dram = dram
         self.outstanding = outstanding
@@ -54,7 +55,7 @@ class DmaEngine:
 
     def _start(self, request: _Request) -> None:
         nbytes, kind, direction = request[:3]
-        start = self.clock.env._now
+        start = self._env._now
         if request[5] is not None:
             request[5](start)
         done = self.dram.transfer(nbytes, kind, direction)
@@ -65,7 +66,7 @@ class DmaEngine:
         pair = (key.layer, PAIR_CODE[(kind, direction)])
         self.layer_bytes[pair] = self.layer_bytes.get(pair, 0) + nbytes
         if self.records is not None:
-            self.records.append(start, self.clock.env._now, kind, direction, nbytes, key)
+            self.records.append(start, self._env._now, kind, direction, nbytes, key)
         self._users -= 1
         self.clock.soon(self._grant)  # the release, processed one step later, lets the next request in
         then()

@@ -34,6 +34,7 @@ class DramChannel:
     def __init__(self, clock: Clock, bytes_per_cycle: float, latency_cycles: float,
                  record: bool = True) -> None:
         self.clock = clock
+        self._env = clock.env
         self.bytes_per_cycle = bytes_per_cycle
         self.latency_cycles = latency_cycles
         self.bytes: dict[tuple[TensorKind, Direction], int] = {}
@@ -63,7 +64,7 @@ class DramChannel:
         return done
 
     def _advance(self) -> None:
-        now = self.clock.env._now
+        now = self._env._now
         if self._active:
             self._virtual += (now - self._updated) * self.bytes_per_cycle / len(self._active)
         self._updated = now
@@ -71,7 +72,7 @@ class DramChannel:
     def _join(self, nbytes: int, done: Signal) -> None:
         self._advance()
         if not self._active:
-            self._busy_since = self.clock.env._now
+            self._busy_since = self._env._now
         self._seq += 1
         heapq.heappush(self._active, (self._virtual + nbytes, self._seq, done))
         self._reschedule()
@@ -79,8 +80,8 @@ class DramChannel:
     def _reschedule(self) -> None:
         tag = self._active[0][0]
         delay = max(0.0, (tag - self._virtual) * len(self._active) / self.bytes_per_cycle)
-        when = self.clock.env._now + delay
-        self._finish_at, self._finish_id = when, self.clock.next_id()
+        when = self._env._now + delay
+        self._finish_at, self._finish_id = when, next(self.clock._eid)
         if self._pending is None or when < self._pending[0]:
             self._queue_wake()
 
@@ -102,7 +103,7 @@ class DramChannel:
         if self._active:
             self._reschedule()
         else:
-            now = self.clock.env._now
+            now = self._env._now
             self.busy_cycles += now - self._busy_since
             if self._record:
                 self.busy_intervals.append(BusyInterval(self._busy_since, now))

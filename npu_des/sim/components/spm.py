@@ -63,6 +63,7 @@ class Scratchpad:
         if policy not in ("lru", "explicit"):
             raise ValueError(f"unknown SPM policy {policy!r} (allowed: lru, explicit)")
         self.clock = clock
+        self._env = clock.env
         self.capacity_bytes = capacity_bytes
         self.policy = policy
         self.used_bytes = 0
@@ -161,7 +162,7 @@ class Scratchpad:
 
     def _record(self) -> None:
         if self.occupancy is not None:
-            self.occupancy.append(self.clock.env._now, self.used_bytes, self.pinned_bytes)
+            self.occupancy.append(self._env._now, self.used_bytes, self.pinned_bytes)
 
     def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> None:
         """Make room (evicting, or waiting for space), allocate, load if asked, then signal `ready`."""
@@ -171,7 +172,7 @@ class Scratchpad:
             return
         self._allocate(entry)
         assert entry.ready is not None  # set by `acquire` before the fill starts
-        entry.ready.allocated = self.clock.env._now
+        entry.ready.allocated = self._env._now
         if not load:
             self._filled(entry)
             return
@@ -208,7 +209,7 @@ class Scratchpad:
     def _filled(self, entry: _Entry) -> None:
         ready, entry.ready = entry.ready, None
         assert ready is not None  # set by `acquire` before the fill starts
-        ready.landed = self.clock.env._now
+        ready.landed = self._env._now
         ready.succeed()
 
     def _evict(self, victim: _Entry, dma: DmaEngine) -> None:
