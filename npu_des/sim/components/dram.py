@@ -81,7 +81,7 @@ class DramChannel:
         tag = self._active[0][0]
         delay = max(0.0, (tag - self._virtual) * len(self._active) / self.bytes_per_cycle)
         when = self._env._now + delay
-        self._finish_at, self._finish_id = when, next(self.clock._eid)
+        self._finish_at, self._finish_id = when, self.clock.next_id()
         if self._pending is None or when < self._pending[0]:
             self._queue_wake()
 
