@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator
+from functools import partial
 from heapq import heappush
 from typing import Any
 
@@ -244,7 +245,7 @@ class AllOf:
             if signal.processed:
                 self._check(signal)
             else:
-                signal.waiters.append(lambda signal=signal: self._check(signal))  # type: ignore[misc]
+                signal.waiters.append(partial(self._check, signal))
 
     def _check(self, signal: Signal) -> None:
         self.left -= 1

@@ -62,7 +62,7 @@ class Synchronizer:
         self.done = bytearray(len(schedule.tasks))
         self.landed = bytearray(len(schedule.tasks))  # final output computed and, if stored, written back
         for task in schedule.tasks:
-            if any(not 0 <= task_id < len(schedule.tasks) or task_id == task.id for task_id in task.after):
+            if task.after and any(not 0 <= i < len(schedule.tasks) or i == task.id for i in task.after):
                 raise ValueError(f"task {task.id}: `after` {task.after} names no other task of the schedule")
         self._landing: dict[int, list[_Countdown]] = {}  # task id -> tasks whose `after` names it
         self._task_events: dict[int, Signal] = {}
@@ -131,7 +131,10 @@ class Synchronizer:
 
 
 def _tile_keys(task: TileTask) -> tuple[TileKey, ...]:
-    return (*(ref.key for ref in task.inputs), task.output.key)
+    inputs = task.inputs
+    if len(inputs) == 2:
+        return task.output.key, inputs[0].key, inputs[1].key
+    return (task.output.key, *[ref.key for ref in inputs])
 
 
 class CoreExecutor:
@@ -152,10 +155,10 @@ class CoreExecutor:
         self._launched = 0
         self._loads = bytearray(len(tasks))  # task i starts a step and is counted in `_loading_ahead`
         self._loading_ahead = 0  # launched tasks after the computing one that start a step (load)
-        self._step_keys: set[TileKey] = set()  # tiles of the step the last launched task belongs to
+        self._step_keys: tuple[TileKey, ...] = ()  # tiles of the step the last launched task belongs to
         self.stalls = StallLog(keep=dma.records is not None)  # why the array waited (sim/stalls.py)
         self.free_since: float = clock.env._now  # when the array last became free
-        self._stages: dict[int, list[tuple[float, bool]]] = {}  # task id -> (time, waits for loads?)
+        self._loading_since: dict[int, float] = {}  # task id -> when its preparation began to wait for loads
         self._last_load: dict[int, LoadTimes] = {}  # task id -> the load its preparation waited for last
 
     @property
@@ -189,12 +192,13 @@ class CoreExecutor:
         while self._launched < len(tasks):
             launch = self._launched
             task = tasks[launch]
-            keys = _tile_keys(task)
-            starts_step = launch == index or not self._step_keys.issuperset(keys)
+            step = self._step_keys
+            starts_step = launch == index or task.output.key not in step or any(
+                ref.key not in step for ref in task.inputs)
             if starts_step and launch > index and self._loading_ahead >= self.prefetch_depth:
                 break
             if starts_step:
-                self._step_keys = set(keys)
+                self._step_keys = _tile_keys(task)
             loads[launch] = starts_step and launch > index  # counted in `_loading_ahead`
             if loads[launch]:
                 self._loading_ahead += 1
@@ -211,11 +215,11 @@ class CoreExecutor:
     def _compute(self, index: int) -> None:
         task = self.tasks[index]
         start = self.clock.env._now
-        stages = self._stages.pop(task.id)
+        loading_since = self._loading_since.pop(task.id)
         load = self._last_load.pop(task.id, None)
         if start > self.free_since:
             dram = self.dma.dram
-            self.stalls.add(split_gap(self.free_since, start, stages, load, dram.latency_cycles,
+            self.stalls.add(split_gap(self.free_since, start, loading_since, load, dram.latency_cycles,
                                       dram.bytes_per_cycle), task.layer, index)
         cycles = (self.vector if task.op == Op.VECTOR else self.array).charge(task)
         self.clock.timeout(cycles).waiters.append(lambda: self._computed(index, start, cycles))
@@ -245,7 +249,6 @@ class CoreExecutor:
         """Get `task` ready to compute, in steps: the tasks in its `after` have landed, its fused input
         exists, its dY producers are done (X and W load meanwhile), its operands are referenced, its
         previous contribution is done, all loaded."""
-        self._stages[task.id] = [(self.clock.env._now, False)]
         if task.after and not self.sync.wait_after(task, lambda: self._prepare_landed(task, prepared)):
             self._wait(task, WaitReason.AFTER)
             return
@@ -304,6 +307,7 @@ class CoreExecutor:
     def _load(self, task: TileTask, prepared: Signal, loads: list[Signal], read_back: bool) -> None:
         if read_back and (event := self.spm.acquire(task.output, True, self.dma)) is not None:
             loads.append(event)
+        self._loading_since[task.id] = self.clock.env._now  # every wait before this one was a dependency
         if loads:
             self._wait(task, WaitReason.OPERANDS)
             gate = AllOf(self.clock, loads)
@@ -312,13 +316,11 @@ class CoreExecutor:
             self._prepared(task, prepared, None)
 
     def _wait(self, task: TileTask, reason: WaitReason, task_id: int | None = None) -> None:
-        """Record what `task`'s preparation waits for from now on (for a stuck run's error and stalls)."""
+        """Record what `task`'s preparation waits for from now on (for a stuck run's error)."""
         self.waiting[task.id] = Waiting(task, reason, task_id)
-        self._stages[task.id].append((self.clock.env._now, reason is WaitReason.OPERANDS))
 
     def _prepared(self, task: TileTask, prepared: Signal, last_load: Signal | None) -> None:
         del self.waiting[task.id]
         if isinstance(last_load, Fill):
-            self._last_load[task.id] = LoadTimes(last_load.requested, last_load.allocated, last_load.started,
-                                                 last_load.landed, last_load.nbytes)
+            self._last_load[task.id] = last_load  # landed: its times no longer change
         prepared.succeed()

@@ -21,7 +21,7 @@ stall intervals tile [0, end of run] with no gap or overlap.
 from __future__ import annotations
 
 from array import array
-from typing import NamedTuple
+from typing import Protocol
 
 from npu_des.kinds import StallReason
 
@@ -32,9 +32,9 @@ WAITS: tuple[StallReason, ...] = (StallReason.DEPENDENCY, StallReason.SPM_SPACE,
 CODE: dict[StallReason, int] = {reason: code for code, reason in enumerate(REASONS)}
 
 
-class LoadTimes(NamedTuple):
-    """The load a preparation waited for last: requested, space allocated, transfer started (None: no
-    transfer), landed; its bytes."""
+class LoadTimes(Protocol):
+    """The load a preparation waited for last (an SPM `Fill`): requested, space allocated, transfer
+    started (None: no transfer), landed; its bytes."""
 
     requested: float
     allocated: float
@@ -49,31 +49,28 @@ def _clip(start: float, end: float, low: float, high: float, reason: StallReason
         out.append((start, end, reason))
 
 
-def split_gap(gap_start: float, gap_end: float, stages: list[tuple[float, bool]], load: LoadTimes | None,
+def split_gap(gap_start: float, gap_end: float, loading_since: float, load: LoadTimes | None,
               latency_cycles: float, bytes_per_cycle: float) -> list[Piece]:
-    """The pieces of [gap_start, gap_end): `stages` are (time, waiting for loads?) from the task's launch;
-    the last stage lasts until the gap ends (the task was prepared)."""
+    """The pieces of [gap_start, gap_end): until `loading_since` the preparation waited for dependencies
+    (its only other waits; taking references never waits), from then for its loads, of which `load`
+    landed last (None: it had none to wait for)."""
     pieces: list[Piece] = []
-    if stages and stages[0][0] > gap_start:  # not launched yet: only a dependency can hold it back
-        _clip(gap_start, stages[0][0], gap_start, gap_end, StallReason.DEPENDENCY, pieces)
-    for index, (start, loading) in enumerate(stages):
-        end = stages[index + 1][0] if index + 1 < len(stages) else gap_end
-        low, high = max(start, gap_start), min(end, gap_end)
-        if high <= low:
-            continue
-        if not loading or load is None:
-            pieces.append((low, high, StallReason.DEPENDENCY if not loading else StallReason.LOAD_CONTENTION))
-            continue
-        if load.started is None:  # no transfer (an allocation only, or an oracle's free load)
-            started = alone = load.landed
-        else:
-            started = load.started
-            alone = max(started, load.landed - (latency_cycles + load.nbytes / bytes_per_cycle))
-        _clip(low, load.requested, low, high, StallReason.LOAD_CONTENTION, pieces)
-        _clip(load.requested, load.allocated, low, high, StallReason.SPM_SPACE, pieces)
-        _clip(load.allocated, alone, low, high, StallReason.LOAD_CONTENTION, pieces)
-        _clip(alone, load.landed, low, high, StallReason.LOAD_TRANSFER, pieces)
-        _clip(load.landed, high, low, high, StallReason.LOAD_CONTENTION, pieces)
+    _clip(gap_start, loading_since, gap_start, gap_end, StallReason.DEPENDENCY, pieces)
+    low = max(loading_since, gap_start)
+    if gap_end <= low:
+        return pieces
+    if load is None:
+        pieces.append((low, gap_end, StallReason.LOAD_CONTENTION))
+        return pieces
+    if load.started is None:  # no transfer (an allocation only, or an oracle's free load)
+        alone = load.landed
+    else:
+        alone = max(load.started, load.landed - (latency_cycles + load.nbytes / bytes_per_cycle))
+    _clip(low, load.requested, low, gap_end, StallReason.LOAD_CONTENTION, pieces)
+    _clip(load.requested, load.allocated, low, gap_end, StallReason.SPM_SPACE, pieces)
+    _clip(load.allocated, alone, low, gap_end, StallReason.LOAD_CONTENTION, pieces)
+    _clip(alone, load.landed, low, gap_end, StallReason.LOAD_TRANSFER, pieces)
+    _clip(load.landed, gap_end, low, gap_end, StallReason.LOAD_CONTENTION, pieces)
     return pieces
 
 

@@ -36,10 +36,15 @@ class Fill(Signal):
     __slots__ = ("allocated", "landed", "nbytes", "requested", "started")
 
     def __init__(self, clock: Clock, nbytes: int) -> None:
-        super().__init__(clock)
+        self.clock = clock
+        self.waiters = []
+        self.triggered = self.processed = False
         self.requested = self.allocated = self.landed = clock.env._now
         self.started: float | None = None
         self.nbytes = nbytes
+
+    def transfer_started(self, cycle: float) -> None:
+        self.started = cycle
 
 
 class _Entry:
@@ -200,11 +205,8 @@ class Scratchpad:
         ref = entry.ref
         fill = entry.ready
         assert fill is not None  # set by `acquire` before the fill starts
-
-        def started(cycle: float) -> None:
-            fill.started = cycle
-
-        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, lambda: self._filled(entry), started)
+        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, lambda: self._filled(entry),
+                 fill.transfer_started)
 
     def _filled(self, entry: _Entry) -> None:
         ready, entry.ready = entry.ready, None
