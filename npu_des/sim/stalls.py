@@ -1,10 +1,10 @@
 """Why a core's array is not computing: every cycle of a run, per core, is exactly one `StallReason`.
 
 A core computes its tasks in order. Between the end of task i-1 (or cycle 0) and the start of task i
-it waits for task i's preparation, which passes through stages (npu_des/sim/executor.py): waiting for
-a dependency (the `after` tasks, a fused input, the ops producing its dY or a pin's lifetime, the
-previous contribution to its partial sum), then for its operand loads. A gap is split by the stage
-the preparation was in; the final wait for loads is split along the load that landed last:
+it waits for task i's preparation (npu_des/sim/executor.py), which first waits for dependencies (its
+`after` tasks, a fused input, the ops producing its dY or a pin's lifetime, the previous contribution
+to its partial sum; taking tile references never waits), then for its operand loads. The gap before
+the last dependency was met is `dependency`; the rest is split along the load that landed last:
 
 - from its request until SPM space was allocated for it: `spm_space`;
 - from then until its transfer started (a DMA slot, an eviction store of the same tile) and the part
