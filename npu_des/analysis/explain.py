@@ -10,9 +10,9 @@ calls it, so a plain `simulate()` and the golden summaries are unchanged.
 from __future__ import annotations
 
 from npu_des.analysis.bounds import bounds_summary, layer_bounds
-from npu_des.analysis.checks import rebuild_schedule
 from npu_des.analysis.counts import LayerCounts, count_accesses
 from npu_des.analysis.energy import EnergyReport, Prices, price_run
+from npu_des.analysis.replay import rebuild_schedule
 from npu_des.config import HardwareConfig, RunOptions
 from npu_des.metrics import RunResult
 from npu_des.workload import Workload

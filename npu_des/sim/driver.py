@@ -18,7 +18,7 @@ from npu_des.workload import Workload
 
 def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
              partitions: dict[str, str] | None = None, dma_engine: type[DmaEngine] = DmaEngine,
-             progress: Progress | None = None) -> RunResult:
+             progress: Progress | None = None, record_timeline: bool = True) -> RunResult:
     """Simulate the backward pass of `workload` on `hw` in the order `options.order` (or its forward pass).
 
     `partitions` (layer -> core mapping) overrides `options.core_mapping` for those layers; choices
@@ -26,8 +26,9 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     (e.g. npu_des.sweep.variants.DyOnceDmaEngine) replace the DMA model; `run.dw_dy: free` selects the
     oracle engine that serves the dW op's dY copies for free (npu_des/sim/oracles.py).
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
+    `record_timeline=False` keeps no timeline or SPM samples (sweeps): less memory, the same numbers.
     """
     options = resolve_choices(workload, hw, options)
     if options.dw_dy == "free" and dma_engine is DmaEngine:
         dma_engine = FreeDyDmaEngine
-    return simulate_once(workload, hw, options, partitions, dma_engine, progress)
+    return simulate_once(workload, hw, options, partitions, dma_engine, progress, record_timeline)

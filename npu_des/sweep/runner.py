@@ -49,7 +49,7 @@ def run_point(point: Point) -> dict[str, Any]:
         options = run_options(overrides, **order_fields(point.order))
         workload = _workload(point.model, options.batch)
         engine, check = variant_engine(point.variant)
-        result = simulate(workload, hardware, options, dma_engine=engine)
+        result = simulate(workload, hardware, options, dma_engine=engine, record_timeline=False)
         check(result)
         row.update(result_columns(result))
         row["error"] = ""
