@@ -32,15 +32,26 @@ class _OneLineParser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `npu-des` parser. With `command`, only that subcommand registers its options (the others are
+    listed by name and help), so start-up imports what one command needs and no more."""
     parser = _OneLineParser(prog="npu-des", description="Discrete-event NPU simulator for DNN training")
     parser.add_argument("--version", action="version", version=f"npu-des {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in sorted(pkgutil.iter_modules(npu_des.commands.__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
-            continue  # shared helpers, not subcommands
-        importlib.import_module(f"npu_des.commands.{module.name}").register(subparsers)
+    modules = [importlib.import_module(f"npu_des.commands.{module.name}")
+               for module in sorted(pkgutil.iter_modules(npu_des.commands.__path__), key=lambda m: m.name)
+               if not module.name.startswith("_")]  # shared helpers, not subcommands
+    for module in modules:
+        if command in (None, module.COMMAND):
+            module.register(subparsers)
+        else:
+            subparsers.add_parser(module.COMMAND, help=module.HELP)
     return parser
+
+
+def _command(argv: list[str]) -> str:
+    """The subcommand named on the command line ("" for none, e.g. `npu-des --help`)."""
+    return next((arg for arg in argv if not arg.startswith("-")), "")
 
 
 def _raise_terminated(signal_number: int, _frame: FrameType | None) -> None:
@@ -98,7 +109,8 @@ def _stdout_closed() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command(argv))
     pending: list[str] = []
     try:
         with _terminate_as_exception(), _one_line_warnings(pending):
@@ -106,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             if not getattr(args, "func", None):
                 parser.print_help()
                 return 2
-            code: int = args.func(args)
+            code = int(args.func(args))
             sys.stdout.flush()
             _print_warnings(pending)
             return code

@@ -294,8 +294,7 @@ ORDER_ALIASES: dict[str, dict[str, str]] = {
     "sequential-tuned": {"order": Order.SEQUENTIAL, "baseline": "tuned"},
     "partitioned": {"order": Order.REARRANGED, "partition": "auto"},
 }
-# `npu-des run` without --order: the paper's steps beside the tuned baseline
-PAPER_STEPS = ("sequential", "sequential-tuned", "interleaved", "rearranged", "partitioned")
+
 ORDER_NAMES: tuple[str, ...] = (*(order.value for order in Order), *ORDER_ALIASES)
 
 

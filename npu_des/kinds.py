@@ -56,6 +56,18 @@ class WaitReason(_Vocabulary):
     PREVIOUS_CONTRIBUTION = "previous contribution"
     DY_PRODUCERS = "dY producers"
     OPERANDS = "operands"
+    AFTER = "tile dependencies"  # TileTask.after: earlier tasks' outputs computed and written back
+
+
+class StallReason(_Vocabulary):
+    """What a core's array does at a cycle: computes, or waits for one reason (npu_des/sim/stalls.py)."""
+
+    COMPUTE = "compute"
+    DEPENDENCY = "dependency"  # dY producers, previous partial-sum contribution, pin lifetime, `after`
+    SPM_SPACE = "spm_space"  # an operand's allocation waits for SPM space
+    LOAD_CONTENTION = "load_contention"  # the channel or DMA engine serves other transfers
+    LOAD_TRANSFER = "load_transfer"  # latency + the load's own bytes at full bandwidth
+    IDLE = "idle"  # no work left: after the core's last task (all of a run for a core without tasks)
 
 
 KINDS: tuple[TensorKind, ...] = (TensorKind.X, TensorKind.W, TensorKind.DY, TensorKind.DX, TensorKind.DW)

@@ -83,6 +83,7 @@ class LayerRow:
     write_bytes: dict[str, int]
     spm_hits: int
     spm_misses: int
+    stalls: dict[str, float] = field(default_factory=dict)  # StallReason of a wait -> cycles waiting for it
     pass_name: str = ""  # a training step's rows: "forward" or "backward" (the layers.csv column `pass`)
 
     @property
@@ -97,15 +98,17 @@ class LayerRow:
 
     def flat(self) -> dict[str, Any]:
         """One CSV row: nested byte dicts become columns like read_dY, write_dW (and read_Y, write_Y when
-        the run moved Y: forward runs, vector ops), so a row's byte columns add up to what it moved."""
+        the run moved Y: forward runs, vector ops), so a row's byte columns add up to what it moved;
+        per-layer stalls become stall_<reason>_cycles; a training step's rows start with their `pass`."""
         row: dict[str, Any] = {"pass": self.pass_name} if self.pass_name else {}
-        skipped = ("read_bytes", "write_bytes", "pass_name")
+        skipped = ("read_bytes", "write_bytes", "stalls", "pass_name")
         row.update({k: v for k, v in asdict(self).items() if k not in skipped})
         row["cycles"] = self.end - self.start
         kinds = ALL_KINDS if TensorKind.Y in self.read_bytes or TensorKind.Y in self.write_bytes else KINDS
         row.update({f"read_{kind}": self.read_bytes.get(kind, 0) for kind in kinds})
         row.update({f"write_{kind}": self.write_bytes.get(kind, 0) for kind in kinds})
         row["hit_rate"] = self.hit_rate
+        row.update({f"stall_{reason}_cycles": cycles for reason, cycles in self.stalls.items()})
         return row
 
 
@@ -135,7 +138,7 @@ class RunResult:
     dram_transfers: int
     tasks: int
     layers: list[LayerRow] = field(repr=False)
-    timeline: list[TimelineEvent] = field(repr=False)
+    timeline: Sequence[TimelineEvent] = field(repr=False)  # built on first read (npu_des/sim/records.py)
     spm_occupancy: Sequence[tuple[float, int, int]] = field(repr=False)  # (cycle, used bytes, pinned bytes)
     options: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> tile / loop order / partition
@@ -147,6 +150,7 @@ class RunResult:
     notes: list[str] = field(
         default_factory=list
     )  # what the inputs left out: skipped ONNX nodes, unmapped keys
+    stalls: dict[str, dict[str, float]] = field(default_factory=dict)  # "core<i>" -> StallReason -> cycles
     # Sections derived after the run (npu_des/analysis/explain.py: energy, bounds), merged into summary(),
     # and their per-layer columns (layer -> column -> value), merged into layers.csv.
     analyses: dict[str, Any] = field(default_factory=dict)
@@ -229,6 +233,7 @@ class RunResult:
             "options": self.options,
             "choices": self.choices,
             "arrays": self.arrays,
+            "stalls": self.stalls,
             **self.analyses,
             **({"passes": {name: half.summary() for name, half in self.passes.items()}} if self.passes
                else {}),

@@ -24,6 +24,7 @@ from npu_des.kinds import _Vocabulary
 from npu_des.metrics import RunResult
 from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.tasks import Schedule
+from npu_des.sim.records import layer_spans
 
 
 class Bound(_Vocabulary):
@@ -84,23 +85,18 @@ def layer_bounds(
     compulsory: dict[str, int] = defaultdict(int)
     for (layer, _kind), nbytes in compulsory_traffic(schedule).items():
         compulsory[layer] += nbytes
-    starts: dict[str, float] = {}
-    ends: dict[str, float] = {}
-    for event in result.timeline:
-        if event.layer:
-            starts[event.layer] = min(starts.get(event.layer, event.start), event.start)
-            ends[event.layer] = max(ends.get(event.layer, event.end), event.end)
+    spans = layer_spans(result.timeline)
     bounds = []
     for row in result.layers:
         layer_counts = counts[row.layer]
         cores = max(1, min(result.cores, layer_counts.output_tiles))
-        start = starts.get(row.layer, row.start)
+        start, last = spans.get(row.layer, (row.start, row.end))  # no timeline kept: the row's span
         bounds.append(LayerBound(
             row.layer,
             row.compute_cycles / cores,
             compulsory[row.layer] / result.dram_bytes_per_cycle,
             start,
-            max(ends.get(row.layer, row.end), row.end, start),
+            max(last, row.end, start),
             layer_counts.executed_macs,
             sum(layer_counts.dram_bytes.values()),
             cores,

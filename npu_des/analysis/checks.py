@@ -13,11 +13,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from itertools import pairwise
 
-from npu_des.config import HardwareConfig, LayerChoice, RunOptions
+from npu_des.analysis.replay import rebuild_schedule
+from npu_des.config import HardwareConfig, RunOptions
 from npu_des.kinds import DIRECTIONS, Direction, Op, OpId, TensorKind
 from npu_des.metrics import RunResult, TimelineEvent, kinds_of
 from npu_des.schedule.compulsory import compulsory_traffic
-from npu_des.schedule.plan import plan
 from npu_des.schedule.tasks import Schedule, TileTask
 from npu_des.schedule.tile_deps import readers
 from npu_des.sim.components.systolic_array import SystolicArray
@@ -48,26 +48,6 @@ def _tile_id(layer: str, op: str, tile: str) -> str:
     return f"{op} tile {tile} of layer '{layer}'"
 
 
-def rebuild_schedule(
-    result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions
-) -> Schedule:
-    """The schedule the run should have executed, planned again from its inputs (no SimPy), with the
-    per-layer choices the run recorded (what its driver resolved by simulation)."""
-    return plan(workload, hw, replay_options(result, options))[0]
-
-
-def replay_options(result: RunResult, options: RunOptions) -> RunOptions:
-    """`options` with the per-layer choices of `result` (access order, partitions, core mapping) fixed."""
-    fields = ("access", "partition", "partitions", "core_mapping")
-    choices = {  # partitions that Algorithm 1 gave different orders ("a/b") get them again from it
-        name: LayerChoice.model_validate(
-            {key: choice[key] for key in fields if key in choice and "/" not in choice[key]})
-        for name, choice in result.choices.items()
-        if any(key in choice for key in fields)
-    }
-    return options.model_copy(update={"layer_choices": choices}) if choices else options
-
-
 def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions) -> list[str]:
     """Every invariant violation of `result` as one line each; an empty list means the run is consistent.
 
@@ -87,6 +67,7 @@ def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options
     violations += check_one_tile_at_a_time(computes)
     violations += check_dependencies(result, workload, options, schedule, computes)
     violations += check_partial_sum_order(schedule, computes)
+    violations += check_tile_dependencies(schedule, computes, transfers)
     violations += check_lower_bounds(result, schedule, options, hw, computes, transfers, expected)
     return violations
 
@@ -375,7 +356,7 @@ def check_dependencies(
                             f"{event.start:.0f}, before Y of '{producer}' (its input) ends at {end:.0f}"
                         )
     elif options.dependencies == "tile":
-        out += check_tile_dependencies(workload, schedule, result.timeline, computes)
+        out += check_dy_tile_producers(workload, schedule, result.timeline, computes)
     else:
         backward = backward_graph(forward)
         for op, event in sorted(first_start.items()):
@@ -404,7 +385,7 @@ def check_dependencies(
     return _capped(dict.fromkeys(out))
 
 
-def check_tile_dependencies(workload: Workload, schedule: Schedule, timeline: list[TimelineEvent],
+def check_dy_tile_producers(workload: Workload, schedule: Schedule, timeline: Iterable[TimelineEvent],
                             computes: list[TimelineEvent]) -> list[str]:
     """With `dependencies: tile`: no tile reading a layer's dY starts before the consumer dX tiles that
     produce that dY tile (npu_des/schedule/tile_deps.py `readers`) have been written back, nor a GEMM
@@ -442,6 +423,40 @@ def check_tile_dependencies(workload: Workload, schedule: Schedule, timeline: li
                 out.append(f"deps: {_tile_id(event.layer, event.op, event.tile)} starts at cycle "
                            f"{event.start:.0f}, before {what} (its dY) ends at {end:.0f}")
     return out
+
+
+def check_tile_dependencies(
+    schedule: Schedule, computes: list[TimelineEvent], transfers: list[TimelineEvent]
+) -> list[str]:
+    """No task starts before each task in its `after` has computed and, if its final output goes to
+    DRAM, that write-back (the first write of the output tile after its compute) has landed."""
+    if not any(task.after for task in schedule.tasks):
+        return []
+    started = {(event.layer, event.op, event.tile): event for event in computes}
+    writes: dict[tuple[str, str, str], list[TimelineEvent]] = defaultdict(list)
+    for event in transfers:
+        if event.direction == Direction.WRITE:
+            writes[(event.layer, event.kind, event.tile)].append(event)
+    tasks = schedule.tasks
+    out = []
+    for task in tasks:
+        run = started.get(_task_key(task))
+        for task_id in task.after:
+            before = tasks[task_id]
+            ran = started.get(_task_key(before))
+            if run is None or ran is None:
+                continue  # check_tiles reports tiles that never ran
+            landed = ran.end
+            if before.last and before.write_back:
+                output = before.output
+                tile = ".".join(map(str, output.key[2:]))
+                stores = [w.end for w in writes.get((output.layer, output.kind, tile), ())
+                          if w.start >= ran.end]
+                landed = min(stores, default=float("inf"))
+            if _close_below(run.start, landed):
+                out.append(f"tile dependencies: {_tile_id(*_task_key(task))} starts at cycle {run.start:.0f} "
+                           f"before task {task_id} ({_tile_id(*_task_key(before))}) landed at {landed:.0f}")
+    return _capped(out)
 
 
 def check_partial_sum_order(schedule: Schedule, computes: list[TimelineEvent]) -> list[str]:

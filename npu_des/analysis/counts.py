@@ -4,21 +4,21 @@ kind, vector-unit elements. The energy model prices these counts and the bounds 
 Sources, all from the finished run: DRAM bytes are the DMA records' per-layer totals (`LayerRow`); a DMA
 fill writes its bytes into the SPM and a store reads them out; the arrays' operand traffic is SCALE-Sim's
 per-operand count (stationary block once, the row-streamed operand once per column fold, the
-column-streamed one once per row fold), obtained by replaying each core's tiles in the order the
-timeline shows them through the array model (`SystolicArray.charge`, which also decides stationary
-reuse); a vector task reads its inputs (saved Y, dY) and writes its output (dY) once per element.
+column-streamed one once per row fold), obtained by replaying each core's tiles in the order the core
+ran them (its tasks in schedule order: the engine computes a core's tasks in order, so no timeline is
+needed) through the array model (`SystolicArray.charge`, which also decides stationary reuse); a
+vector task reads its inputs (saved Y, dY) and writes its output (dY) once per element.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from math import ceil
 
 from npu_des.config import HardwareConfig
 from npu_des.kinds import Op
-from npu_des.metrics import RunResult, TimelineEvent
+from npu_des.metrics import RunResult
 from npu_des.schedule.tasks import Schedule, TileTask
 from npu_des.sim.components.systolic_array import SystolicArray
 from npu_des.tiling.compute_model import gemm_mapping, op_dataflow
@@ -82,22 +82,6 @@ def operand_accesses(task: TileTask, dataflow: str, density: float, rows: int, c
     return OperandAccesses(groups * left, groups * right, groups * output)
 
 
-def executed_order(schedule: Schedule, timeline: Iterable[TimelineEvent]) -> list[TileTask]:
-    """The schedule's tasks in the order the timeline shows them computed (tasks it lacks last)."""
-    tasks: dict[tuple[str, str, str], TileTask] = {
-        (task.layer, str(task.op), ".".join(map(str, task.tile))): task for task in schedule.tasks
-    }
-    ran = sorted(
-        (event.start, event.end, event.resource, tasks[(event.layer, event.op, event.tile)].id)
-        for event in timeline
-        if event.resource.endswith((".array", ".vector")) and (event.layer, event.op, event.tile) in tasks
-    )
-    by_id = {task.id: task for task in schedule.tasks}
-    order = [by_id[task_id] for *_, task_id in ran]
-    seen = {task.id for task in order}
-    return order + [task for task in schedule.tasks if task.id not in seen]
-
-
 def count_accesses(result: RunResult, schedule: Schedule, hw: HardwareConfig) -> dict[str, LayerCounts]:
     """Per layer (model order): MACs, vector elements, SPM and DRAM bytes by kind, output tiles.
 
@@ -117,7 +101,7 @@ def count_accesses(result: RunResult, schedule: Schedule, hw: HardwareConfig) ->
     array = hw.cores.array
     arrays = [SystolicArray.from_config(None, array) for _ in range(hw.cores.count)]
     outputs: dict[str, set] = defaultdict(set)
-    for task in executed_order(schedule, result.timeline):
+    for task in schedule.tasks:  # per core, the order it computed them
         layer = counts[task.layer]
         outputs[task.layer].add(task.output.key)
         left, right = task.inputs[0], task.inputs[-1]

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from npu_des.analysis.bounds import LayerBound, bounds_summary, layer_bounds
-from npu_des.analysis.checks import rebuild_schedule
 from npu_des.analysis.counts import LayerCounts, count_accesses
 from npu_des.analysis.energy import EnergyReport, Prices, price_run
+from npu_des.analysis.replay import rebuild_schedule
 from npu_des.config import HardwareConfig, RunOptions
 from npu_des.metrics import RunResult
 from npu_des.sim.training import halves

@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from npu_des.commands._suspicious import warn_input_sources
-from npu_des.config import HardwareConfig, apply_overrides, hardware_from_dict, load_hardware
 from npu_des.errors import ConfigError
 from npu_des.files import check_regular_file
-from npu_des.models import build_model, model_names
-from npu_des.workload import Workload
+
+if TYPE_CHECKING:  # the models and configuration load only when a command runs (start-up time)
+    from npu_des.config import HardwareConfig
+    from npu_des.workload import Workload
 
 DEFAULT_HW = "edge_dual"
 
@@ -28,6 +30,8 @@ class Inputs:
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, default_hw: str = DEFAULT_HW) -> None:
+    from npu_des.models import model_names
+
     parser.add_argument("--model", default="resnet50", help=f"zoo model ({', '.join(model_names())})")
     parser.add_argument(
         "--topology", type=Path, help="SCALE-Sim topology CSV (conv or GEMM format) instead of --model"
@@ -64,6 +68,9 @@ def add_input_arguments(parser: argparse.ArgumentParser, default_hw: str = DEFAU
 
 def load_inputs(args: argparse.Namespace, batch: int | None) -> Inputs:
     """The workload and hardware the flags name; `batch` None means the hardware's `default_batch` (or 1)."""
+    from npu_des.config import apply_overrides, hardware_from_dict, load_hardware
+    from npu_des.models import build_model
+
     warn_input_sources(args)
     notes: list[str] = []
     sources = [flag for flag, value in (("--topology", args.topology), ("--onnx", args.onnx)) if value]

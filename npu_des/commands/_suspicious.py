@@ -7,9 +7,12 @@ it tells the user that what they asked for has no effect, so a result is not rea
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from npu_des.config import HardwareConfig, RunOptions
 from npu_des.errors import warn
+
+if TYPE_CHECKING:  # annotations only: the configuration (pydantic) loads when a command runs
+    from npu_des.config import HardwareConfig, RunOptions
 
 
 def set_keys(args: argparse.Namespace) -> set[str]:

@@ -9,18 +9,17 @@ import argparse
 import json
 import sys
 
-from npu_des.analysis.checks import check_run
 from npu_des.commands._inputs import add_input_arguments, load_inputs
 from npu_des.commands._suspicious import warn_run_options
 from npu_des.commands.run import add_schedule_arguments, order_options, selected_orders
-from npu_des.config import explicit_batch, with_preset_batch
-from npu_des.sim.driver import simulate
+
+COMMAND = "check"
+HELP = ("simulate like `run`, then verify SPM capacity, byte conservation, dependencies, "
+        "tile coverage and lower bounds (exit 1 on a violation)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "check", help="simulate like `run`, then verify SPM capacity, byte conservation, dependencies, "
-                      "tile coverage and lower bounds (exit 1 on a violation)")
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     add_input_arguments(parser)
     add_schedule_arguments(parser)
     parser.add_argument("--tile", help="force tile sizes M,N,K (elements)")
@@ -32,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    from npu_des.analysis.checks import check_run
+    from npu_des.config import explicit_batch, with_preset_batch
+    from npu_des.sim.driver import simulate
+
     orders = selected_orders("both" if args.order is None else args.order)
     options = order_options(args, orders)
     inputs = load_inputs(args, explicit_batch(options[0]))

@@ -6,21 +6,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from npu_des.commands.plot import parse_formats
 from npu_des.errors import ConfigError
-from npu_des.report.compare import compare_runs, comparison_tables, draw_comparison, render_plain
-from npu_des.report.saved import SavedRun, load_runs
+
+if TYPE_CHECKING:  # saved runs, tables and charts load when the command runs, not when the CLI starts
+    from npu_des.report.saved import SavedRun
+
+COMMAND = "compare"
+HELP = "per-layer and total deltas between saved runs (two directories, or the orders of one)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "compare",
-        help="per-layer and total deltas between saved runs (two directories, or the orders of one)",
-    )
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     parser.add_argument(
         "directories",
         type=Path,
@@ -39,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def selected_runs(directories: list[Path]) -> list[SavedRun]:
     """A B: one run each (a both-orders directory must name its order); DIR: every order in it."""
+    from npu_des.report.saved import load_runs
+
     if len(directories) == 1:
         runs = load_runs(directories[0])
         if len(runs) < 2:
@@ -62,6 +63,11 @@ def selected_runs(directories: list[Path]) -> list[SavedRun]:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from npu_des.report.compare import compare_runs, comparison_tables, draw_comparison, render_plain
+
     formats = parse_formats(args.formats)
     runs = selected_runs(args.directories)
     comparisons = [compare_runs(runs[0], other) for other in runs[1:]]

@@ -8,27 +8,29 @@ import csv
 import io
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 from npu_des.commands._inputs import add_input_arguments, load_inputs
-from npu_des.config import explicit_batch, run_options, with_preset_batch
 from npu_des.files import check_output_file, write_text_atomically
-from npu_des.schedule.estimate import LOOP_ORDERS, best_loop_order, interleaved_traffic, total_bytes
-from npu_des.schedule.plan import plan
-from npu_des.sim.driver import simulate
+
+COMMAND = "orders"
+HELP = "estimated vs simulated DRAM bytes per layer for every fused loop order"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "orders", help="estimated vs simulated DRAM bytes per layer for every fused loop order"
-    )
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     add_input_arguments(parser)
     parser.add_argument("--out", type=Path, help="write the table as CSV here")
     parser.set_defaults(func=orders_command)
 
 
 def orders_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from npu_des.config import explicit_batch, run_options, with_preset_batch
+    from npu_des.schedule.estimate import LOOP_ORDERS, best_loop_order, interleaved_traffic, total_bytes
+    from npu_des.schedule.plan import plan
+    from npu_des.sim.driver import simulate
+
     if args.out:
         check_output_file(args.out)
     base = run_options(args.set, order="fused", batch=args.batch)
@@ -39,7 +41,8 @@ def orders_command(args: argparse.Namespace) -> int:
     rows: list[dict[str, str | int]] = []
     simulated: dict[str, dict[str, int]] = {}
     for order in LOOP_ORDERS:
-        result = simulate(inputs.workload, inputs.hardware, base.model_copy(update={"loop_order": order}))
+        result = simulate(inputs.workload, inputs.hardware, base.model_copy(update={"loop_order": order}),
+                          record_timeline=False)  # per-layer bytes only
         simulated[order] = {
             r.layer: sum(r.read_bytes.values()) + sum(r.write_bytes.values()) for r in result.layers
         }

@@ -11,15 +11,14 @@ import re
 from pathlib import Path
 
 from npu_des.errors import ConfigError
-from npu_des.report.saved import layer_window, load_runs, parse_window
 
+COMMAND = "plot"
+HELP = "draw Gantt/SPM/DRAM charts and write a Perfetto trace of a saved run"
 FORMATS = ("png", "svg", "pdf")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "plot", help="draw Gantt/SPM/DRAM charts and write a Perfetto trace of a saved run"
-    )
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     parser.add_argument("directory", type=Path, help="a directory written by `npu-des run --out DIR`")
     parser.add_argument("--window", metavar="START:END", help="zoom the Gantt chart to cycles START:END")
     parser.add_argument(
@@ -56,6 +55,8 @@ def render(
     gantt_<start>-<end>.* beside them, so zooms never overwrite the overview. Traces cover the
     whole run (Perfetto zooms by itself): DIR/trace.json, or DIR/<order>/trace.json for both orders.
     """
+    from npu_des.report.saved import layer_window, load_runs, parse_window
+
     runs = load_runs(directory)
     if window and layer:
         raise ConfigError("give either --window or --layer, not both", field="--window")

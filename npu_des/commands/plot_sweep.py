@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from npu_des.report.sweep_plots import plot_sweep
-from npu_des.sweep.table import load_sweep
+COMMAND = "plot-sweep"
+HELP = "plot a sweep table (PNG + SVG)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("plot-sweep", help="plot a sweep table (PNG + SVG)")
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     parser.add_argument("directory", type=Path, metavar="DIR", help="a directory written by `npu-des sweep`")
     parser.add_argument(
         "--x", help="swept key on the x axis (default: the first numeric one with several values)"
@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def plot_sweep_command(args: argparse.Namespace) -> int:
+    from npu_des.report.sweep_plots import plot_sweep
+    from npu_des.sweep.table import load_sweep
+
     spec, frame = load_sweep(args.directory)
     for path in plot_sweep(frame, spec.keys, args.out or args.directory / "plots", args.x):
         print(path)

@@ -1,4 +1,5 @@
-"""`npu-des run`: simulate a model's backward pass on a hardware preset, in one or both orders."""
+"""`npu-des run`: simulate a model's training step, backward or forward pass on a hardware preset, in one or
+more orders."""
 
 from __future__ import annotations
 
@@ -8,31 +9,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from npu_des.analysis.explain import explain
 from npu_des.commands._inputs import Inputs, add_input_arguments, load_inputs
 from npu_des.commands._suspicious import warn_run_options
-from npu_des.commands.plot import render
-from npu_des.config import (
-    ORDER_ALIASES,
-    ORDER_NAMES,
-    ORDERS,
-    PAPER_STEPS,
-    PARTITION_VALUES,
-    RunOptions,
-    explicit_batch,
-    order_fields,
-    run_options,
-    with_preset_batch,
-)
 from npu_des.errors import ConfigError
 from npu_des.files import check_output_dir, staged_directory
-from npu_des.metrics import RunResult
-from npu_des.report.tables import print_summary, write_run
-from npu_des.sim.driver import simulate
+
+if TYPE_CHECKING:  # heavy modules load when the command runs, not when the CLI starts
+    from npu_des.config import RunOptions
+    from npu_des.metrics import RunResult
+
+COMMAND = "run"
+HELP = ("simulate a training step, a backward or a forward pass (default: ResNet-50 training on MICRO'23's "
+        "small NPU, the paper's orders side by side)")
 
 ORDER_HELP = (
     "sequential (baseline: per layer all dX, then all dW), sequential-tuned (= sequential --baseline "
@@ -44,12 +34,14 @@ ORDER_HELP = (
 # `npu-des run`'s defaults: a training step of ResNet-50 (--model's default) on MICRO'23's small NPU at its
 # batch 4, in the paper's steps beside the tuned baseline (README "Running" says why this configuration)
 RUN_HARDWARE = "micro23_small"
+PAPER_STEPS = ("sequential", "sequential-tuned", "interleaved", "rearranged", "partitioned")
 RUN_ORDERS = ",".join(PAPER_STEPS)
-PARTITION_CHOICES = PARTITION_VALUES
 
 
 def add_schedule_arguments(parser: argparse.ArgumentParser, default_orders: str = "both") -> None:
     """The schedule flags `run` and `check` share: orders, baseline, partitioning, core mapping, loops."""
+    from npu_des.config import PARTITION_VALUES
+
     parser.add_argument("--order", default=None, help=f"{ORDER_HELP}; default {default_orders}")
     parser.add_argument(
         "--baseline",
@@ -59,7 +51,7 @@ def add_schedule_arguments(parser: argparse.ArgumentParser, default_orders: str 
     )
     parser.add_argument(
         "--partition",
-        choices=PARTITION_CHOICES,
+        choices=PARTITION_VALUES,
         help="MICRO'23 data partitioning of each layer into run.partitions parts (default cores, 2 on one "
         "core): weight-sharing (split M), dY-sharing (split N), ifmap-sharing (split K), auto (per layer by "
         "simulation), predict (per layer by a KNN; needs npu-des[predict]); default none",
@@ -75,10 +67,7 @@ def add_schedule_arguments(parser: argparse.ArgumentParser, default_orders: str 
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "run", help="simulate a training step, a backward or a forward pass (default: ResNet-50 training on "
-                    "MICRO'23's small NPU, the paper's orders side by side)"
-    )
+    parser = subparsers.add_parser(COMMAND, help=HELP)
     add_input_arguments(parser, default_hw=RUN_HARDWARE)
     add_schedule_arguments(parser, default_orders=RUN_ORDERS)
     parser.add_argument(
@@ -115,6 +104,7 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str], Callable[[int, int],
     if not enabled:
         yield lambda _label: None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (
@@ -144,6 +134,8 @@ def parse_tile(text: str | None) -> dict[str, int] | None:
 
 def selected_orders(text: str) -> list[str]:
     """Order names of `--order` (aliases kept as given), each once."""
+    from npu_des.config import ORDER_NAMES, ORDERS
+
     if text == "both":
         return list(ORDERS)
     orders = [part.strip() for part in text.split(",")]
@@ -166,11 +158,20 @@ def option_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def order_options(args: argparse.Namespace, orders: list[str], **fields: Any) -> list[RunOptions]:
     """One RunOptions per order name (an alias's fields win over the flags they name and `fields`)."""
+    from npu_des.config import order_fields, run_options
+
     base = {**option_fields(args), **fields}
     return [run_options(args.set, **{**base, **order_fields(order)}) for order in orders]
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from npu_des.analysis.explain import explain
+    from npu_des.config import ORDER_ALIASES, explicit_batch, run_options, with_preset_batch
+    from npu_des.report.tables import print_summary
+    from npu_des.sim.driver import simulate
+
     if (args.plot or args.trace) and not args.out:
         raise ConfigError("needs --out DIR to write into", field="--plot" if args.plot else "--trace")
     if args.out:
@@ -219,6 +220,9 @@ def run_command(args: argparse.Namespace) -> int:
 def _write_results(args: argparse.Namespace, results: list[RunResult]) -> None:
     """Everything goes into a temporary sibling of --out first and moves in when complete, so Ctrl-C
     or a failure while writing leaves the previous contents of --out as they were."""
+    from npu_des.commands.plot import render
+    from npu_des.report.tables import write_run
+
     with staged_directory(args.out) as stage:
         for result in results:
             write_run(result, stage / result.order if len(results) > 1 else stage)

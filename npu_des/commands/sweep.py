@@ -5,25 +5,26 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
-from npu_des.config import ORDERS
 from npu_des.errors import warn
-from npu_des.models import model_names
-from npu_des.sweep.runner import run_sweep
-from npu_des.sweep.spec import build_spec, split_list
-from npu_des.sweep.table import CSV, JOURNAL
-from npu_des.sweep.variants import VARIANTS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+COMMAND = "sweep"
+HELP = "run many configurations in parallel (processes or dask) into a resumable table"
 
 SHOWN_ROWS = 40
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from npu_des.models import model_names
+    from npu_des.sweep.table import CSV, JOURNAL
+    from npu_des.sweep.variants import VARIANTS
+
     parser = subparsers.add_parser(
-        "sweep", help="run many configurations in parallel (processes or dask) into a resumable table",
+        COMMAND, help=HELP,
         description="Every combination of --model x --hw x --set values x --order is one point. Finished "
                     f"points are appended to DIR/{JOURNAL} as they land; DIR/{CSV} holds the sorted table.")
     parser.add_argument(
@@ -67,6 +68,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from npu_des.config import ORDERS
+    from npu_des.sweep.runner import run_sweep
+    from npu_des.sweep.spec import build_spec, split_list
+    from npu_des.sweep.table import CSV, JOURNAL
+
     if args.dask and args.jobs is not None:
         warn(f"--jobs {args.jobs} changes nothing with --dask: the cluster's workers run the points")
     if args.resume and not (args.out / JOURNAL).exists():
@@ -97,6 +105,8 @@ def print_rows(
     rows: list[dict[str, Any]], keys: list[str], console: Console, show_variant: bool = False
 ) -> None:
     """A short table of the headline numbers (the CSV has every column)."""
+    from rich.table import Table
+
     table = Table(title=None if len(rows) <= SHOWN_ROWS else f"first {SHOWN_ROWS} of {len(rows)} points")
     text = ("model", "hw", "order", "variant")
     variant = ("variant",) if show_variant else ()

@@ -60,22 +60,16 @@ def stall_rows(summaries: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[s
 
 
 def stall_totals(summary: Mapping[str, Any]) -> dict[str, float]:
-    """Stall cycles by reason over all cores, from summary.json's `stalls`.
-
-    Reads {reason: cycles or [cycles per core]}, a list of per-core {reason: cycles}, or a mapping with
-    such a `total` or `per_core` entry, so it follows whichever shape the simulator writes; anything
-    else is no stall data.
-    """
+    """Stall cycles by reason over all cores, from summary.json's `stalls` ({"core<i>": {reason: cycles}},
+    npu_des/sim/stalls.py; its `compute` share is busy time, not a stall, and is left out); a flat
+    {reason: cycles} is read as one core, anything else as no stall data."""
     stalls = summary.get("stalls")
-    if isinstance(stalls, Mapping):
-        for key in ("total", "totals"):
-            if isinstance(stalls.get(key), Mapping):
-                return _cycles_by_reason([stalls[key]])
-        for key in ("per_core", "cores"):
-            if isinstance(stalls.get(key), list):
-                return _cycles_by_reason(stalls[key])
-        return _cycles_by_reason([stalls])
-    return _cycles_by_reason(stalls) if isinstance(stalls, list) else {}
+    if not isinstance(stalls, Mapping):
+        return {}
+    cores = [part for part in stalls.values() if isinstance(part, Mapping)]
+    totals = _cycles_by_reason(cores if cores else [stalls])
+    totals.pop("compute", None)
+    return totals
 
 
 def _cycles_by_reason(parts: list[Any]) -> dict[str, float]:

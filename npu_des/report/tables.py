@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +15,7 @@ from npu_des.kinds import DIRECTIONS
 from npu_des.metrics import RunResult, TimelineEvent, kinds_of, pass_title
 from npu_des.report.explained import explained_rows
 from npu_des.report.order_lines import baseline_lines
+from npu_des.sim.records import timeline_rows
 
 MB = 1e6
 
@@ -34,7 +35,7 @@ def write_run(result: RunResult, directory: Path) -> list[Path]:
     with timeline.open("w", newline="") as handle:
         events = csv.writer(handle)
         events.writerow([f.name for f in fields(TimelineEvent)])
-        events.writerows(tuple(asdict(event).values()) for event in result.timeline)
+        events.writerows(timeline_rows(result.timeline))
     spm = directory / "spm.csv"
     with spm.open("w", newline="") as handle:
         samples = csv.writer(handle)

@@ -40,7 +40,7 @@ class TileTask:
     fused), released clean. `hand_over`: with write_back False, the output's SPM reference passes
     to the task that consumes it, which lists it in `frees` (fused intermediates).
     `after`: ids of earlier tasks whose final output must be computed and written back before this
-    task starts (tile-level cross-layer dependencies, `run.dependencies: tile`).
+    task reads any operand (tile-level cross-layer dependencies, `run.dependencies: tile`).
     """
 
     id: int

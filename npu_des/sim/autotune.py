@@ -45,7 +45,7 @@ def layer_time(layer: Layer, hw: HardwareConfig, options: RunOptions,
     update: dict[str, object] = {"layer_choices": {layer.name: choice} if choice else {}}
     if options.order == Order.REARRANGED_BEST:
         update["order"] = Order.REARRANGED  # the access order is the choice's
-    result = simulate_once(isolated(layer), hw, options.model_copy(update=update))
+    result = simulate_once(isolated(layer), hw, options.model_copy(update=update), record_timeline=False)
     return next(row.end for row in result.layers if row.layer == layer.name)
 
 

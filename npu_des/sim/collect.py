@@ -6,16 +6,19 @@ the numbers in a RunResult are exactly what the simulated hardware counted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op, Order
+from npu_des.kinds import ALL_KINDS, DIRECTIONS, KINDS, Direction, Op, Order, StallReason
 from npu_des.metrics import LayerRow, RunResult, TimelineEvent
 from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.tasks import Schedule
 from npu_des.sim.components.dram import DramChannel
 from npu_des.sim.components.spm import Scratchpad
 from npu_des.sim.executor import CoreExecutor, Synchronizer
+from npu_des.sim.records import PAIRS, CoreLogs, Timeline
+from npu_des.sim.stalls import CODE, REASONS, WAITS
 from npu_des.tiling import TileShape
 from npu_des.workload import Workload
 
@@ -36,7 +39,7 @@ class _LayerCompute:
     """Running totals of one layer's compute tiles."""
 
     start: float
-    busy: float = 0.0
+    busy: int = 0  # cycles charged (integers: a sum of end - start floats can round below it)
     macs: int = 0
     tasks: int = 0
 
@@ -46,32 +49,14 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
     """Everything the run measured, as the plain data reports and sweeps read."""
     names = [layer.name for layer in workload.layers]
     kinds = ALL_KINDS if options.pass_ == "forward" or options.vector_ops else KINDS  # vector ops read Y
-    timeline, layer_compute = _compute_events(run.executors)
+    layer_compute = _layer_compute(run.executors)
     layer_bytes: dict[str, dict[str, dict[str, int]]] = {
         name: {direction: dict.fromkeys(kinds, 0) for direction in DIRECTIONS} for name in names
     }
     for executor in run.executors:
-        resource = f"core{executor.core}.dma"
-        for record in executor.dma.records:
-            layer = names[record.key.layer]
-            layer_bytes[layer][record.direction][record.kind] += record.nbytes
-            timeline.append(
-                TimelineEvent(
-                    resource,
-                    record.start,
-                    record.end,
-                    record.kind,
-                    layer,
-                    "",
-                    ".".join(map(str, record.key[2:])),
-                    record.nbytes,
-                    record.direction,
-                )
-            )
-    timeline.extend(
-        TimelineEvent("dram", start, end, "busy", "", "", "", 0, "") for start, end in run.dram.busy_intervals
-    )
-    timeline.sort(key=lambda event: (event.start, event.resource, event.end))
+        for (layer, code), nbytes in executor.dma.layer_bytes.items():
+            pair = PAIRS[code]
+            layer_bytes[names[layer]][pair[1]][pair[0]] += nbytes
     compulsory: dict[str, int] = dict.fromkeys(kinds, 0)
     for (_layer, kind), nbytes in compulsory_traffic(schedule).items():
         compulsory[kind] += nbytes
@@ -79,6 +64,11 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
     for (kind, direction), nbytes in run.dram.bytes.items():
         dram_bytes[direction][kind] += nbytes
     executors, spm = run.executors, run.spm
+    timeline: Sequence[TimelineEvent] = []
+    if all(executor.dma.records is not None for executor in executors):
+        timeline = Timeline(
+            [CoreLogs(e.core, e.tasks, e.compute_log, e.dma.records, e.stalls)
+             for e in executors if e.dma.records is not None], names, run.dram.busy_intervals)
     return RunResult(
         model=workload.name,
         hardware=hw.name,
@@ -104,40 +94,38 @@ def collect(workload: Workload, hw: HardwareConfig, options: RunOptions, schedul
         tasks=len(schedule.tasks),
         layers=_layer_rows(schedule, run, layer_compute, layer_bytes),
         timeline=timeline,
-        spm_occupancy=spm.occupancy,
+        spm_occupancy=spm.occupancy if spm.occupancy is not None else [],
         options=options.model_dump(mode="json", by_alias=True),
         choices=_choices(schedule),
         arrays=[dict(executor.array.statistics()) for executor in executors],
+        stalls={f"core{e.core}": _core_stalls(e) for e in executors},
     )
 
 
-def _compute_events(executors: list[CoreExecutor]) -> tuple[list[TimelineEvent], dict[str, _LayerCompute]]:
-    """Timeline events of every compute tile, and per layer its first start, busy cycles, MACs and tasks."""
-    timeline: list[TimelineEvent] = []
+def _core_stalls(executor: CoreExecutor) -> dict[str, float]:
+    """Cycles of the run the core's array spent computing and waiting, per StallReason (they add up to
+    the run's cycles)."""
+    log = executor.compute_log
+    totals = dict(zip(REASONS, executor.stalls.totals))
+    totals[StallReason.COMPUTE] = sum(end - start for start, end in zip(log.starts, log.ends))
+    return {str(reason): totals[reason] for reason in REASONS}
+
+
+def _layer_compute(executors: list[CoreExecutor]) -> dict[str, _LayerCompute]:
+    """Per layer: its first compute start, busy cycles, MACs and tasks (cores in order, tasks in order)."""
     layer_compute: dict[str, _LayerCompute] = {}
     for executor in executors:
-        for start, end, task in executor.compute_records:
-            vector = task.op == Op.VECTOR
-            resource = f"core{executor.core}.{'vector' if vector else 'array'}"
-            timeline.append(
-                TimelineEvent(
-                    resource,
-                    start,
-                    end,
-                    task.op,
-                    task.layer,
-                    task.op,
-                    ".".join(map(str, task.tile)),
-                    task.macs,
-                    "",
-                )
-            )
-            stats = layer_compute.setdefault(task.layer, _LayerCompute(start))
-            stats.start = min(stats.start, start)
-            stats.busy += end - start
-            stats.macs += 0 if vector else task.macs
+        log = executor.compute_log
+        for start, cycles, task in zip(log.starts, log.cycles, executor.tasks):
+            stats = layer_compute.get(task.layer)
+            if stats is None:
+                stats = layer_compute[task.layer] = _LayerCompute(start)
+            elif start < stats.start:
+                stats.start = start
+            stats.busy += cycles
+            stats.macs += 0 if task.op == Op.VECTOR else task.macs
             stats.tasks += 1
-    return timeline, layer_compute
+    return layer_compute
 
 
 def _layer_rows(
@@ -169,15 +157,27 @@ def _layer_rows(
                 end=max(dx_end, dw_end, op_end.get((name, Op.Y), 0.0), op_end.get((name, Op.VECTOR), 0.0)),
                 dX_end=dx_end,
                 dW_end=dw_end,
-                compute_cycles=int(compute.busy),
+                compute_cycles=compute.busy,
                 macs=compute.macs,
                 read_bytes=layer_bytes[name][Direction.READ],
                 write_bytes=layer_bytes[name][Direction.WRITE],
                 spm_hits=run.spm.hits[grid.index],
                 spm_misses=run.spm.misses[grid.index],
+                stalls=_layer_stalls(run.executors, name),
             )
         )
     return rows
+
+
+def _layer_stalls(executors: list[CoreExecutor], layer: str) -> dict[str, float]:
+    """Cycles cores waited before the layer's tasks, per reason (cores in order)."""
+    totals = dict.fromkeys(WAITS, 0.0)
+    for executor in executors:
+        per_reason = executor.stalls.per_layer.get(layer)
+        if per_reason is not None:
+            for reason in WAITS:
+                totals[reason] += per_reason[CODE[reason]]
+    return {str(reason): cycles for reason, cycles in totals.items()}
 
 
 def _tile_label(shape: TileShape) -> str:
@@ -188,7 +188,7 @@ def _vector_span(executors: list[CoreExecutor], sync: Synchronizer) -> float:
     """Wall cycles from each layer's first vector task to the end of its vector op (write-backs included)."""
     first: dict[str, float] = {}
     for executor in executors:
-        for start, _, task in executor.compute_records:
+        for start, task in zip(executor.compute_log.starts, executor.tasks):
             if task.op == Op.VECTOR:
                 first[task.layer] = min(first.get(task.layer, start), start)
     return sum(sync.op_end[(layer, Op.VECTOR)] - start for layer, start in first.items())

@@ -19,7 +19,8 @@ from npu_des.workload import Workload
 
 def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
              partitions: dict[str, str] | None = None, dma_engine: type[DmaEngine] = DmaEngine,
-             progress: Progress | None = None, forward: RunResult | None = None) -> RunResult:
+             progress: Progress | None = None, record_timeline: bool = True,
+             forward: RunResult | None = None) -> RunResult:
     """Simulate the backward pass of `workload` on `hw` in the order `options.order` (or its forward pass).
 
     `partitions` (layer -> core mapping) overrides `options.core_mapping` for those layers; choices
@@ -27,6 +28,7 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     (e.g. npu_des.sweep.variants.DyOnceDmaEngine) replace the DMA model; `run.dw_dy: free` selects the
     oracle engine that serves the dW op's dY copies for free (npu_des/sim/oracles.py).
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
+    `record_timeline=False` keeps no timeline or SPM samples (sweeps): less memory, the same numbers.
     `run.pass: training` simulates the forward pass, then the backward pass, and combines them
     (npu_des/sim/training.py); `forward` reuses the forward half of an earlier training step of the same
     workload and hardware (it is the same for every backward order).
@@ -34,12 +36,12 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     if options.pass_ == "training":
         forward_options, backward_options = training_halves(options)
         if forward is None:
-            forward = simulate(workload, hw, forward_options)
+            forward = simulate(workload, hw, forward_options, record_timeline=record_timeline)
         elif forward.options != forward_options.model_dump(mode="json", by_alias=True):
             raise ValueError("`forward` was simulated with other options than this step's forward half")
-        backward = simulate(workload, hw, backward_options, partitions, dma_engine, progress)
+        backward = simulate(workload, hw, backward_options, partitions, dma_engine, progress, record_timeline)
         return combine(forward, backward, options)
     options = resolve_choices(workload, hw, options)
     if options.dw_dy == "free" and dma_engine is DmaEngine:
         dma_engine = FreeDyDmaEngine
-    return simulate_once(workload, hw, options, partitions, dma_engine, progress)
+    return simulate_once(workload, hw, options, partitions, dma_engine, progress, record_timeline)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import simpy
-
 from npu_des.config import HardwareConfig, RunOptions
 from npu_des.errors import SimulationStuck
 from npu_des.kinds import KIND_CODES, OpId, TensorKind, WaitReason
 from npu_des.metrics import RunResult
 from npu_des.schedule.plan import PinnedBytes, plan
 from npu_des.schedule.tasks import Schedule
+from npu_des.sim.clock import Clock
 from npu_des.sim.collect import FinishedRun, collect
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.dram import DramChannel
@@ -32,37 +31,39 @@ Progress = Callable[[int, int], None]
 
 def simulate_once(workload: Workload, hw: HardwareConfig, options: RunOptions,
                   partitions: dict[str, str] | None = None, dma_engine: type[DmaEngine] = DmaEngine,
-                  progress: Progress | None = None) -> RunResult:
+                  progress: Progress | None = None, record_timeline: bool = True) -> RunResult:
     """One simulation with the given partitions (None: `options.partition` for every layer)."""
     dy_reads = None
     if options.pin_plan != "none" and options.pass_ == "backward":  # weigh dY pins by a measured unpinned run
         unpinned = run_plan(workload, hw, options.model_copy(update={"pin_plan": "none"}), partitions, None,
-                            dma_engine)
+                            dma_engine, record_timeline=False)
         dy_reads = {row.layer: row.read_bytes[TensorKind.DY] for row in unpinned.layers}
-    return run_plan(workload, hw, options, partitions, dy_reads, dma_engine, progress)
+    return run_plan(workload, hw, options, partitions, dy_reads, dma_engine, progress, record_timeline)
 
 
 def run_plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partitions: dict[str, str] | None,
              dy_reads: dict[str, int] | None, dma_engine: type[DmaEngine] = DmaEngine,
-             progress: Progress | None = None) -> RunResult:
+             progress: Progress | None = None, record_timeline: bool = True) -> RunResult:
     """Plan `workload` (partitions and dY reads as given) and run the plan."""
     schedule, pins = plan(workload, hw, options, partitions, dy_reads)
-    return run_schedule(workload, hw, options, schedule, pins, dma_engine, progress)
+    return run_schedule(workload, hw, options, schedule, pins, dma_engine, progress, record_timeline)
 
 
 def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, schedule: Schedule,
                  pins: PinnedBytes, dma_engine: type[DmaEngine] = DmaEngine,
-                 progress: Progress | None = None) -> RunResult:
+                 progress: Progress | None = None, record_timeline: bool = True) -> RunResult:
     """Simulate a planned schedule to the end and collect what it measured.
 
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
+    With `record_timeline` False no transfer, DRAM busy interval or SPM sample is kept: the result's
+    `timeline` and `spm_occupancy` are empty, every number is the same.
     """
-    env = simpy.Environment()
-    dram = DramChannel(env, hw.dram_bytes_per_cycle, hw.dram.latency_cycles)
-    spm = Scratchpad(env, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers))
+    clock = Clock()
+    dram = DramChannel(clock, hw.dram_bytes_per_cycle, hw.dram.latency_cycles, record_timeline)
+    spm = Scratchpad(clock, hw.spm.capacity_bytes, hw.spm.policy, len(workload.layers), record_timeline)
     for layer_index, kind_code in pins:
         spm.pin_tensor(layer_index, kind_code)
-    sync = Synchronizer(env, schedule)
+    sync = Synchronizer(clock, schedule)
     if progress is not None:
         total = len(schedule.tasks)
         progress(0, total)
@@ -70,28 +71,30 @@ def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, sc
     cores = hw.cores
     executors = [
         CoreExecutor(
-            env,
+            clock,
             core,
-            SystolicArray.from_config(env, cores.array),
-            dma_engine(env, core, dram, cores.dma.outstanding),
+            SystolicArray.from_config(clock, cores.array),
+            dma_engine(clock, core, dram, cores.dma.outstanding, record_timeline),
             spm,
             schedule.tasks_of_core(core),
             sync,
             options.prefetch_depth,
-            VectorUnit(env, cores.vector.elements_per_cycle, cores.vector.startup_cycles),
+            VectorUnit(clock, cores.vector.elements_per_cycle, cores.vector.startup_cycles),
         )
         for core in range(cores.count)
     ]
     _unpin_when_layer_done(schedule, sync, spm, _releases(workload, pins), executors[0].dma)
     for executor in executors:
-        env.process(executor.run())
-    env.run()
+        clock.spawn(executor.run)
+    clock.run()
     if progress is not None:
         progress(sync.computed, len(schedule.tasks))
+    for executor in executors:
+        executor.stalls.idle(executor.free_since, clock.now)
     stuck = [executor for executor in executors if not executor.finished]
     if stuck or any(sync.remaining.values()):
-        raise SimulationStuck(describe_stuck(stuck, spm, env.now))
-    return collect(workload, hw, options, schedule, FinishedRun(env.now, dram, spm, executors, sync))
+        raise SimulationStuck(describe_stuck(stuck, spm, clock.now))
+    return collect(workload, hw, options, schedule, FinishedRun(clock.now, dram, spm, executors, sync))
 
 
 def _releases(workload: Workload, pins: PinnedBytes) -> dict[tuple[int, int], str]:
@@ -140,6 +143,9 @@ def describe_stuck(stuck: list[CoreExecutor], spm: Scratchpad, now: float) -> st
                 why = f"waits for task {waiting.task_id} (previous partial sum of {task.output.kind} tile)"
             elif waiting.reason is WaitReason.DY_PRODUCERS:
                 why = "waits for the ops producing its dY, which never finished"
+            elif waiting.reason is WaitReason.AFTER:
+                missing = [i for i in task.after if not executor.sync.landed[i]]
+                why = f"waits for tasks {missing} (its `after`) to compute and write back"
             else:
                 why = "waits for SPM space for its operands"
             lines.append(f"  core {executor.core}: {what} {why}")

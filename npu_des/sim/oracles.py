@@ -7,8 +7,7 @@ dY for free and dX reads it normally". Every other transfer is the real DMA engi
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable
 
 from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.schedule.tasks import FREE_DY_CODE
@@ -18,9 +17,9 @@ from npu_des.sim.components.dma import DmaEngine
 class FreeDyDmaEngine(DmaEngine):
     """A DMA engine whose reads of the dW op's dY copies cost nothing (no record, no channel time)."""
 
-    def move(
-        self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey
-    ) -> Generator[Any, Any, None]:
+    def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey,
+             then: Callable[[], None], started: Callable[[float], None] | None = None) -> None:
         if key.kind == FREE_DY_CODE and direction == Direction.READ:
+            then()  # landed at once: no channel time, no record
             return
-        yield from super().move(nbytes, kind, direction, key)
+        super().move(nbytes, kind, direction, key, then, started)

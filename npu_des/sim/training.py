@@ -17,13 +17,15 @@ forward: which one is meant is ambiguous).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any, overload
 
 from npu_des.config import RunOptions
 from npu_des.errors import ConfigError
 from npu_des.kinds import ALL_KINDS, DIRECTIONS, TensorKind
 from npu_des.metrics import LayerRow, RunResult, TimelineEvent
+from npu_des.sim.records import Row, timeline_rows
 
 Pass = str  # "forward" or "backward"
 # Fields of RunOptions that only the backward pass reads; the forward half gets their defaults.
@@ -80,7 +82,7 @@ def combine(forward: RunResult, backward: RunResult, options: RunOptions) -> Run
         dram_transfers=forward.dram_transfers + backward.dram_transfers,
         tasks=forward.tasks + backward.tasks,
         layers=[*_rows(forward.layers, "forward", 0.0), *_rows(backward.layers, "backward", offset)],
-        timeline=[*forward.timeline, *shift_timeline(backward.timeline, offset)],
+        timeline=StepTimeline(forward.timeline, backward.timeline, offset),
         spm_occupancy=[*forward.spm_occupancy,
                        *((cycle + offset, used, pinned) for cycle, used, pinned in backward.spm_occupancy)],
         options={**backward.options, "pass": "training"},
@@ -90,6 +92,10 @@ def combine(forward: RunResult, backward: RunResult, options: RunOptions) -> Run
         vector_cycles=forward.vector_cycles + backward.vector_cycles,
         vector_span_cycles=forward.vector_span_cycles + backward.vector_span_cycles,
         notes=list(dict.fromkeys([*forward.notes, *backward.notes])),
+        stalls={core: {reason: forward.stalls.get(core, {}).get(reason, 0.0)
+                       + backward.stalls.get(core, {}).get(reason, 0.0)
+                       for reason in {**forward.stalls.get(core, {}), **backward.stalls.get(core, {})}}
+                for core in {**forward.stalls, **backward.stalls}},
         passes={"forward": forward, "backward": backward},
     )
 
@@ -111,9 +117,41 @@ def _rows(rows: list[LayerRow], pass_name: Pass, offset: float) -> list[LayerRow
     ]
 
 
-def shift_timeline(events: Sequence[TimelineEvent], offset: float) -> list[TimelineEvent]:
-    """The events `offset` cycles later."""
-    return [replace(event, start=event.start + offset, end=event.end + offset) for event in events]
+class StepTimeline(Sequence[TimelineEvent]):
+    """The forward timeline, then the backward one `offset` cycles later; still sorted by start, since the
+    forward pass ends before the backward pass begins. Built only when read (the halves' timelines are
+    lazy too); `rows()` streams the CSV rows (npu_des/sim/records.py `timeline_rows`)."""
+
+    def __init__(self, forward: Sequence[TimelineEvent], backward: Sequence[TimelineEvent],
+                 offset: float) -> None:
+        self._forward, self._backward, self._offset = forward, backward, offset
+        self._events: list[TimelineEvent] | None = None
+
+    def __len__(self) -> int:
+        return len(self._forward) + len(self._backward)
+
+    def rows(self) -> Iterator[Row]:
+        yield from timeline_rows(self._forward)
+        offset = self._offset
+        for row in timeline_rows(self._backward):
+            yield (row[0], row[1] + offset, row[2] + offset, *row[3:])
+
+    def _built(self) -> list[TimelineEvent]:
+        if self._events is None:
+            offset = self._offset
+            self._events = [*self._forward, *(replace(event, start=event.start + offset,
+                                                      end=event.end + offset) for event in self._backward)]
+        return self._events
+
+    def __iter__(self) -> Iterator[TimelineEvent]:
+        return iter(self._built())
+
+    @overload
+    def __getitem__(self, index: int) -> TimelineEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[TimelineEvent]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._built()[index]
 
 
 def halves(result: RunResult) -> list[tuple[Pass, RunResult, RunOptions]]:

@@ -49,7 +49,7 @@ def run_point(point: Point) -> dict[str, Any]:
         options = with_preset_batch(run_options(overrides, **order_fields(point.order)), hardware)
         workload = _workload(point.model, options.batch)
         engine, check = variant_engine(point.variant)
-        result = simulate(workload, hardware, options, dma_engine=engine)
+        result = simulate(workload, hardware, options, dma_engine=engine, record_timeline=False)
         check(result)
         row.update(result_columns(result))
         row["error"] = ""
@@ -77,6 +77,9 @@ def result_columns(result: RunResult) -> dict[str, Any]:
     for core, utilisation in enumerate(result.core_utilisation):
         columns[f"core{core}_utilisation"] = utilisation
     columns["pe_utilisation"] = result.pe_utilisation
+    for reasons in result.stalls.values():  # array cycles by stall reason, summed over the cores
+        for reason, cycles in reasons.items():
+            columns[f"stall_{reason}_cycles"] = columns.get(f"stall_{reason}_cycles", 0.0) + cycles
     return columns
 
 

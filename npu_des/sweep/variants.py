@@ -15,8 +15,7 @@ but the sum of all dY tensors rarely fits the SPM (pins are reserved for the who
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable
 
 from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.metrics import RunResult
@@ -32,15 +31,15 @@ _SEEN_DY: weakref.WeakKeyDictionary[DramChannel, set[TileKey]] = weakref.WeakKey
 class DyOnceDmaEngine(DmaEngine):
     """A DMA engine whose dY reads cost DRAM time only the first time a tile is read (shared by all cores)."""
 
-    def move(
-        self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey
-    ) -> Generator[Any, Any, None]:
+    def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey,
+             then: Callable[[], None], started: Callable[[float], None] | None = None) -> None:
         if kind == TensorKind.DY and direction == Direction.READ:
             seen = _SEEN_DY.setdefault(self.dram, set())
             if key in seen:
+                then()
                 return
             seen.add(key)
-        yield from super().move(nbytes, kind, direction, key)
+        super().move(nbytes, kind, direction, key, then, started)
 
 
 def _no_check(_result: RunResult) -> None:

@@ -1,8 +1,11 @@
 """How one run may use the SPM, computed once per plan and handed to every planning step.
 
-Every in-flight tile task (the one computing and `prefetch_depth` loading, on each core) holds its
-operand and output tiles, so `in_flight_tasks * task_working_set <= spm_fraction * capacity`; the
-rest of the SPM caches tiles for reuse or holds pins. Tiling, fusion and the pin planner all read
+Every in-flight step (the task computing and `prefetch_depth` steps that load, on each core) holds
+its operand and output tiles, so `in_flight_tasks * task_working_set <= spm_fraction * capacity`;
+the rest of the SPM caches tiles for reuse or holds pins. A step is a task that needs a tile the
+step before it does not hold, plus the tasks after it that use only its tiles (they load nothing and
+prepare without a look-ahead slot, npu_des/sim/executor.py), so a step's footprint is one task's
+working set and the count stays cores x (prefetch_depth + 1). Tiling, fusion and the pin planner all read
 their share from here instead of re-deriving it from the hardware and run options.
 """
 
@@ -20,7 +23,7 @@ class SpmBudget:
     """SPM capacity, in-flight tile tasks and the fraction of the SPM their working sets may take."""
 
     capacity_bytes: int
-    in_flight_tasks: int   # cores x (prefetch_depth + 1)
+    in_flight_tasks: int   # cores x (prefetch_depth + 1) steps, each one task's working set
     spm_fraction: float
     bytes_per_element: int
 

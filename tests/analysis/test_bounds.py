@@ -56,3 +56,17 @@ def test_low_bandwidth_makes_layers_memory_bound():
         labels[bandwidth] = [columns["bound"] for columns in result.layer_analyses.values()]
     assert set(labels[0.2]) == {"memory"}
     assert set(labels[2000]) == {"compute"}
+
+
+def test_layer_windows_run_from_the_layers_first_to_its_last_compute_or_transfer():
+    workload, hw = build_model("tiny_cnn"), load_hardware("edge_dual")
+    option = run_options(order="interleaved")
+    result = explain(simulate(workload, hw, option), workload, hw, option)
+    work: dict[str, list[float]] = {}
+    for event in result.timeline:  # built events, independently of the logs the bounds read
+        if event.layer and not event.resource.endswith(".stall"):  # a stall is a wait, not the layer's work
+            work.setdefault(event.layer, []).extend((event.start, event.end))
+    assert set(work) == set(result.layer_analyses)
+    for layer, times in work.items():
+        columns = result.layer_analyses[layer]
+        assert (columns["window_start"], columns["window_end"]) == (min(times), max(times)), layer

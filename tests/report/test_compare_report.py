@@ -29,15 +29,16 @@ def runs(tmp_path_factory) -> Path:
 
 def with_stalls(source: Path, target: Path, scale: int) -> Path:
     """A copy of a saved run with synthetic stall data in the shapes the simulator writes: summary.json
-    `stalls` per core and layers.csv `stall_<reason>_cycles` columns."""
+    `stalls` {core: {reason: cycles}} and layers.csv `stall_<reason>_cycles` columns."""
     shutil.copytree(source, target)
     summary = json.loads((target / "summary.json").read_text())
-    summary["stalls"] = {"per_core": [{"operands": 100 * scale, "dependency": 40}, {"operands": 10 * scale}]}
+    summary["stalls"] = {"core0": {"load_contention": 100 * scale, "dependency": 40},
+                         "core1": {"load_contention": 10 * scale, "dependency": 0}}
     (target / "summary.json").write_text(json.dumps(summary))
     with (target / "layers.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     for index, row in enumerate(rows):
-        row["stall_operands_cycles"] = str(scale * index)
+        row["stall_load_contention_cycles"] = str(scale * index)
     with (target / "layers.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -89,17 +90,29 @@ def test_compare_includes_stall_reasons_when_the_runs_have_them(runs, tmp_path, 
     a = with_stalls(runs / "sequential", tmp_path / "a", 1)
     b = with_stalls(runs / "interleaved", tmp_path / "b", 3)
     assert stall_totals(json.loads((b / "summary.json").read_text())) == {
-        "operands": 330.0,
+        "load_contention": 330.0,
         "dependency": 40.0,
     }
     assert main(["compare", str(a), str(b), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    total = next(line for line in out.splitlines() if line.startswith("stall operands (cycles)"))
+    total = next(line for line in out.splitlines() if line.startswith("stall load_contention (cycles)"))
     assert "+220 (3.000x)" in total  # 110 -> 330 cycles
-    assert "d stall operands (cycles)" in out  # the per-layer column
+    assert "d stall load_contention (cycles)" in out  # the per-layer column
     last = load_runs(a)[0].layers[-1]["layer"]
     layer_line = next(line for line in out.splitlines() if line.startswith(last + " "))
     assert f"+{2 * (len(load_runs(a)[0].layers) - 1)} (3.000x)" in layer_line
+
+
+def test_stall_totals_of_a_saved_run_add_up_its_cores(runs):
+    for order in ("sequential", "interleaved"):
+        summary = json.loads((runs / order / "summary.json").read_text())
+        totals = stall_totals(summary)
+        cores = summary["stalls"].values()
+        assert set(totals) == {"dependency", "spm_space", "load_contention", "load_transfer", "idle"}
+        assert totals == {reason: sum(core[reason] for core in cores) for reason in totals}
+        busy = sum(core["compute"] for core in cores)  # compute is not a stall; with it, every cycle
+        assert busy + sum(totals.values()) == pytest.approx(summary["cores"] * summary["total_cycles"],
+                                                            rel=1e-12)
 
 
 class Links(HTMLParser):
@@ -132,8 +145,8 @@ def test_report_is_one_self_contained_html_file(runs, tmp_path, capsys):
     for value in images:
         assert base64.b64decode(value.partition(",")[2]).startswith(PNG_MAGIC)
     assert "url(" not in page and "@import" not in page
-    assert "TOPS/W" in page and "run option" in page and "stall_operands_cycles" in page
-    assert "stall: operands" in page
+    assert "TOPS/W" in page and "run option" in page and "stall_load_contention_cycles" in page
+    assert "stall: load_contention" in page
 
 
 def test_report_of_both_orders_embeds_the_comparison(runs, tmp_path):

@@ -21,7 +21,7 @@ from npu_des.report.intervals import coverage_per_bin, merge_intervals, step_env
 from npu_des.report.layer_bars import layer_bytes
 from npu_des.report.saved import layer_window, load_runs
 from npu_des.report.tables import read_timeline, write_run
-from npu_des.report.trace import trace_events
+from npu_des.report.trace import UNIT_NAMES, trace_events
 from npu_des.sim.driver import simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -157,13 +157,12 @@ def test_trace_matches_chrome_trace_schema(both_orders_dir: Path) -> None:
 def _resources_by_pid_tid(events: list[dict]) -> dict[tuple[int, int], str]:
     """Map (pid, tid) back to a timeline resource name through the metadata events."""
     processes = {e["pid"]: e["args"]["name"] for e in events if e["name"] == "process_name"}
+    units = {name: unit for unit, name in UNIT_NAMES.items()}  # "systolic array" -> array, "stalls" -> stall
     resources = {}
     for e in events:
         if e["name"] == "thread_name":
             process, thread = processes[e["pid"]], e["args"]["name"]
-            unit = (
-                "array" if thread.startswith("systolic array") else "dma" if thread.startswith("DMA") else ""
-            )
+            unit = units.get(thread.split(" #")[0], "") if process.startswith("core") else ""
             resources[(e["pid"], e["tid"])] = f"{process}.{unit}" if unit else "dram"
     return resources
 

@@ -68,12 +68,17 @@ def test_every_order_is_compared_with_the_sequential_baseline(results) -> None:
 
 def test_bound_label_names_the_busier_resource(results) -> None:
     """Compute-bound when the arrays are busier than the DRAM channel, else memory-bound, with both shares
-    as measured: array busy = busy cycles / (cores x run), DRAM busy = bytes / (bandwidth x run)."""
+    as measured: array busy = busy cycles / (cores x run), DRAM busy = bytes / (bandwidth x run), and the
+    share of array time stalled on SPM space or loads (summary.json `stalls`)."""
     for result in results:
         array = sum(result.core_busy_cycles) / (result.cores * result.total_cycles)
         dram = result.total_dram_bytes / (result.dram_bytes_per_cycle * result.total_cycles)
         label = "compute-bound" if array >= dram else "memory-bound"
-        assert bound_phrase(result) == f"{label} (array busy {array:.0%}, DRAM busy {dram:.0%})"
+        waits = sum(cycles for core in result.stalls.values() for reason, cycles in core.items()
+                    if reason in ("spm_space", "load_contention", "load_transfer"))
+        share = waits / (result.cores * result.total_cycles)
+        assert bound_phrase(result) == (f"{label} (array busy {array:.0%}, DRAM busy {dram:.0%}, "
+                                        f"array waiting on memory {share:.0%})")
         assert 0 < array <= 1 and 0 < dram <= 1
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import simpy
-
 from npu_des.kinds import KIND_CODES, TensorKind, TileKey
 from npu_des.schedule.tasks import TileRef
+from npu_des.sim.clock import Clock
 from npu_des.sim.components import DmaEngine, DramChannel, Scratchpad
 
 
 def world(capacity: int, policy: str = "lru"):
-    env = simpy.Environment()
-    dram = DramChannel(env, bytes_per_cycle=1.0, latency_cycles=0)
-    return env, Scratchpad(env, capacity, policy, layers=1), DmaEngine(env, 0, dram, outstanding=4), dram
+    clock = Clock()
+    dram = DramChannel(clock, bytes_per_cycle=1.0, latency_cycles=0)
+    spm = Scratchpad(clock, capacity, policy, layers=1)
+    return clock, spm, DmaEngine(clock, 0, dram, outstanding=4), dram
 
 
 def tile(n: int, kind: TensorKind = TensorKind.X, nbytes: int = 100) -> TileRef:

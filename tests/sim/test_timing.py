@@ -4,12 +4,12 @@ limit is bytes / bandwidth, the DRAM channel shares bandwidth fairly, and runs a
 from __future__ import annotations
 
 import pytest
-import simpy
 from conftest import make_hw
 
 from npu_des.config import run_options
 from npu_des.models import build_model
 from npu_des.schedule.plan import plan
+from npu_des.sim.clock import Clock
 from npu_des.sim.components.dram import DramChannel
 from npu_des.sim.driver import simulate
 from npu_des.tiling.compute_model import gemm_cycles
@@ -87,7 +87,7 @@ def test_tiny_bandwidth_time_tends_to_bytes_over_bandwidth(order):
 
 
 def test_lone_transfer_takes_latency_plus_size_over_bandwidth():
-    env = simpy.Environment()
+    env = Clock()
     channel = DramChannel(env, bytes_per_cycle=4.0, latency_cycles=10)
     done = channel.transfer(400, "X", "read")
     env.run()
@@ -98,7 +98,7 @@ def test_lone_transfer_takes_latency_plus_size_over_bandwidth():
 def test_concurrent_transfers_share_bandwidth_fairly():
     # A (S=400) starts at 0; B (S=400) joins at t=50 when A has 200 left. Both then run at 2 B/cycle:
     # A ends at 50 + 200/2 = 150; B has 200 left at 150 and ends alone at 150 + 200/4 = 200.
-    env = simpy.Environment()
+    env = Clock()
     channel = DramChannel(env, bytes_per_cycle=4.0, latency_cycles=0)
     ends = {}
 

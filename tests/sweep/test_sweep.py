@@ -214,3 +214,15 @@ def test_plot_sweep_writes_png_and_svg(tmp_path: Path, capsys: pytest.CaptureFix
     for name in ("normalized_time", "absolute_time"):
         for suffix in (".png", ".svg"):
             assert (tmp_path / "plots" / f"{name}{suffix}").stat().st_size > 1000
+
+
+def test_sweep_rows_carry_the_stall_attribution_summed_over_cores() -> None:
+    """Every core's cycles are compute or one stall reason, so the row's stall_* columns add up to
+    cores x run time (experiments/micro23.py reads them to say what bounds a baseline)."""
+    from npu_des.sweep.runner import run_point
+    from npu_des.sweep.spec import Point
+
+    row = run_point(Point("tiny_cnn", "edge_dual", "sequential"))
+    stalls = {key: value for key, value in row.items() if key.startswith("stall_")}
+    assert "stall_compute_cycles" in stalls and "stall_load_transfer_cycles" in stalls
+    assert sum(stalls.values()) == pytest.approx(row["cores"] * row["total_cycles"])

@@ -1,9 +1,15 @@
 """One DRAM channel whose bandwidth is shared fairly by all concurrent transfers (processor sharing).
 
-A transfer waits the fixed latency, then joins the active set; while n transfers are active each
-progresses at bandwidth / n. We keep a virtual clock V that advances at bandwidth / n bytes per
-cycle, so a transfer of S bytes joining at V0 finishes when V reaches V0 + S: one heap, O(log n)
-per transfer, exact completion times. A lone transfer of S bytes takes latency + S / bandwidth.
+A transfer waits the fixed latency (on the clock's delay line, not as an event), then joins the
+active set; while n transfers are active each progresses at bandwidth / n. We keep a virtual clock
+V that advances at bandwidth / n bytes per cycle, so a transfer of S bytes joining at V0 finishes
+when V reaches V0 + S: one heap, O(log n) per transfer, exact completion times. A lone transfer of
+S bytes takes latency + S / bandwidth.
+
+Each join or departure recomputes when the head of the heap finishes. Only one wake-up is pending:
+a new one is queued when the finish moves earlier than it; when it moves later, the pending one wakes
+early and re-queues itself at the computed time, in the place (event id) the recomputation had, so
+the order of same-time events is what a fresh timeout per change would give.
 """
 
 from __future__ import annotations
@@ -11,9 +17,8 @@ from __future__ import annotations
 import heapq
 from typing import NamedTuple
 
-import simpy
-
 from npu_des.kinds import Direction, TensorKind
+from npu_des.sim.clock import Clock, Signal
 
 
 class BusyInterval(NamedTuple):
@@ -26,56 +31,71 @@ class BusyInterval(NamedTuple):
 class DramChannel:
     """Bandwidth-limited channel; records bytes by (tensor kind, direction) and busy intervals."""
 
-    def __init__(self, env: simpy.Environment, bytes_per_cycle: float, latency_cycles: float) -> None:
-        self.env = env
+    def __init__(self, clock: Clock, bytes_per_cycle: float, latency_cycles: float,
+                 record: bool = True) -> None:
+        self.clock = clock
+        self._env = clock.env
         self.bytes_per_cycle = bytes_per_cycle
         self.latency_cycles = latency_cycles
         self.bytes: dict[tuple[TensorKind, Direction], int] = {}
-        self.busy_intervals: list[BusyInterval] = []
+        self.busy_intervals: list[BusyInterval] = []  # kept only with `record`
+        self.busy_cycles = 0.0
+        self._record = record
         self.transfers = 0
         self._virtual = 0.0
         self._updated = 0.0
-        self._active: list[tuple[float, int, simpy.Event]] = []  # (finish tag, seq, event)
+        self._active: list[tuple[float, int, Signal]] = []  # (finish tag, seq, done)
         self._seq = 0
-        self._generation = 0
         self._busy_since = 0.0
+        self._finish_at = 0.0  # when the head finishes, as computed at the last join or departure
+        self._finish_id = -1  # ... and the event id a timeout queued then would have had
+        self._pending: tuple[float, int] | None = None  # (time, id) of the wake-up in the queue
 
-    def transfer(self, nbytes: int, kind: TensorKind, direction: Direction) -> simpy.Event:
-        """Move `nbytes`; the returned event fires when the last byte has crossed the channel."""
+    def transfer(self, nbytes: int, kind: TensorKind, direction: Direction) -> Signal:
+        """Move `nbytes`; the returned signal fires when the last byte has crossed the channel."""
         key = (kind, direction)
         self.bytes[key] = self.bytes.get(key, 0) + nbytes
         self.transfers += 1
-        done = self.env.event()
+        done = Signal(self.clock)
         if self.latency_cycles > 0:
-            self.env.timeout(self.latency_cycles).callbacks.append(lambda _event: self._join(nbytes, done))
+            self.clock.after_fixed(self.latency_cycles, lambda: self._join(nbytes, done))
         else:
             self._join(nbytes, done)
         return done
 
     def _advance(self) -> None:
-        now = self.env.now
+        now = self._env._now
         if self._active:
             self._virtual += (now - self._updated) * self.bytes_per_cycle / len(self._active)
         self._updated = now
 
-    def _join(self, nbytes: int, done: simpy.Event) -> None:
+    def _join(self, nbytes: int, done: Signal) -> None:
         self._advance()
         if not self._active:
-            self._busy_since = self.env.now
+            self._busy_since = self._env._now
         self._seq += 1
         heapq.heappush(self._active, (self._virtual + nbytes, self._seq, done))
         self._reschedule()
 
     def _reschedule(self) -> None:
-        self._generation += 1
-        generation = self._generation
         tag = self._active[0][0]
         delay = max(0.0, (tag - self._virtual) * len(self._active) / self.bytes_per_cycle)
-        self.env.timeout(delay).callbacks.append(lambda _event: self._finish(generation))
+        when = self._env._now + delay
+        self._finish_at, self._finish_id = when, self.clock.next_id()
+        if self._pending is None or when < self._pending[0]:
+            self._queue_wake()
 
-    def _finish(self, generation: int) -> None:
-        if generation != self._generation:
-            return  # superseded by a later arrival or departure
+    def _queue_wake(self) -> None:
+        pending = self._pending = (self._finish_at, self._finish_id)
+        self.clock.schedule_at(pending[0], pending[1], lambda _event: self._wake(pending))
+
+    def _wake(self, which: tuple[float, int]) -> None:
+        if which is not self._pending:
+            return  # an earlier wake-up replaced this one
+        if which != (self._finish_at, self._finish_id):
+            self._queue_wake()  # the finish moved later since this was queued
+            return
+        self._pending = None
         self._advance()
         tag, _, done = heapq.heappop(self._active)
         self._virtual = max(self._virtual, tag)  # absorb float rounding so later tags stay consistent
@@ -83,4 +103,7 @@ class DramChannel:
         if self._active:
             self._reschedule()
         else:
-            self.busy_intervals.append(BusyInterval(self._busy_since, self.env.now))
+            now = self._env._now
+            self.busy_cycles += now - self._busy_since
+            if self._record:
+                self.busy_intervals.append(BusyInterval(self._busy_since, now))

@@ -10,12 +10,11 @@ plan-time check, and a run that waits forever ends with the stuck tasks named, n
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-import simpy
+from typing import TYPE_CHECKING, NamedTuple
 
 from npu_des.kinds import Direction, TileKey
+from npu_des.sim.clock import Clock, Signal
+from npu_des.sim.records import OccupancyLog
 
 if TYPE_CHECKING:
     from npu_des.schedule.tasks import TileRef
@@ -30,6 +29,24 @@ class Occupancy(NamedTuple):
     pinned_bytes: int
 
 
+class Fill(Signal):
+    """A tile's fill, signalled when its data is in the SPM; when it was requested, got space, started
+    its transfer (None: no transfer) and landed, for stall attribution (npu_des/sim/stalls.py)."""
+
+    __slots__ = ("allocated", "landed", "nbytes", "requested", "started")
+
+    def __init__(self, clock: Clock, nbytes: int) -> None:
+        self.clock = clock
+        self.waiters = []
+        self.triggered = self.processed = False
+        self.requested = self.allocated = self.landed = clock.env._now
+        self.started: float | None = None
+        self.nbytes = nbytes
+
+    def transfer_started(self, cycle: float) -> None:
+        self.started = cycle
+
+
 class _Entry:
     __slots__ = ("allocated", "dirty", "nbytes", "pinned", "ready", "ref", "refs")
 
@@ -39,17 +56,19 @@ class _Entry:
         self.refs = 1
         self.dirty = False
         self.pinned = pinned
-        self.ready: simpy.Event | None = None
+        self.ready: Fill | None = None
         self.allocated = False
 
 
 class Scratchpad:
     """Shared SPM. Verbs: acquire / release a tile, pin / unpin a tensor. Keeps its own statistics."""
 
-    def __init__(self, env: simpy.Environment, capacity_bytes: int, policy: str, layers: int) -> None:
+    def __init__(self, clock: Clock, capacity_bytes: int, policy: str, layers: int,
+                 record: bool = True) -> None:
         if policy not in ("lru", "explicit"):
             raise ValueError(f"unknown SPM policy {policy!r} (allowed: lru, explicit)")
-        self.env = env
+        self.clock = clock
+        self._env = clock.env
         self.capacity_bytes = capacity_bytes
         self.policy = policy
         self.used_bytes = 0
@@ -58,17 +77,17 @@ class Scratchpad:
         self.evictions = 0
         self.hits = [0] * layers
         self.misses = [0] * layers
-        self.occupancy: list[Occupancy] = [Occupancy(0.0, 0, 0)]
+        self.occupancy: OccupancyLog | None = OccupancyLog() if record else None  # samples, one per change
         self.waiting_for_space: list[int] = []  # bytes wanted by blocked allocations, for diagnostics
         self._entries: dict[TileKey, _Entry] = {}
         self._evictable: OrderedDict[TileKey, _Entry] = OrderedDict()
         self._freeing = 0
-        self._writing_back: dict[TileKey, simpy.Process] = {}  # evicted dirty tiles whose store is in flight
+        self._writing_back: dict[TileKey, Signal] = {}  # evicted dirty tiles whose store is in flight
         self._pinned_tensors: set[tuple[int, int]] = set()
-        self._space = env.event()
+        self._space = Signal(clock)
 
     # --- acquire / release -------------------------------------------------------------------
-    def acquire(self, ref: TileRef, load: bool, dma: DmaEngine) -> simpy.Event | None:
+    def acquire(self, ref: TileRef, load: bool, dma: DmaEngine) -> Signal | None:
         """Reference a tile, loading it from DRAM if `load` and absent; returns an event to wait on, or
         None."""
         key = ref.key
@@ -87,20 +106,22 @@ class Scratchpad:
         if not load and self.capacity_bytes - self.used_bytes >= entry.nbytes:
             self._allocate(entry)
             return None
-        entry.ready = self.env.event()
-        self.env.process(self._fill(entry, load, dma))
-        return entry.ready
+        ready = entry.ready = Fill(self.clock, entry.nbytes)
+        self.clock.spawn(lambda: self._fill(entry, load, dma))
+        return ready
 
     def release(
         self, ref: TileRef, dma: DmaEngine, dirty: bool = False, write_back: bool = False
-    ) -> simpy.Process | None:
+    ) -> Signal | None:
         """Drop a reference; `dirty` marks new content; `write_back` stores it now (returns the store's
         event)."""
         entry = self._entries[ref.key]
         if dirty:
             entry.dirty = True
         if write_back:
-            return self.env.process(self._write_back_final(entry, dma))
+            stored = Signal(self.clock)
+            self.clock.spawn(lambda: self._write_back_final(entry, dma, stored))
+            return stored
         entry.refs -= 1
         if entry.refs == 0:
             self._unreferenced(entry, dma)
@@ -145,37 +166,61 @@ class Scratchpad:
         self._record()
 
     def _record(self) -> None:
-        self.occupancy.append(Occupancy(self.env.now, self.used_bytes, self.pinned_bytes))
+        if self.occupancy is not None:
+            self.occupancy.append(self._env._now, self.used_bytes, self.pinned_bytes)
 
-    def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> Generator[Any, Any, None]:
-        yield from self._make_room(entry.nbytes, dma)
+    def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> None:
+        """Make room (evicting, or waiting for space), allocate, load if asked, then signal `ready`."""
+        if not self._make_room(entry.nbytes, dma):
+            self.waiting_for_space.append(entry.nbytes)
+            self._space.waiters.append(lambda: self._room_freed(entry, load, dma))
+            return
         self._allocate(entry)
-        if load:
-            ref = entry.ref
-            store = self._writing_back.get(ref.key)
-            if store is not None:  # read the partial sum back only once its eviction store has landed
-                yield store
-            yield from dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key)
-        ready, entry.ready = entry.ready, None
-        assert ready is not None  # set by `acquire` before this process starts
-        ready.succeed()
+        assert entry.ready is not None  # set by `acquire` before the fill starts
+        entry.ready.allocated = self._env._now
+        if not load:
+            self._filled(entry)
+            return
+        store = self._writing_back.get(entry.ref.key)
+        if store is not None and not store.processed:  # read a partial sum back once its store landed
+            store.waiters.append(lambda: self._load(entry, dma))
+        else:
+            self._load(entry, dma)
 
-    def _make_room(self, nbytes: int, dma: DmaEngine) -> Generator[Any, Any, None]:
+    def _make_room(self, nbytes: int, dma: DmaEngine) -> bool:
+        """Evict unreferenced tiles until `nbytes` fit; False if the allocation has to wait for space."""
         while self.capacity_bytes - self.used_bytes < nbytes:
             if self._evictable and self.capacity_bytes - self.used_bytes + self._freeing < nbytes:
                 _, victim = self._evictable.popitem(last=False)
                 self._evict(victim, dma)
             else:
-                self.waiting_for_space.append(nbytes)
-                yield self._space
-                self.waiting_for_space.remove(nbytes)
+                return False
+        return True
+
+    def _room_freed(self, entry: _Entry, load: bool, dma: DmaEngine) -> None:
+        self.waiting_for_space.remove(entry.nbytes)
+        self._fill(entry, load, dma)
+
+    def _load(self, entry: _Entry, dma: DmaEngine) -> None:
+        ref = entry.ref
+        fill = entry.ready
+        assert fill is not None  # set by `acquire` before the fill starts
+        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, lambda: self._filled(entry),
+                 fill.transfer_started)
+
+    def _filled(self, entry: _Entry) -> None:
+        ready, entry.ready = entry.ready, None
+        assert ready is not None  # set by `acquire` before the fill starts
+        ready.landed = self._env._now
+        ready.succeed()
 
     def _evict(self, victim: _Entry, dma: DmaEngine) -> None:
         del self._entries[victim.ref.key]
         self.evictions += 1
         if victim.dirty:
             self._freeing += victim.nbytes
-            self._writing_back[victim.ref.key] = self.env.process(self._write_back_evicted(victim, dma))
+            store = self._writing_back[victim.ref.key] = Signal(self.clock)
+            self.clock.spawn(lambda: self._write_back_evicted(victim, dma, store))
         else:
             self._free(victim.nbytes)
 
@@ -183,7 +228,7 @@ class Scratchpad:
         self.used_bytes -= nbytes
         self._record()
         if self.waiting_for_space:
-            space, self._space = self._space, self.env.event()
+            space, self._space = self._space, Signal(self.clock)
             space.succeed()
 
     def _unreferenced(self, entry: _Entry, dma: DmaEngine) -> None:
@@ -192,23 +237,32 @@ class Scratchpad:
         if self.policy == "lru":
             self._evictable[entry.ref.key] = entry
             if self.waiting_for_space:
-                space, self._space = self._space, self.env.event()
+                space, self._space = self._space, Signal(self.clock)
                 space.succeed()
         else:
             self._evict(entry, dma)
 
-    def _write_back_evicted(self, victim: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
+    def _write_back_evicted(self, victim: _Entry, dma: DmaEngine, store: Signal) -> None:
         ref = victim.ref
-        yield from dma.move(victim.nbytes, ref.kind, Direction.WRITE, ref.key)
-        if self._writing_back.get(ref.key) is self.env.active_process:
-            del self._writing_back[ref.key]
-        self._freeing -= victim.nbytes
-        self._free(victim.nbytes)
 
-    def _write_back_final(self, entry: _Entry, dma: DmaEngine) -> Generator[Any, Any, None]:
+        def stored() -> None:
+            if self._writing_back.get(ref.key) is store:
+                del self._writing_back[ref.key]
+            self._freeing -= victim.nbytes
+            self._free(victim.nbytes)
+            if store.waiters:  # nobody else can find it now
+                store.succeed()
+
+        dma.move(victim.nbytes, ref.kind, Direction.WRITE, ref.key, stored)
+
+    def _write_back_final(self, entry: _Entry, dma: DmaEngine, done: Signal) -> None:
         ref = entry.ref
         entry.dirty = False
-        yield from dma.move(entry.nbytes, ref.kind, Direction.WRITE, ref.key)
-        entry.refs -= 1
-        if entry.refs == 0:
-            self._unreferenced(entry, dma)
+
+        def stored() -> None:
+            entry.refs -= 1
+            if entry.refs == 0:
+                self._unreferenced(entry, dma)
+            done.succeed()
+
+        dma.move(entry.nbytes, ref.kind, Direction.WRITE, ref.key, stored)

@@ -27,8 +27,6 @@ from functools import lru_cache
 from math import ceil
 from typing import TYPE_CHECKING
 
-import simpy
-
 from npu_des.kinds import GemmExtents, Op, TileKey
 from npu_des.tiling.compute_model import (
     fold_cycles,
@@ -42,6 +40,7 @@ from npu_des.tiling.sparsity import streamed_length
 if TYPE_CHECKING:
     from npu_des.config import ArrayConfig
     from npu_des.schedule.tasks import TileTask
+    from npu_des.sim.clock import Clock, Signal
 
 __all__ = ["ArrayStatistics", "SystolicArray", "gemm_cycles", "gemm_mapping", "op_dataflow", "replay"]
 
@@ -53,7 +52,7 @@ class SystolicArray:
 
     def __init__(
         self,
-        env: simpy.Environment | None,
+        clock: Clock | None,
         rows: int,
         cols: int,
         dataflow: str | Mapping[str, str],
@@ -61,7 +60,7 @@ class SystolicArray:
         zero_skipping: bool = False,
         stationary_reuse: bool = False,
     ) -> None:
-        self.env = env
+        self.clock = clock
         self.rows, self.cols, self.dataflow = rows, cols, dataflow
         self.input_gradient_dataflow, self.weight_gradient_dataflow = gradient_dataflows(dataflow)
         self.reconfiguration_cycles = reconfiguration_cycles
@@ -82,11 +81,11 @@ class SystolicArray:
         self._cost = lru_cache(maxsize=None)(self._tile_cost)
 
     @classmethod
-    def from_config(cls, env: simpy.Environment | None, array: ArrayConfig) -> SystolicArray:
+    def from_config(cls, clock: Clock | None, array: ArrayConfig) -> SystolicArray:
         """An array as `cores.array` describes it (dataflow(s), reconfiguration cost, reuse, zero
         skipping)."""
         return cls(
-            env,
+            clock,
             array.rows,
             array.cols,
             array.dataflow,
@@ -161,10 +160,10 @@ class SystolicArray:
         self.spm_element_accesses += accesses
         return cycles
 
-    def compute(self, task: TileTask) -> simpy.Timeout:
+    def compute(self, task: TileTask) -> Signal:
         """Occupy the array for the tile; the caller yields the returned event."""
-        assert self.env is not None, "an array built without an environment only charges (replay)"
-        return self.env.timeout(self.charge(task))
+        assert self.clock is not None, "an array built without an environment only charges (replay)"
+        return self.clock.timeout(self.charge(task))
 
     def statistics(self) -> ArrayStatistics:
         """Counters for reports: busy cycles, reconfigurations, stationary reuses and what they saved."""

@@ -11,17 +11,16 @@ from __future__ import annotations
 from math import ceil
 from typing import TYPE_CHECKING
 
-import simpy
-
 if TYPE_CHECKING:
     from npu_des.schedule.tasks import TileTask
+    from npu_des.sim.clock import Clock, Signal
 
 
 class VectorUnit:
     """Runs elementwise tile tasks one at a time; records busy cycles and elements."""
 
-    def __init__(self, env: simpy.Environment | None, elements_per_cycle: float, startup_cycles: int) -> None:
-        self.env = env
+    def __init__(self, clock: Clock | None, elements_per_cycle: float, startup_cycles: int) -> None:
+        self.clock = clock
         self.elements_per_cycle = elements_per_cycle
         self.startup_cycles = startup_cycles
         self.busy_cycles = 0
@@ -29,9 +28,12 @@ class VectorUnit:
     def cycles(self, elements: int) -> int:
         return self.startup_cycles + ceil(elements / self.elements_per_cycle)
 
-    def compute(self, task: TileTask) -> simpy.Timeout:
-        elements = task.macs  # extents (groups, rows, 1, cols): one element per "MAC"
-        cycles = self.cycles(elements)
+    def charge(self, task: TileTask) -> int:
+        """Cycles of `task`; counted as busy."""
+        cycles = self.cycles(task.macs)  # extents (groups, rows, 1, cols): one element per "MAC"
         self.busy_cycles += cycles
-        assert self.env is not None, "a vector unit built without an environment only prices tiles"
-        return self.env.timeout(cycles)
+        return cycles
+
+    def compute(self, task: TileTask) -> Signal:
+        assert self.clock is not None, "a vector unit built without an environment only prices tiles"
+        return self.clock.timeout(self.charge(task))
