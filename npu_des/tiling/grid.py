@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from math import ceil
+from math import ceil, sqrt
 from typing import TYPE_CHECKING
 
 from npu_des.errors import ConfigError
 from npu_des.kinds import TensorKind, TileIndex
 from npu_des.tiling.budget import SpmBudget
-from npu_des.tiling.shapes import TileShape, choose_tile_shape, split, task_working_set_elements
+from npu_des.tiling.shapes import (
+    FORWARD_ORDERS,
+    TileShape,
+    TilingCost,
+    choose_tile_shape,
+    split,
+    task_working_set_elements,
+)
 from npu_des.tiling.sparsity import Sparsity, compressed_bytes
 from npu_des.workload.layers import Layer
 
@@ -43,10 +50,11 @@ class TileGrid:
     x_density: float = 1.0
     dy_density: float = 1.0
     compression: str = "none"
+    forward_order: str = "mnk"  # forward loop over (M, N, K) tiles, innermost last (FORWARD_ORDERS)
 
     @classmethod
     def build(cls, layer: Layer, index: int, shape: TileShape, bytes_per_element: int,
-              sparsity: Sparsity | None = None) -> TileGrid:
+              sparsity: Sparsity | None = None, forward_order: str = "mnk") -> TileGrid:
         gemm = layer.gemm
         x_density, dy_density = sparsity.densities(layer) if sparsity else (1.0, 1.0)
         return cls(
@@ -61,6 +69,7 @@ class TileGrid:
             x_density,
             dy_density,
             sparsity.compression if sparsity else "none",
+            forward_order,
         )
 
     @property
@@ -145,6 +154,47 @@ def largest_working_set_bytes(grids: Iterable[TileGrid]) -> int:
     return max((grid.working_set_bytes() for grid in grids), default=0)
 
 
+# Measured on the reference machine (2 cores; `python benchmarks/bench_sim.py`-style runs of
+# ResNet-50 and MobileNet on edge_dual and ethos_n77, forward and backward): 15-40 k tile tasks per
+# second of wall clock; the estimate uses the low end so it never promises a run shorter than it is.
+SIMULATED_TASKS_PER_SECOND = 15_000
+
+
+def layer_tasks(layer: Layer, shape: TileShape, forward: bool) -> int:
+    """Tile tasks of one layer's op(s) under `shape`, counted without building the grid."""
+    gemm = layer.gemm
+    tiles = ceil(gemm.groups / shape.tg) * ceil(gemm.M / shape.tm) * ceil(gemm.N / shape.tn) * ceil(
+        gemm.K / shape.tk)
+    return tiles if forward or not layer.has_input_gradient else 2 * tiles
+
+
+def minimum_layer_tasks(layer: Layer, budget_bytes: int, bytes_per_element: int, forward: bool) -> int:
+    """A lower bound on the tile tasks of a layer, in microseconds, before any tile search.
+
+    A tile of tm x tn x tk holds X >= tm * tk / u elements (u = k_unit: an X patch has at least one
+    pixel per output row, and tk / u channels), tm * tn of Y and tk * tn of W; with a + b + c <= E
+    elements, tm * tn * tk = sqrt(u * a * b * c) <= sqrt(u) * (E / 3) ** 1.5 MACs per tile.
+    """
+    gemm = layer.gemm
+    elements = max(budget_bytes // bytes_per_element, 3)
+    per_tile = sqrt(gemm.k_unit) * (elements / 3) ** 1.5
+    tiles = max(1, ceil(gemm.macs / per_tile)) if gemm.macs else 1
+    return tiles if forward or not layer.has_input_gradient else 2 * tiles
+
+
+def refuse_task_count(total: int, max_tasks: int, capacity_bytes: int, what: str,
+                      at_least: bool) -> ConfigError:
+    """The one-line refusal of a plan with more than `run.max_tasks` tile tasks, with a wall-time estimate."""
+    seconds = total / SIMULATED_TASKS_PER_SECOND
+    wall = f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:,.1f} min"
+    return ConfigError(
+        f"SPM {capacity_bytes / 1024:.0f} KB gives {'at least ' if at_least else ''}{total:,} tile tasks "
+        f"({what}), about {wall} of simulation at {SIMULATED_TASKS_PER_SECOND:,} tasks/s, "
+        f"more than run.max_tasks={max_tasks:,}; use a larger spm.capacity_kb or raise run.max_tasks",
+        field="spm.capacity_kb",
+    )
+
+
 def plan_tiles(
     layers: list[Layer],
     indices: dict[str, int],
@@ -154,16 +204,33 @@ def plan_tiles(
     array: ArrayConfig | None = None,
     override: tuple[int, int, int] | None = None,
     sparsity: Sparsity | None = None,
+    forward: bool = False,
+    bytes_per_cycle: float = 0.0,
+    max_tasks: int | None = None,
 ) -> dict[str, TileGrid]:
-    """Tile grid for every layer; ConfigError if a layer's in-flight working set cannot fit the SPM.
+    """Tile grid for every layer; ConfigError if a layer's in-flight working set cannot fit the SPM, or
+    if the plan would need more than `max_tasks` tile tasks (decided before searching tile shapes
+    when a lower bound already exceeds it, and before building any grid otherwise).
 
-    Tile shapes and the capacity check use dense bytes, so sparsity changes what moves, not the tiles.
+    Tile shapes are scored for the pass's op(s) (`forward`: Y; else dX and dW) by modelled time with
+    DRAM at `bytes_per_cycle` (npu_des.tiling.shapes). Tile shapes and the capacity check use dense
+    bytes, so sparsity changes what moves, not the tiles.
     """
     capacity_bytes, in_flight_tasks = budget.capacity_bytes, budget.in_flight_tasks
     bytes_per_element = budget.bytes_per_element
     if sparsity is not None:
         sparsity.check_layers(layer.name for layer in layers)
-    grids: dict[str, TileGrid] = {}
+    smallest_fits = all(
+        task_working_set_elements(layer.gemm, TileShape(1, 1, 1, layer.gemm.k_unit)) * bytes_per_element
+        * in_flight_tasks <= capacity_bytes for layer in layers)
+    if max_tasks is not None and override is None and smallest_fits:  # else the fit check says it
+        bound = sum(minimum_layer_tasks(layer, budget.task_limit_bytes, bytes_per_element, forward)
+                    for layer in layers)
+        if bound > max_tasks:
+            raise refuse_task_count(bound, max_tasks, capacity_bytes, "a lower bound from the SPM share "
+                                    "of a tile task", at_least=True)
+    cost = TilingCost.of(array, bytes_per_cycle, forward, capacity_bytes - budget.tiles_bytes)
+    shapes: dict[str, TileShape] = {}
     for layer in layers:
         gemm = layer.gemm
         if override is not None:
@@ -171,9 +238,9 @@ def plan_tiles(
             unit = gemm.k_unit
             shape = TileShape(1, min(m, gemm.M), min(n, gemm.N), min(gemm.K, max(unit, k // unit * unit)))
         else:
-            chosen = choose_tile_shape(gemm, budget.task_bytes, bytes_per_element, cores, array)
+            chosen = choose_tile_shape(gemm, budget.task_bytes, bytes_per_element, cores, cost=cost)
             if chosen is None:
-                chosen = choose_tile_shape(gemm, budget.task_limit_bytes, bytes_per_element, cores, array)
+                chosen = choose_tile_shape(gemm, budget.task_limit_bytes, bytes_per_element, cores, cost=cost)
             shape = chosen or TileShape(1, 1, 1, gemm.k_unit)
         need = task_working_set_elements(gemm, shape) * bytes_per_element * in_flight_tasks
         if need > capacity_bytes:
@@ -183,5 +250,14 @@ def plan_tiles(
                 f"of tile {shape.tm}x{shape.tn}x{shape.tk}) exceeds SPM {capacity_bytes / 1024:.0f} KB",
                 field="spm.capacity_kb" if override is None else "run.tile",
             )
-        grids[layer.name] = TileGrid.build(layer, indices[layer.name], shape, bytes_per_element, sparsity)
-    return grids
+        shapes[layer.name] = shape
+    if max_tasks is not None:
+        total = sum(layer_tasks(layer, shapes[layer.name], forward) for layer in layers)
+        if total > max_tasks:
+            worst = max(layers, key=lambda layer: layer_tasks(layer, shapes[layer.name], forward))
+            shape = shapes[worst.name]
+            smallest = f"tiles as small as {shape.tm}x{shape.tn}x{shape.tk} in layer '{worst.name}'"
+            raise refuse_task_count(total, max_tasks, capacity_bytes, smallest, at_least=False)
+    order = FORWARD_ORDERS[cost.dataflows[0]] if forward else "mnk"
+    return {layer.name: TileGrid.build(layer, indices[layer.name], shapes[layer.name], bytes_per_element,
+                                       sparsity, order) for layer in layers}

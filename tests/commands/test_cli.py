@@ -39,7 +39,7 @@ def test_both_orders_write_comparison(tmp_path):
         (["run", "--set", "cores.array.dataflow=xs"], "field 'cores.array.dataflow'"),
         (["run", "--set", "dram.bandwidth_gbps=0"], "field 'dram.bandwidth_gbps'"),
         (["run", "--tile", "4096,4096,4096"], "exceeds SPM"),
-        (["run", "--set", "spm.capacity_kb=1"], "SPM 1 KB forces tiles as small as"),
+        (["run", "--set", "spm.capacity_kb=1"], "SPM 1 KB gives at least"),
         (["run", "--set", "spm.capacity_kb=0.01"], "exceeds SPM 0 KB"),
         (["run", "--model", "tiny_cnn", "--pin", "conv9:dY"], "unknown layer 'conv9'"),
         (["run", "--model", "tiny_cnn", "--pin", "conv1:dZ"], "unknown tensor kind 'dZ'"),

@@ -87,8 +87,9 @@ def test_whole_layer_cycles_equal_real_scalesim(tmp_path: Path, rows: int, cols:
     gemm_file = tmp_path / "gemms.csv"
     gemm_file.write_text("Layer, M, N, K,\n" + "".join(", ".join(map(str, row)) + ",\n" for row in GEMMS))
     conv_file = tmp_path / "convs.csv"
-    conv_file.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
-                         "Num Filter, Strides,\n" + "".join(", ".join(map(str, row)) + ",\n" for row in CONVS))
+    header = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+              "Strides,")
+    conv_file.write_text(header + "\n" + "".join(", ".join(map(str, row)) + ",\n" for row in CONVS))
     hw = make_hw(f"cores.array.rows={rows}", f"cores.array.cols={cols}", f"cores.array.dataflow={dataflow}",
                  "spm.capacity_kb=65536")
     whole = run_options(pass_="forward", tile={"m": 10**6, "n": 10**6, "k": 10**6})

@@ -1,0 +1,107 @@
+"""The tiler picks tiles that cost no cycles SCALE-Sim's whole GEMM does not, and refuses huge plans
+before searching tile shapes."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import pytest
+from conftest import make_hw
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npu_des.config import run_options
+from npu_des.errors import ConfigError
+from npu_des.schedule.plan import plan
+from npu_des.sim.driver import simulate
+from npu_des.tiling import SpmBudget, shapes
+from npu_des.tiling.compute_model import scalesim_cycles
+from npu_des.tiling.grid import layer_tasks, minimum_layer_tasks
+from npu_des.tiling.shapes import choose_tile_shape, largest_patch_pixels, split
+from npu_des.workload import Workload, conv, linear
+from npu_des.workload.layers import ConvGeometry
+
+
+@settings(max_examples=60, deadline=None)
+@given(out_h=st.integers(1, 9), out_w=st.integers(1, 9), kernel=st.integers(1, 3), stride=st.integers(1, 2),
+       batch=st.integers(1, 3), tm=st.integers(1, 90))
+def test_largest_patch_is_the_max_over_every_m_tile(out_h, out_w, kernel, stride, batch, tm):
+    geometry = ConvGeometry(batch, (out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel, out_h, out_w,
+                            kernel, kernel, stride)
+    m = batch * out_h * out_w
+    assert largest_patch_pixels(geometry, m, tm) == max(
+        geometry.patch_pixels(start, size) for start, size in split(m, tm))
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_default_forward_tiles_of_a_gemm_too_big_for_the_spm_cost_scalesims_whole_gemm(dataflow):
+    # 96 x 80 . 80 x 72 (2-byte elements: 42 KB of operands) in a 16 KB SPM on 4x4: the tiler splits on
+    # fold boundaries and along the streamed axis, where tiles continue each other, so no cycle is added.
+    hw = make_hw(f"cores.array.dataflow={dataflow}", "spm.capacity_kb=16", "dram.bandwidth_gbps=1e6")
+    workload = Workload("one", (linear("fc", (), 80, 72, rows=96),))
+    result = simulate(workload, hw, run_options(pass_="forward"))
+    assert result.layers[0].tasks > 1
+    assert result.compute_cycles == scalesim_cycles(96, 80, 72, 4, 4, dataflow)
+
+
+def test_forward_tiles_are_scored_by_the_forward_op():
+    # OS forward streams K: the tiler keeps K whole and splits M, N on fold boundaries; scored by the
+    # backward ops (dX streams N, dW streams M) it would choose another shape.
+    hw = make_hw("spm.capacity_kb=16", "dram.bandwidth_gbps=1e6")
+    workload = Workload("one", (linear("fc", (), 80, 72, rows=96),))
+    forward, _ = plan(workload, hw, run_options(pass_="forward"))
+    backward, _ = plan(workload, hw, run_options())
+    assert forward.grids["fc"].shape.tk == 80
+    assert forward.grids["fc"].shape != backward.grids["fc"].shape
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 5000), k=st.integers(1, 3000), n=st.integers(1, 3000), budget_kb=st.integers(1, 64))
+def test_task_lower_bound_never_exceeds_the_tiles_chosen(m, k, n, budget_kb):
+    layer = linear("fc", (), k, n, rows=m)
+    shape = choose_tile_shape(layer.gemm, budget_kb * 1024, 2)
+    if shape is not None:
+        bound = minimum_layer_tasks(layer, budget_kb * 1024, 2, forward=True)
+        assert bound <= layer_tasks(layer, shape, True)
+
+
+def test_conv_task_lower_bound_holds_for_a_strided_conv():
+    layer = conv("c", (), (64, 57, 57), 128, 3, stride=2, padding=1, batch=2)
+    budget = SpmBudget.of(make_hw("spm.capacity_kb=32"), run_options())
+    shape = choose_tile_shape(layer.gemm, budget.task_bytes, 2)
+    assert shape is not None
+    assert minimum_layer_tasks(layer, budget.task_bytes, 2, forward=False) <= layer_tasks(layer, shape, False)
+
+
+@pytest.mark.parametrize(("layer", "at_least"), [
+    (conv("huge_image", (), (3, 100_000, 100_000), 16, 3, padding=1), False),  # hung the tiler
+    (linear("huge_gemm", (), 10**10, 10**10, rows=10**10), True),  # 10^30 MACs: MemoryError
+])
+def test_plans_that_would_never_finish_are_refused_with_an_estimate(layer, at_least):
+    hw = make_hw("spm.capacity_kb=256")
+    with pytest.raises(ConfigError) as refused:
+        plan(Workload("big", (layer,)), hw, run_options(pass_="forward"))
+    message = str(refused.value)
+    assert "tile tasks" in message and "run.max_tasks" in message and "tasks/s" in message
+    assert ("at least" in message) == at_least
+
+
+def test_refusal_after_the_search_names_the_smallest_tiles():
+    # lower bound (2,661 tasks) below the limit, the chosen 4x4x128 tiles (65,536) above it
+    layer = linear("fc", (), 512, 512, rows=512)
+    hw = make_hw("spm.capacity_kb=16")
+    with pytest.raises(ConfigError, match="tiles as small as") as refused:
+        plan(Workload("one", (layer,)), hw, run_options(pass_="forward", max_tasks=10_000))
+    assert "at least" not in str(refused.value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(out_h=st.integers(1, 40), out_w=st.integers(1, 40), kernel=st.integers(1, 3), stride=st.integers(1, 2),
+       batch=st.integers(1, 2), tm=st.integers(1, 200))
+def test_bounded_largest_patch_never_undercounts(out_h, out_w, kernel, stride, batch, tm):
+    geometry = ConvGeometry(batch, (out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel, out_h, out_w,
+                            kernel, kernel, stride)
+    m = batch * out_h * out_w
+    exact = largest_patch_pixels(geometry, m, tm)
+    with patch.object(shapes, "EXACT_HALO_TILES", 0):  # force the bound
+        assert largest_patch_pixels(geometry, m, tm) >= exact
