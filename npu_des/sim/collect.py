@@ -169,7 +169,7 @@ def _layer_rows(
                 end=max(dx_end, dw_end, op_end.get((name, Op.Y), 0.0), op_end.get((name, Op.VECTOR), 0.0)),
                 dX_end=dx_end,
                 dW_end=dw_end,
-                compute_cycles=int(compute.busy),
+                compute_cycles=round(compute.busy),  # float timeline: int() could lose a cycle
                 macs=compute.macs,
                 read_bytes=layer_bytes[name][Direction.READ],
                 write_bytes=layer_bytes[name][Direction.WRITE],
