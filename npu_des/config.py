@@ -120,6 +120,21 @@ class DramConfig(_Strict):
     latency_cycles: float = Field(default=100, ge=0, le=1e6)
 
 
+class ScaleSimMemoryConfig(_Strict):
+    """SCALE-Sim's memory system, read by `run.memory_model: scalesim` (docs/scalesim.md): three
+    double-buffered SRAMs, each with its own DRAM port of `*_words_per_cycle` (USER), or ports sized so
+    nothing ever stalls (CALC). A .cfg import fills it from the file; without it the scalesim model
+    splits `spm` in three and gives every port the DRAM channel's bandwidth."""
+
+    ifmap_sram_kb: float = Field(gt=0, le=1024 * 1024)
+    filter_sram_kb: float = Field(gt=0, le=1024 * 1024)
+    ofmap_sram_kb: float = Field(gt=0, le=1024 * 1024)
+    interface_bandwidth: Literal["USER", "CALC"] = "USER"
+    ifmap_words_per_cycle: int = Field(default=10, ge=1, le=10**9)
+    filter_words_per_cycle: int = Field(default=10, ge=1, le=10**9)
+    ofmap_words_per_cycle: int = Field(default=10, ge=1, le=10**9)
+
+
 class HardwareConfig(_Strict):
     name: str = "custom"
     clock_ghz: float = Field(gt=0, le=100)
@@ -127,6 +142,7 @@ class HardwareConfig(_Strict):
     cores: CoreConfig
     spm: SpmConfig
     dram: DramConfig
+    scalesim: ScaleSimMemoryConfig | None = None
 
     @property
     def dram_bytes_per_cycle(self) -> float:
@@ -147,6 +163,8 @@ class RunOptions(_Strict):
 
     `pass` (attribute `pass_`, a Python keyword): backward (training gradients, the default) or
     forward (inference: one Y = X . W op per layer; `order` then does not apply).
+    `memory_model`: npu-des (tiles through one SPM and one DRAM channel, the default) or scalesim
+    (SCALE-Sim 3.0.0's operand-matrix traffic and stalls per GEMM op, docs/scalesim.md).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -168,6 +186,7 @@ class RunOptions(_Strict):
     density: float = 1.0
     density_file: str | None = None
     compression: Literal["none", "bitmap", "csr"] = "none"
+    memory_model: Literal["npu-des", "scalesim"] = "npu-des"
 
     @field_validator("fuse", "pins", mode="before")
     @classmethod

@@ -21,7 +21,8 @@ from npu_des.schedule.plan import plan
 from npu_des.schedule.tasks import Schedule, TileTask
 from npu_des.sim.components.systolic_array import SystolicArray
 from npu_des.sim.components.vector_unit import VectorUnit
-from npu_des.tiling.compute_model import REPORT_OFFSET, fold_overhead, gemm_cycles
+from npu_des.sim.scalesim_run import ops_in_order
+from npu_des.tiling.compute_model import REPORT_OFFSET, fold_overhead, gemm_cycles, op_dataflow
 from npu_des.workload import Workload, backward_graph, forward_graph
 
 MAX_PER_CHECK = 5  # violations listed per check; the rest are counted
@@ -58,6 +59,8 @@ def rebuild_schedule(
 
 def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions) -> list[str]:
     """Every invariant violation of `result` as one line each; an empty list means the run is consistent."""
+    if options.memory_model == "scalesim":
+        return check_scalesim_run(result, workload, hw, options)
     schedule = rebuild_schedule(result, workload, hw, options)
     computes = [event for event in result.timeline if event.resource.endswith((".array", ".vector"))]
     transfers = [event for event in result.timeline if event.resource.endswith(".dma")]
@@ -73,6 +76,46 @@ def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options
     violations += check_partial_sum_order(schedule, computes)
     violations += check_lower_bounds(result, schedule, options, hw, computes, transfers, expected)
     return violations
+
+
+def check_scalesim_run(result: RunResult, workload: Workload, hw: HardwareConfig,
+                       options: RunOptions) -> list[str]:
+    """A run under SCALE-Sim's memory model: every op once, in SCALE-Sim's order, back to back; its
+    compute cycles SCALE-Sim's formula (re-derived here); stalls never negative; bytes conserved."""
+    out: list[str] = []
+    config = result.options.get("memory_model")
+    if config != "scalesim":
+        out.append(f"scalesim: run says memory model {config!r}")
+    array = hw.cores.array
+    expected = [(layer.name, str(op)) for layer, op in ops_in_order(workload, options)]
+    events = [event for event in result.timeline if event.resource.endswith(".array")]
+    if [(event.layer, event.op) for event in events] != expected:
+        out.append(f"scalesim: {len(events)} ops ran, expected {len(expected)} in SCALE-Sim's order")
+    clock = 0.0
+    formula = 0
+    for event in events:
+        if event.start != clock:
+            out.append(f"scalesim: {event.layer} {event.op} starts at {event.start:.0f}, previous op ended "
+                       f"at {clock:.0f}")
+        clock = event.end
+    for layer, op in ops_in_order(workload, options):
+        gemm = layer.gemm
+        m, k, n = {Op.Y: (gemm.M, gemm.K, gemm.N), Op.DX: (gemm.M, gemm.N, gemm.K),
+                   Op.DW: (gemm.K, gemm.M, gemm.N)}[op]
+        dataflow = op_dataflow(array.dataflow, op)
+        formula += gemm.groups * gemm_cycles(m, k, n, array.rows, array.cols, dataflow) - REPORT_OFFSET
+    if result.compute_cycles != formula:
+        out.append(f"scalesim: compute {result.compute_cycles} cycles, SCALE-Sim's formula gives {formula}")
+    if result.total_cycles != clock or result.total_cycles < result.compute_cycles:
+        out.append(f"scalesim: total {result.total_cycles:.0f} cycles, ops end at {clock:.0f}, compute "
+                   f"{result.compute_cycles}")
+    for direction in DIRECTIONS:
+        for kind, nbytes in result.dram_bytes[direction].items():
+            layers = sum(row.read_bytes[kind] if direction == Direction.READ else row.write_bytes[kind]
+                         for row in result.layers)
+            if layers != nbytes:
+                out.append(f"scalesim: {direction} {kind} {nbytes} B, layers add up to {layers} B")
+    return out
 
 
 def _task_key(task: TileTask) -> tuple[str, str, str]:

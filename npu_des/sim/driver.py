@@ -12,6 +12,7 @@ from npu_des.metrics import RunResult
 from npu_des.sim.autotune import choose_partitions
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.engine import Progress, simulate_once
+from npu_des.sim.scalesim_run import simulate_scalesim
 from npu_des.workload import Workload
 
 
@@ -25,6 +26,8 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     `dma_engine` lets an oracle variant (e.g. npu_des.sweep.variants.DyOnceDmaEngine) replace the DMA model.
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
     """
+    if options.memory_model == "scalesim":  # SCALE-Sim's operand-matrix accounting, op by op
+        return simulate_scalesim(workload, hw, options)
     if options.partition == "auto" and partitions is None:
         partitions = choose_partitions(workload, hw, options)
     return simulate_once(workload, hw, options, partitions, dma_engine, progress)

@@ -389,9 +389,41 @@ def _port_stall(first_refill: int, refills: int, refill_lines: int, cycle: int) 
     return offset - 1
 
 
-def simulate_op(operands: OperandMatrices, dataflow: str, rows: int, cols: int, ports: Ports) -> OpTraffic:
-    """SCALE-Sim's DRAM words per operand, compute and stall cycles of one GEMM op (USER bandwidth)."""
+def calc_reads(chunks: Iterator[tuple[np.ndarray, np.ndarray]], size_kb: float) -> int:
+    """DRAM words of a read buffer under InterfaceBandwidth CALC (read_buffer_estimate_bw.py): a demanded
+    address not yet read in the current group is read; a group closes after 50 sets of
+    floor(size / 100) such reads."""
+    addresses = np.concatenate([chunk for chunk, _ in chunks] or [np.zeros(0, dtype=np.int64)])
+    group = max(int(size_kb * 1024) // 100, 1) * 50
+    reads, position, span = 0, 0, 2 * group
+    while position < len(addresses):
+        part = addresses[position:position + span]
+        _, first = np.unique(part, return_index=True)
+        if len(first) >= group:
+            last = int(np.sort(first)[group - 1])
+            reads += group
+            position += last + 1
+            span = 2 * group
+        elif position + span >= len(addresses):
+            reads += len(first)
+            break
+        else:
+            span *= 2
+    return reads
+
+
+def simulate_op(operands: OperandMatrices, dataflow: str, rows: int, cols: int, ports: Ports,
+                calc: bool = False) -> OpTraffic:
+    """SCALE-Sim's DRAM words per operand, compute and stall cycles of one GEMM op; `calc`:
+    InterfaceBandwidth CALC (reads by calc_reads, the ofmap port ArrayWidth wide, no stall)."""
     m, n, k = operands.mnk
+    if calc:
+        col_folds, row_folds, per = fold_geometry(dataflow, rows, cols, m, n, k)
+        writes_only = simulate_op(operands, dataflow, rows, cols, Ports(
+            ports.ifmap_kb, ports.filter_kb, ports.ofmap_kb, 1 << 40, 1 << 40, cols))
+        return OpTraffic(calc_reads(demand(operands, dataflow, rows, cols, 0), ports.ifmap_kb),
+                         calc_reads(demand(operands, dataflow, rows, cols, 1), ports.filter_kb),
+                         writes_only.ofmap_writes, col_folds * row_folds * per - 1, 0)
     col_folds, row_folds, per = fold_geometry(dataflow, rows, cols, m, n, k)
     lines = col_folds * row_folds * per
     stream_if, stream_f = fetch_streams(operands, dataflow, rows, cols)
