@@ -58,7 +58,10 @@ def largest_patch_pixels(geometry: ConvGeometry, m: int, tm: int) -> int:
         images = m // per_image
         if images > 1 and (tm >= per_image or per_image % tm):  # some tile crosses an image boundary
             return min(images, ceil((tm - 1) / per_image) + 1) * geometry.in_h * geometry.in_w
-        rows = min(geometry.out_h, (tm + geometry.out_w - 2) // geometry.out_w + 1)  # worst start: a row end
+        if geometry.out_w % tm == 0 or tm % geometry.out_w == 0:  # tiles start on row starts (or within
+            rows = ceil(tm / geometry.out_w)                      # one row) and never straddle one more
+        else:  # worst start: a row's last pixel
+            rows = min(geometry.out_h, (tm + geometry.out_w - 2) // geometry.out_w + 1)
         if rows == 1:
             cols = (tm - 1) * geometry.stride + geometry.kernel_w
             return min(geometry.in_h, geometry.kernel_h) * min(geometry.in_w, cols)
@@ -111,6 +114,8 @@ def axis_candidates(extent: int, unit: int, rows: int, cols: int, line: int = 1)
     the array's rows and columns, so a split can fall on fold boundaries (where it costs no cycles),
     and to `line` (a conv's output row, so M tiles of whole rows carry no extra halo)."""
     sizes = set(tile_size_candidates(extent, unit))
+    if line > 1:  # whole fractions of an output row: M tiles that never straddle two rows
+        sizes.update(line // parts for parts in range(1, min(line, 64) + 1) if line % parts == 0)
     for dim in {rows, cols, line}:
         sizes.update(tile_size_candidates(extent, lcm(unit, dim)))
         if unit <= dim < extent:  # the most whole units one fold holds: one-fold tiles along this axis

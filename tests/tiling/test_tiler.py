@@ -105,3 +105,12 @@ def test_bounded_largest_patch_never_undercounts(out_h, out_w, kernel, stride, b
     exact = largest_patch_pixels(geometry, m, tm)
     with patch.object(shapes, "EXACT_HALO_TILES", 0):  # force the bound
         assert largest_patch_pixels(geometry, m, tm) >= exact
+
+
+def test_strided_4k_conv_tiles_whole_fractions_of_an_output_row():
+    # a stride-2 1x1 conv on a 1080 x 1920 map: a tile straddling two output rows would carry two full
+    # input rows of every channel, so tiles are fractions of the 960-pixel output row, not single pixels
+    layer = conv("c", (), (256, 1080, 1920), 512, 1, stride=2, padding=0)
+    shape = choose_tile_shape(layer.gemm, 96 * 1024, 1)
+    assert shape is not None and shape.tm > 1
+    assert 960 % shape.tm == 0 or shape.tm % 960 == 0
