@@ -22,13 +22,17 @@ from npu_des.workload import Workload, conv, linear
 from npu_des.workload.layers import ConvGeometry
 
 
+def valid_conv(out_h: int, out_w: int, kernel: int, stride: int, batch: int) -> tuple[ConvGeometry, int]:
+    """An unpadded conv with that output, and its M."""
+    in_h, in_w = (out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel
+    return ConvGeometry(batch, in_h, in_w, out_h, out_w, kernel, kernel, stride), batch * out_h * out_w
+
+
 @settings(max_examples=60, deadline=None)
 @given(out_h=st.integers(1, 9), out_w=st.integers(1, 9), kernel=st.integers(1, 3), stride=st.integers(1, 2),
        batch=st.integers(1, 3), tm=st.integers(1, 90))
 def test_largest_patch_is_the_max_over_every_m_tile(out_h, out_w, kernel, stride, batch, tm):
-    geometry = ConvGeometry(batch, (out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel, out_h, out_w,
-                            kernel, kernel, stride)
-    m = batch * out_h * out_w
+    geometry, m = valid_conv(out_h, out_w, kernel, stride, batch)
     assert largest_patch_pixels(geometry, m, tm) == max(
         geometry.patch_pixels(start, size) for start, size in split(m, tm))
 
@@ -99,9 +103,7 @@ def test_refusal_after_the_search_names_the_smallest_tiles():
 @given(out_h=st.integers(1, 40), out_w=st.integers(1, 40), kernel=st.integers(1, 3), stride=st.integers(1, 2),
        batch=st.integers(1, 2), tm=st.integers(1, 200))
 def test_bounded_largest_patch_never_undercounts(out_h, out_w, kernel, stride, batch, tm):
-    geometry = ConvGeometry(batch, (out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel, out_h, out_w,
-                            kernel, kernel, stride)
-    m = batch * out_h * out_w
+    geometry, m = valid_conv(out_h, out_w, kernel, stride, batch)
     exact = largest_patch_pixels(geometry, m, tm)
     with patch.object(shapes, "EXACT_HALO_TILES", 0):  # force the bound
         assert largest_patch_pixels(geometry, m, tm) >= exact
