@@ -140,7 +140,7 @@ def run_command(args: argparse.Namespace) -> int:
             for name, option in zip(orders, options)
         ]
     for result in results:
-        result.notes = list(inputs.notes)
+        result.notes = [*inputs.notes, *result.notes]  # the inputs' notes, then what the run itself says
     violations = _check(results, inputs, options) if args.check else []
     if args.out:
         for result in results:
