@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import make_hw
 
+from npu_des.analysis.checks import check_run
 from npu_des.config import run_options
+from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
+from npu_des.schedule.plan import plan
+from npu_des.sim.components.systolic_array import replay
 from npu_des.sim.driver import simulate
 from npu_des.tiling.compute_model import gemm_cycles, scalesim_cycles
 from npu_des.workload import Workload, linear
@@ -116,3 +120,17 @@ def test_simulated_compute_cycles_equal_formula_for_one_tile_backward_layer():
         producer = scalesim_cycles(1, 24, 40, 4, 4, dataflow)  # dW of producer: K=1 x M=24 . 24 x N=40
         assert result.compute_cycles == layer + producer
         assert result.macs == 2 * 24 * 40 * 16 + 24 * 1 * 40
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+@pytest.mark.parametrize("options", [{"pass_": "forward"}, {"order": "sequential"}, {"order": "interleaved"}])
+def test_replay_and_checks_agree_with_the_engine(dataflow, options):
+    # a tiled tiny_cnn on 2 cores: continuations and per-array offsets as the engine charged them
+    hw = make_hw(f"cores.array.dataflow={dataflow}", "cores.count=2", "spm.capacity_kb=16")
+    workload = build_model("tiny_cnn")
+    run = run_options(**options)
+    result = simulate(workload, hw, run)
+    schedule, _ = plan(workload, hw, run)
+    arrays = replay(schedule.tasks, 2, hw.cores.array)
+    assert sum(array.busy_cycles for array in arrays) == result.compute_cycles
+    assert check_run(result, workload, hw, run) == []
