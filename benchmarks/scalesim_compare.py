@@ -218,6 +218,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="MobileNet; memory on the ethos config only")
     parser.add_argument("--networks", nargs="+", choices=sorted(NETWORKS), default=None)
+    parser.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=None)
     parser.add_argument("--run-scalesim", action="store_true", help="run the package for uncached layers")
     parser.add_argument("--cache", type=Path, default=Path("results/scalesim_compare"))
     parser.add_argument("--reference", type=Path, default=None, help="folder of earlier SCALE-Sim results")
@@ -229,7 +230,7 @@ def main() -> None:
     for network in networks:
         path = HERE / "scalesim" / "topologies" / NETWORKS[network]
         workload = load_topology(path)
-        for config in CONFIGS:
+        for config in args.configs or CONFIGS:
             for dataflow in DATAFLOWS:
                 job = Job(network, config, dataflow)
                 results["compute"][job.name] = compute_row(workload, job)
