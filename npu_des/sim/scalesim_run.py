@@ -182,6 +182,14 @@ def simulate_scalesim(workload: Workload, hw: HardwareConfig, options: RunOption
                       f"port ({memory.ifmap_words_per_cycle}/{memory.filter_words_per_cycle}/"
                       f"{memory.ofmap_words_per_cycle} words/cycle)")
                    + "; ops run one after another; first fills come before each op's cycle 0")
+    settings = (("run.pins", options.pins), ("run.pin_plan", options.pin_plan != "none"),
+                ("run.fuse", options.fuse), ("run.tile", options.tile), ("run.vector_ops", options.vector_ops),
+                ("run.density", options.density < 1 or options.density_file))
+    ignored = [name for name, value in settings if value]
+    notes = [memory_note]
+    if ignored:
+        notes.append("without effect under memory model scalesim (whole layers, no SPM tiles): "
+                     + ", ".join(ignored))
     return RunResult(
         model=workload.name,
         hardware=hw.name,
@@ -208,7 +216,7 @@ def simulate_scalesim(workload: Workload, hw: HardwareConfig, options: RunOption
         timeline=timeline,
         spm_occupancy=[],
         options=options.model_dump(mode="json", by_alias=True),
-        notes=[memory_note],
+        notes=notes,
     )
 
 
