@@ -183,7 +183,8 @@ def simulate_scalesim(workload: Workload, hw: HardwareConfig, options: RunOption
                       f"{memory.ofmap_words_per_cycle} words/cycle)")
                    + "; ops run one after another; first fills come before each op's cycle 0")
     settings = (("run.pins", options.pins), ("run.pin_plan", options.pin_plan != "none"),
-                ("run.fuse", options.fuse), ("run.tile", options.tile), ("run.vector_ops", options.vector_ops),
+                ("run.fuse", options.fuse), ("run.tile", options.tile),
+                ("run.vector_ops", options.vector_ops),
                 ("run.density", options.density < 1 or options.density_file))
     ignored = [name for name, value in settings if value]
     notes = [memory_note]

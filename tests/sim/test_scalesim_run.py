@@ -70,3 +70,9 @@ def test_calc_interface_never_stalls():
     options = run_options(pass_="forward", memory_model="scalesim")
     result = simulate(single_linear(m=40, k=56, n=24), hw, options)
     assert result.total_cycles == result.compute_cycles
+
+
+def test_tiling_options_are_named_as_without_effect():
+    options = run_options(pass_="forward", memory_model="scalesim", tile={"m": 8, "n": 8, "k": 8})
+    result = simulate(single_linear(), make_hw(), options)
+    assert any("run.tile" in note for note in result.notes)
