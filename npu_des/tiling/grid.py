@@ -76,14 +76,22 @@ class TileGrid:
     def counts(self) -> tuple[int, int, int, int]:
         return len(self.g_tiles), len(self.m_tiles), len(self.n_tiles), len(self.k_tiles)
 
+    def channels(self, k: int) -> int:
+        """Input channels K tile k touches (a fold-aligned tile may split one with its neighbour)."""
+        start, size = self.k_tiles[k]
+        unit = self.layer.gemm.k_unit
+        return ceil((start + size) / unit) - start // unit
+
     def dx_bytes(self, g: int, m: int, k: int) -> int:
-        """dX tiles (and dense X tiles): the input patch (halo included), not the im2col expansion."""
+        """dX tiles (and dense X tiles): the input patch (halo included), not the im2col expansion; a
+        channel split between two K tiles is read (written) by both, as M tiles share halo rows."""
         m_start, m_size = self.m_tiles[m]
-        return (
-            self.g_tiles[g][1]
-            * self.layer.gemm.x_tile_elements(m_start, m_size, self.k_tiles[k][1])
-            * self.bytes_per_element
-        )
+        gemm = self.layer.gemm
+        if gemm.conv is None:
+            elements = m_size * self.k_tiles[k][1]
+        else:
+            elements = self.channels(k) * gemm.conv.patch_pixels(m_start, m_size)
+        return self.g_tiles[g][1] * elements * self.bytes_per_element
 
     def x_bytes(self, g: int, m: int, k: int) -> int:
         """X tiles as moved: the dX-sized patch, compressed at `x_density` (rows = patch pixels or M rows)."""
@@ -92,7 +100,7 @@ class TileGrid:
             return dense
         gemm = self.layer.gemm
         elements = dense // self.bytes_per_element
-        row_length = ceil(self.k_tiles[k][1] / gemm.k_unit)  # channels per patch pixel, or K per row
+        row_length = self.channels(k) if gemm.conv else self.k_tiles[k][1]  # per patch pixel, or K per row
         return compressed_bytes(
             elements, elements // row_length, self.x_density, self.bytes_per_element, self.compression
         )

@@ -81,11 +81,17 @@ def largest_patch_pixels(geometry: ConvGeometry, m: int, tm: int) -> int:
     return int(pixels.max())
 
 
+def channels_touched(tk: int, unit: int) -> int:
+    """Most input channels a K tile of `tk` rows touches: tk / unit when it holds whole channels, one
+    more than it fills when it splits them (a fold-aligned conv K tile: 32 rows of 3x3 channels)."""
+    return tk // unit if tk % unit == 0 else ceil((tk + unit - 1) / unit)
+
+
 def largest_x_tile_elements(gemm: Gemm, tm: int, tk: int) -> int:
     """Largest X (or dX) tile of one group over the M tiles of size `tm` (see largest_patch_pixels)."""
     if gemm.conv is None:
         return min(tm, gemm.M) * tk
-    return ceil(tk / gemm.k_unit) * largest_patch_pixels(gemm.conv, gemm.M, tm)
+    return channels_touched(tk, gemm.k_unit) * largest_patch_pixels(gemm.conv, gemm.M, tm)
 
 
 def task_working_set_elements(gemm: Gemm, shape: TileShape) -> int:
@@ -114,6 +120,9 @@ def axis_candidates(extent: int, unit: int, rows: int, cols: int, line: int = 1)
     the array's rows and columns, so a split can fall on fold boundaries (where it costs no cycles),
     and to `line` (a conv's output row, so M tiles of whole rows carry no extra halo)."""
     sizes = set(tile_size_candidates(extent, unit))
+    if unit > 1:  # fold-aligned K tiles that split a channel (its patch is read by both tiles)
+        for dim in {rows, cols}:
+            sizes.update(tile_size_candidates(extent, dim))
     if line > 1:  # whole fractions of an output row: M tiles that never straddle two rows
         sizes.update(line // parts for parts in range(1, min(line, 64) + 1) if line % parts == 0)
     for dim in {rows, cols, line}:
@@ -213,7 +222,9 @@ def _best_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, core
     x_unit = x_unit[:, None, None]  # X elements per K unit (one channel) of the largest M tile
     tn = np.array(axis_candidates(gemm.N, 1, rows, cols), dtype=np.int64)[None, :, None]
     tk = np.array(axis_candidates(gemm.K, unit, rows, cols), dtype=np.int64)[None, None, :]
-    elements = x_unit * (tk // unit) + tm * tn + tk * tn
+    touched = np.array([channels_touched(int(size), unit) for size in tk.ravel()], dtype=np.int64)
+    touched = touched[None, None, :]
+    elements = x_unit * touched + tm * tn + tk * tn
     fits = elements * bytes_per_element <= budget_bytes
     extents = {"m": gemm.M, "n": gemm.N, "k": gemm.K}
     axes = {"m": tm, "n": tn, "k": tk}
@@ -236,7 +247,8 @@ def _best_tile_shape(gemm: Gemm, budget_bytes: int, bytes_per_element: int, core
             continuations = tasks // chain * (chain - np.minimum(chain, cores))
         cycles = cycles + gemm.groups * _op_cycles(axes, extents, spatial_rows, spatial_cols, streamed,
                                                    rows, cols, dataflow, continuations)
-    x_total = gemm.groups * x_unit * count_m * (gemm.K // unit)  # input patches, halo counted per tile
+    split_channels = np.where(tk % unit == 0, 0, count_k - 1)  # read by the two K tiles sharing them
+    x_total = gemm.groups * x_unit * count_m * (gemm.K // unit + split_channels)  # patches, halo per tile
     w_total = gemm.groups * gemm.K * gemm.N
     y_total = gemm.groups * gemm.M * gemm.N
     cache = cost.cache_bytes // bytes_per_element  # SPM beside the in-flight tiles: keeps reused tiles

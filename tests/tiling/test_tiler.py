@@ -14,10 +14,10 @@ from npu_des.config import run_options
 from npu_des.errors import ConfigError
 from npu_des.schedule.plan import plan
 from npu_des.sim.driver import simulate
-from npu_des.tiling import SpmBudget, shapes
+from npu_des.tiling import SpmBudget, TileGrid, TileShape, shapes
 from npu_des.tiling.compute_model import scalesim_cycles
 from npu_des.tiling.grid import layer_tasks, minimum_layer_tasks
-from npu_des.tiling.shapes import choose_tile_shape, largest_patch_pixels, split
+from npu_des.tiling.shapes import channels_touched, choose_tile_shape, largest_patch_pixels, split
 from npu_des.workload import Workload, conv, linear
 from npu_des.workload.layers import ConvGeometry
 
@@ -116,3 +116,24 @@ def test_strided_4k_conv_tiles_whole_fractions_of_an_output_row():
     shape = choose_tile_shape(layer.gemm, 96 * 1024, 1)
     assert shape is not None and shape.tm > 1
     assert 960 % shape.tm == 0 or shape.tm % 960 == 0
+
+
+def test_fold_aligned_k_tiles_read_a_split_channel_in_both_tiles():
+    # 3x3 conv over 8 channels (K = 72), K tiles of 32 rows: [0, 32) touches channels 0-3, [32, 64)
+    # channels 3-7 (channel 3 split), [64, 72) channel 7: 4 + 5 + 1 = 10 channel patches of 6x6 pixels
+    layer = conv("c", (), (8, 6, 6), 4, 3, padding=1)
+    grid = TileGrid.build(layer, 0, TileShape(1, layer.gemm.M, 4, 32), 2)
+    assert [grid.channels(k) for k in range(3)] == [4, 5, 1]
+    assert sum(grid.x_bytes(0, 0, k) for k in range(3)) == 10 * 36 * 2
+    assert channels_touched(32, 9) == 5 and channels_touched(27, 9) == 3
+
+
+def test_scalesim_192kb_config_keeps_every_weight_stationary_layer_exact():
+    # SCALE-Sim's scale.cfg (32x32, 3 x 64 KB, CALC): MobileNet's stride-2 3x3 layer (K = 576 = 64 3x3
+    # channels) streams one 32-row K fold at a time; 32 rows split a channel, which both tiles read
+    layer = conv("Conv4", (), (64, 112, 112), 1, 3, stride=2, padding=0)
+    hw = make_hw("cores.array.rows=32", "cores.array.cols=32", "cores.array.dataflow=ws",
+                 "spm.capacity_kb=192", "bytes_per_element=1", "dram.bandwidth_gbps=1e6")
+    result = simulate(Workload("one", (layer,)), hw, run_options(pass_="forward"))
+    gemm = layer.gemm
+    assert result.compute_cycles == scalesim_cycles(gemm.M, gemm.K, gemm.N, 32, 32, "ws")
