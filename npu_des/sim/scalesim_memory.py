@@ -141,7 +141,7 @@ def fetch_streams(operands: OperandMatrices, dataflow: str, rows: int, cols: int
 @dataclass(frozen=True)
 class _Pattern:
     """One fold's demand of one operand: line t, and (row, col) in the operand matrix relative to the
-    fold's origin, sorted by line then array column; `row_step`/`col_step` move to the next fold."""
+    fold's origin (_fold_origins), sorted by line then array column."""
 
     line: np.ndarray
     row: np.ndarray
