@@ -85,15 +85,14 @@ def load_inputs(args: argparse.Namespace, batch: int) -> Inputs:
     else:
         workload = build_model(args.model, batch=batch)
     if args.scalesim_cfg:
-        from npu_des.importers.scalesim import load_scalesim_config
+        from npu_des.importers.scalesim_config import load_scalesim_config
 
-        data, unmapped = load_scalesim_config(args.scalesim_cfg)
+        data, config_notes = load_scalesim_config(args.scalesim_cfg)
         hw_overrides = [o for o in args.set if not o.startswith("run.")]
         hardware = hardware_from_dict(
             apply_overrides(data, hw_overrides, str(args.scalesim_cfg)), source=str(args.scalesim_cfg)
         )
-        if unmapped:
-            notes.append(f"SCALE-Sim keys not mapped: {', '.join(unmapped)}")
+        notes += config_notes
     else:
         hardware = load_hardware(args.hw or DEFAULT_HW, args.set)
     return Inputs(workload, hardware, notes)

@@ -28,6 +28,10 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
     `progress(done, total)` is called as tile tasks complete (about every 1%), for progress bars.
     `record_timeline=False` keeps no timeline or SPM samples (sweeps): less memory, the same numbers.
     """
+    if options.memory_model == "scalesim":  # SCALE-Sim's operand-matrix accounting, op by op
+        from npu_des.sim.scalesim_run import simulate_scalesim  # numpy: only for this model
+
+        return simulate_scalesim(workload, hw, options)
     options = resolve_choices(workload, hw, options)
     if options.dw_dy == "free" and dma_engine is DmaEngine:
         dma_engine = FreeDyDmaEngine
