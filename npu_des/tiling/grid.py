@@ -162,11 +162,11 @@ def largest_working_set_bytes(grids: Iterable[TileGrid]) -> int:
     return max((grid.working_set_bytes() for grid in grids), default=0)
 
 
-# Measured on the reference machine (2 cores, one run at a time beside another job): ResNet-50 with
-# 48-64 KB SPMs on edge_dual / ethos_n77, 15 k-290 k tile tasks, forward and interleaved backward, ran
-# at 2.7 k-6.2 k tile tasks per wall second; the estimate takes the low end so it never promises a run
-# shorter than it is. (Re-measure after engine changes: the rate is the simulator's, not the plan's.)
-SIMULATED_TASKS_PER_SECOND = 3_000
+# Measured on the reference machine (2 cores, `npu-des bench --matrix`, planning included): every zoo
+# model x preset with over 2,000 tile tasks ran at 15 k-20 k tasks per CPU second (small runs are
+# dominated by start-up). The estimate takes 10 k so it never promises a run shorter than it is.
+# (Re-measure after engine changes: the rate is the simulator's, not the plan's.)
+SIMULATED_TASKS_PER_SECOND = 10_000
 
 
 def layer_tasks(layer: Layer, shape: TileShape, forward: bool) -> int:
