@@ -163,6 +163,21 @@ class EnergyConfig(_Strict):
 MAC_ENERGY_FIELDS = {1: "mac_int8_pj", 2: "mac_fp16_pj", 4: "mac_fp32_pj"}  # bytes_per_element -> field
 
 
+class ScaleSimMemoryConfig(_Strict):
+    """SCALE-Sim's memory system, read by `run.memory_model: scalesim` (docs/scalesim.md): three
+    double-buffered SRAMs, each with its own DRAM port of `*_words_per_cycle` (USER), or ports sized so
+    nothing ever stalls (CALC). A .cfg import fills it from the file; without it the scalesim model
+    splits `spm` in three and gives every port the DRAM channel's bandwidth."""
+
+    ifmap_sram_kb: float = Field(gt=0, le=1024 * 1024)
+    filter_sram_kb: float = Field(gt=0, le=1024 * 1024)
+    ofmap_sram_kb: float = Field(gt=0, le=1024 * 1024)
+    interface_bandwidth: Literal["USER", "CALC"] = "USER"
+    ifmap_words_per_cycle: int = Field(default=10, ge=1, le=10**9)
+    filter_words_per_cycle: int = Field(default=10, ge=1, le=10**9)
+    ofmap_words_per_cycle: int = Field(default=10, ge=1, le=10**9)
+
+
 class HardwareConfig(_Strict):
     """One NPU. `default_batch` is the batch a run uses when neither `--batch` nor `run.batch` is given
     (MICRO'23 ties the batch to the NPU: 4 on its small one, 8 per core on its large one); None means 1."""
@@ -183,6 +198,8 @@ class HardwareConfig(_Strict):
             return None
         value: float | None = getattr(self.energy, MAC_ENERGY_FIELDS[self.bytes_per_element])
         return value
+
+    scalesim: ScaleSimMemoryConfig | None = None  # SCALE-Sim's SRAMs and ports (a .cfg import)
 
     _minimum = field_validator("clock_ghz")(_at_least(1e-6, "GHz (1 kHz)"))
 
@@ -224,6 +241,8 @@ class RunOptions(_Strict):
     loops), `partition` / `partitions` (MICRO'23 data partitioning into P parts), `core_mapping` (how a
     partition's tiles are dealt to its cores), `dependencies` (op or tile), `dw_dy` (an oracle), and
     `layer_choices` (per-layer overrides; what `auto`, `predict` and `rearranged-best` resolve to).
+    `memory_model`: npu-des (tiles through one SPM and one DRAM channel, the default) or scalesim
+    (SCALE-Sim 3.0.0's operand-matrix traffic and stalls per GEMM op, docs/scalesim.md).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -251,6 +270,7 @@ class RunOptions(_Strict):
     density: float = 1.0
     density_file: str | None = None
     compression: Literal["none", "bitmap", "csr"] = "none"
+    memory_model: Literal["npu-des", "scalesim"] = "npu-des"
 
     @field_validator("fuse", "pins", mode="before")
     @classmethod

@@ -12,6 +12,11 @@ def one_line(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
+def echoed(text: str, limit: int = 40) -> str:
+    """User text to quote in an error: one line, and shortened when long (a 5000-digit number)."""
+    return one_line(text) if len(text) <= limit else f"{one_line(text[:20])}... ({len(text)} characters)"
+
+
 class ConfigError(ValueError):
     """Bad user input: names the source (file or option), the field, and what is allowed."""
 

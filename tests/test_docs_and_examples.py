@@ -78,7 +78,8 @@ def test_scalesim_example_topology_and_cfg_simulate(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["hardware"] == "example_32x32_ws" and summary["cores"] == 1
     assert summary["spm"]["capacity_bytes"] == (256 + 256 + 128) * 1024
-    assert summary["dram_bytes_per_cycle"] == 16  # 16 words/cycle x 1 byte at 1 GHz
+    # USER ports: ifmap 8 + filter 4 + ofmap 4 words/cycle share one channel, x 1 byte at 1 GHz
+    assert summary["dram_bytes_per_cycle"] == 16
     rows = (tmp_path / "layers.csv").read_text().splitlines()[1:]
     assert [row.split(",")[:2] for row in rows] == [
         ["Conv1", "conv"],

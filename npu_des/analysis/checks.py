@@ -15,15 +15,16 @@ from itertools import pairwise
 
 from npu_des.analysis.replay import rebuild_schedule
 from npu_des.config import HardwareConfig, RunOptions
-from npu_des.kinds import DIRECTIONS, Direction, Op, OpId, TensorKind
+from npu_des.kinds import DIRECTIONS, Direction, Op, OpId, TensorKind, TileKey
 from npu_des.metrics import RunResult, TimelineEvent, kinds_of
 from npu_des.schedule.compulsory import compulsory_traffic
 from npu_des.schedule.tasks import Schedule, TileTask
 from npu_des.schedule.tile_deps import readers
 from npu_des.sim.components.systolic_array import SystolicArray
 from npu_des.sim.components.vector_unit import VectorUnit
+from npu_des.sim.scalesim_run import ops_in_order
 from npu_des.sim.training import halves
-from npu_des.tiling.compute_model import gemm_cycles
+from npu_des.tiling.compute_model import REPORT_OFFSET, fold_overhead, gemm_cycles, op_dataflow
 from npu_des.workload import Workload, backward_graph, forward_graph
 from npu_des.workload.graph import consumers_of
 
@@ -54,6 +55,8 @@ def check_run(result: RunResult, workload: Workload, hw: HardwareConfig, options
     A training step is checked half by half, and against the sum of its halves."""
     if result.passes:
         return check_training(result, workload, hw)
+    if options.memory_model == "scalesim":
+        return check_scalesim_run(result, workload, hw, options)
     schedule = rebuild_schedule(result, workload, hw, options)
     computes = [event for event in result.timeline if event.resource.endswith((".array", ".vector"))]
     transfers = [event for event in result.timeline if event.resource.endswith(".dma")]
@@ -84,6 +87,44 @@ def check_training(result: RunResult, workload: Workload, hw: HardwareConfig) ->
             if nbytes != sum(half.dram_bytes[direction].get(kind, 0) for _, half, _ in parts):
                 violations.append(f"training step {direction} {kind} bytes are not the sum of its halves")
     return violations
+def check_scalesim_run(result: RunResult, workload: Workload, hw: HardwareConfig,
+                       options: RunOptions) -> list[str]:
+    """A run under SCALE-Sim's memory model: every op once, in SCALE-Sim's order, back to back; its
+    compute cycles SCALE-Sim's formula (re-derived here); stalls never negative; bytes conserved."""
+    out: list[str] = []
+    config = result.options.get("memory_model")
+    if config != "scalesim":
+        out.append(f"scalesim: run says memory model {config!r}")
+    array = hw.cores.array
+    expected = [(layer.name, str(op)) for layer, op in ops_in_order(workload, options)]
+    events = [event for event in result.timeline if event.resource.endswith(".array")]
+    if [(event.layer, event.op) for event in events] != expected:
+        out.append(f"scalesim: {len(events)} ops ran, expected {len(expected)} in SCALE-Sim's order")
+    clock = 0.0
+    formula = 0
+    for event in events:
+        if event.start != clock:
+            out.append(f"scalesim: {event.layer} {event.op} starts at {event.start:.0f}, previous op ended "
+                       f"at {clock:.0f}")
+        clock = event.end
+    for layer, op in ops_in_order(workload, options):
+        gemm = layer.gemm
+        m, k, n = {Op.Y: (gemm.M, gemm.K, gemm.N), Op.DX: (gemm.M, gemm.N, gemm.K),
+                   Op.DW: (gemm.K, gemm.M, gemm.N)}[op]
+        dataflow = op_dataflow(array.dataflow, op)
+        formula += gemm.groups * gemm_cycles(m, k, n, array.rows, array.cols, dataflow) - REPORT_OFFSET
+    if result.compute_cycles != formula:
+        out.append(f"scalesim: compute {result.compute_cycles} cycles, SCALE-Sim's formula gives {formula}")
+    if result.total_cycles != clock or result.total_cycles < result.compute_cycles:
+        out.append(f"scalesim: total {result.total_cycles:.0f} cycles, ops end at {clock:.0f}, compute "
+                   f"{result.compute_cycles}")
+    for direction in DIRECTIONS:
+        for kind, nbytes in result.dram_bytes[direction].items():
+            layers = sum(row.read_bytes[kind] if direction == Direction.READ else row.write_bytes[kind]
+                         for row in result.layers)
+            if layers != nbytes:
+                out.append(f"scalesim: {direction} {kind} {nbytes} B, layers add up to {layers} B")
+    return out
 
 
 def _task_key(task: TileTask) -> tuple[str, str, str]:
@@ -93,40 +134,57 @@ def _task_key(task: TileTask) -> tuple[str, str, str]:
 def expected_cycles(schedule: Schedule, hw: HardwareConfig, computes: list[TimelineEvent]) -> dict[int, int]:
     """Task id -> cycles its unit should have taken, replaying each core's tiles in the order they ran.
 
-    A plain array (one dataflow, no stationary reuse, no zero skipping) costs SCALE-Sim's formula per
-    tile, computed here directly. Otherwise a tile's cost depends on the tile before it
-    (reconfiguration between dataflows, a stationary operand still resident), so each core's executed
-    sequence is replayed through a fresh array model. Vector tasks cost the vector unit's rate.
+    A tile's cost depends on the tile before it on its array (a continued fold, SCALE-Sim's report
+    offset on an op's first tile). A plain array (one dataflow, no stationary reuse, no zero
+    skipping) is re-derived here from compute_model's formulas alone, independently of the array
+    component; otherwise (reconfiguration between dataflows, a stationary operand still resident)
+    each core's sequence is replayed through a fresh array model. Vector tasks cost the vector
+    unit's rate.
     """
     config = hw.cores.array
-    if isinstance(config.dataflow, str) and not config.stationary_reuse and not config.zero_skipping:
-        vector_unit = VectorUnit(None, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)
-        return {
-            task.id: vector_unit.cycles(task.macs)
-            if task.op == Op.VECTOR
-            else task.extents[0] * gemm_cycles(*task.extents[1:], config.rows, config.cols, config.dataflow)
-            for task in schedule.tasks
-        }
+    plain = isinstance(config.dataflow, str) and not config.stationary_reuse and not config.zero_skipping
     tasks = {_task_key(task): task for task in schedule.tasks}
     arrays = [SystolicArray.from_config(None, hw.cores.array) for _ in range(hw.cores.count)]
     vector = VectorUnit(None, hw.cores.vector.elements_per_cycle, hw.cores.vector.startup_cycles)
     cycles: dict[int, int] = {}
     ran = sorted(
-        (event.start, event.end, event.resource, tasks[(event.layer, event.op, event.tile)])
-        for event in computes
-        if (event.layer, event.op, event.tile) in tasks
+        ((event.start, event.end, event.resource, tasks[(event.layer, event.op, event.tile)])
+         for event in computes if (event.layer, event.op, event.tile) in tasks),
+        key=lambda item: (*item[:3], item[3].id),
     )
-    for *_, task in ran:
+    sequence = [task for *_, task in ran] + list(schedule.tasks)
+    formula = [_PlainArray(config.rows, config.cols, str(config.dataflow)) for _ in range(hw.cores.count)]
+    for task in sequence:
         if task.id not in cycles:
             cycles[task.id] = (
-                vector.cycles(task.macs) if task.op == Op.VECTOR else arrays[task.core].charge(task)
-            )
-    for task in schedule.tasks:
-        if task.id not in cycles:
-            cycles[task.id] = (
-                vector.cycles(task.macs) if task.op == Op.VECTOR else arrays[task.core].charge(task)
+                vector.cycles(task.macs) if task.op == Op.VECTOR
+                else formula[task.core].cycles(task) if plain
+                else arrays[task.core].charge(task)
             )
     return cycles
+
+
+class _PlainArray:
+    """One-dataflow array cost from compute_model alone: a tile's rows, less one fold's overhead when
+    it continues the stationary data of the tile before it, less SCALE-Sim's offset on an op's first
+    tile."""
+
+    def __init__(self, rows: int, cols: int, dataflow: str) -> None:
+        self.rows, self.cols, self.dataflow = rows, cols, dataflow
+        self.previous: TileKey | None = None
+        self.ops: set[tuple[str, str]] = set()
+
+    def cycles(self, task: TileTask) -> int:
+        groups, m, k, n = task.extents
+        cycles = groups * gemm_cycles(m, k, n, self.rows, self.cols, self.dataflow)
+        held = {"os": task.output, "ws": task.inputs[1], "is": task.inputs[0]}[self.dataflow].key
+        if held == self.previous:
+            cycles -= fold_overhead(self.rows, self.cols, self.dataflow)
+        self.previous = held
+        if (task.layer, task.op) not in self.ops:
+            self.ops.add((task.layer, task.op))
+            cycles -= REPORT_OFFSET
+        return cycles
 
 
 def check_spm(result: RunResult, hw: HardwareConfig) -> list[str]:

@@ -6,8 +6,9 @@ fill writes its bytes into the SPM and a store reads them out; the arrays' opera
 per-operand count (stationary block once, the row-streamed operand once per column fold, the
 column-streamed one once per row fold), obtained by replaying each core's tiles in the order the core
 ran them (its tasks in schedule order: the engine computes a core's tasks in order, so no timeline is
-needed) through the array model (`SystolicArray.charge`, which also decides stationary reuse); a
-vector task reads its inputs (saved Y, dY) and writes its output (dY) once per element.
+needed) through the array model (`SystolicArray.charge`, which also decides which tiles continue the fold
+the array holds and which reuse a stationary tile); a vector task reads its inputs (saved Y, dY) and
+writes its output (dY) once per element.
 """
 
 from __future__ import annotations
@@ -60,9 +61,10 @@ def operand_accesses(task: TileTask, dataflow: str, density: float, rows: int, c
     """SCALE-Sim's operand counts of `task` on a rows x cols array, by operand.
 
     The stationary operand (OS: output, WS: right, IS: left) is read or written once per element
-    (less the fold still held when `reused`); the operand streamed along the rows once per column fold,
-    the one streamed along the columns once per row fold, each for T (zero skipping: ceil(T * density))
-    steps. The three sum to what `SystolicArray` counts as `spm_element_accesses`.
+    (less the fold still held when `reused`: a tile continuing that fold, or reusing a stationary tile);
+    the operand streamed along the rows once per column fold, the one streamed along the columns once
+    per row fold, each for T (zero skipping: ceil(T * density)) steps. The three sum to what
+    `SystolicArray` counts as `spm_element_accesses`.
     """
     groups, m, k, n = task.extents
     spatial_rows, spatial_cols, temporal = gemm_mapping(m, k, n, dataflow)
@@ -113,12 +115,12 @@ def count_accesses(result: RunResult, schedule: Schedule, hw: HardwareConfig) ->
             layer.spm_write_bytes[task.output.kind] += elements * element
             continue
         core = arrays[task.core]
-        reuses, accesses = core.stationary_reuses, core.spm_element_accesses
+        held, accesses = core.stationary_reuses + core.continuations, core.spm_element_accesses
         core.charge(task)
         dataflow = op_dataflow(array.dataflow, task.op)
         density = task.density if array.zero_skipping and task.op == Op.DW else 1.0
         split = operand_accesses(task, dataflow, density, array.rows, array.cols,
-                                 core.stationary_reuses > reuses)
+                                 core.stationary_reuses + core.continuations > held)
         if split.total != core.spm_element_accesses - accesses:
             raise ValueError(f"operand split of {task.op} tile {task.tile} of layer '{task.layer}' "
                              "disagrees with the array model")

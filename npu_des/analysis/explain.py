@@ -32,7 +32,14 @@ class _Analysis:
 
 
 def explain(result: RunResult, workload: Workload, hw: HardwareConfig, options: RunOptions) -> RunResult:
-    """Add bounds (always) and energy (if `hw.energy` is set) to `result`, in place; returns it."""
+    """Add bounds (always) and energy (if `hw.energy` is set) to `result`, in place; returns it.
+
+    A run under `run.memory_model: scalesim` has no tiles to replay (whole-layer GEMMs through SCALE-Sim's
+    SRAMs, whose accesses it does not count), so it gets neither, and a note says so."""
+    if options.memory_model == "scalesim":
+        result.notes.append("no bounds or energy under memory model scalesim (whole-layer GEMMs: no tiles "
+                            "to replay)")
+        return result
     if result.passes:
         return _explain_training(result, workload, hw)
     _record(result, _analyse(result, workload, hw, options))

@@ -77,15 +77,14 @@ def load_inputs(args: argparse.Namespace, batch: int | None) -> Inputs:
     if len(sources) > 1:
         raise ConfigError("give one workload source", field=" and ".join(sources))
     if args.scalesim_cfg:
-        from npu_des.importers.scalesim import load_scalesim_config
+        from npu_des.importers.scalesim_config import load_scalesim_config
 
-        data, unmapped = load_scalesim_config(args.scalesim_cfg)
+        data, config_notes = load_scalesim_config(args.scalesim_cfg)
         hw_overrides = [o for o in args.set if not o.startswith("run.")]
         hardware = hardware_from_dict(
             apply_overrides(data, hw_overrides, str(args.scalesim_cfg)), source=str(args.scalesim_cfg)
         )
-        if unmapped:
-            notes.append(f"SCALE-Sim keys not mapped: {', '.join(unmapped)}")
+        notes += config_notes
     else:
         hardware = load_hardware(args.hw or getattr(args, "default_hw", DEFAULT_HW), args.set)
     if batch is None:

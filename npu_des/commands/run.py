@@ -193,7 +193,7 @@ def run_command(args: argparse.Namespace) -> int:
                 result.order = name  # sequential-tuned, partitioned: the name asked for, not the order
             results.append(result)
     for result, option in zip(results, options):
-        result.notes = list(inputs.notes)
+        result.notes = [*inputs.notes, *result.notes]  # the inputs' notes, then what the run itself says
         explain(result, inputs.workload, inputs.hardware, option)  # bounds; energy if the hardware has prices
     violations = _check(results, inputs, options) if args.check else []
     if args.out:
@@ -202,7 +202,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(json.dumps([r.summary() for r in results], indent=2, sort_keys=True))
     else:
         console = Console()
-        for note in inputs.notes:
+        for note in dict.fromkeys(note for result in results for note in result.notes):  # inputs' first
             console.print(f"note: {note}")
         print_summary(results, console)
         if args.out:

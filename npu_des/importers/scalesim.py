@@ -12,20 +12,19 @@ GEMM format (`scale.py -i gemm`): Layer, M, N, K, where M is rows (output pixels
 outputs (filters) and K the reduction (window size), mapped to Y[M x N] = X[M x K] . W[K x N].
 
 SCALE-Sim has no layer graph, so layers are chained: each reads the one before it.
+The .cfg reader lives in npu_des/importers/scalesim_config.py (re-exported here).
 """
 
 from __future__ import annotations
 
-import configparser
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from npu_des.config import hardware_from_dict
-from npu_des.errors import ConfigError, one_line
+from npu_des.errors import ConfigError, echoed, one_line
 from npu_des.files import read_text
+from npu_des.importers.scalesim_config import load_scalesim_config as load_scalesim_config  # old home
 from npu_des.workload import ConvGeometry, Gemm, Layer, Workload, linear
 
 # (column name for messages, what a normalised header cell holds when it names that column)
@@ -67,9 +66,8 @@ def _positive(path: Path, line: int, cells: list[str], index: int, column: str) 
     text = cells[index]
     digits = text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 10
     if not digits or not 1 <= int(text) <= MAX_DIMENSION:
-        got = one_line(text) if len(text) <= 40 else f"{one_line(text[:20])}... ({len(text)} characters)"
-        raise ConfigError(f"expected a positive integer (got '{got}')", source=f"{path}:{line}", field=column,
-                          allowed=f"1..{MAX_DIMENSION}")
+        raise ConfigError(f"expected a positive integer (got '{echoed(text)}')", source=f"{path}:{line}",
+                          field=column, allowed=f"1..{MAX_DIMENSION}")
     return int(text)
 
 
@@ -305,104 +303,3 @@ def save_topology(workload: Workload, path: str | Path, gemm_format: bool = Fals
     """Write `topology_rows` as a SCALE-Sim CSV, with the trailing comma SCALE-Sim's reader expects."""
     lines = [", ".join(row) + "," for row in topology_rows(workload, gemm_format)]
     Path(path).write_text("\n".join(lines) + "\n")
-
-
-# SCALE-Sim keys that place operands in its address map: no effect on timing there or here.
-IGNORED_KEYS = {
-    "architecture_presets.ifmapoffset",
-    "architecture_presets.filteroffset",
-    "architecture_presets.ofmapoffset",
-}
-WORD_BYTES = 1  # SCALE-Sim counts words; we take 1-byte elements
-CLOCK_GHZ = 1.0  # SCALE-Sim counts cycles; we take a 1 GHz clock, so words/cycle x 1 B x 1 GHz = GB/s
-
-
-def _option(parser: configparser.ConfigParser, path: Path, section: str, key: str) -> str:
-    for name in parser.options(section) if parser.has_section(section) else ():
-        if name.lower() == key.lower():
-            return parser.get(section, name).strip()
-    raise ConfigError("missing required key", source=str(path), field=f"{section}.{key}")
-
-
-def _int(path: Path, text: str, field: str) -> int:
-    try:
-        return int(text)
-    except ValueError:  # also an integer of more than 4300 digits
-        got = one_line(text) if len(text) <= 40 else f"{one_line(text[:20])}... ({len(text)} characters)"
-        raise ConfigError(f"expected an integer (got '{got}')", source=str(path), field=field) from None
-
-
-def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
-    """A SCALE-Sim .cfg as npu-des hardware fields (validated) plus the `section.Key` names it could not map.
-
-    One core; the array's rows/cols/dataflow as given; the SPM is the three SRAMs together; DRAM
-    bandwidth is `Bandwidth` (words/cycle, summed over banks if a list) at 1 byte/word and 1 GHz;
-    DRAM latency 1 cycle like SCALE-Sim's read port. Address offsets are dropped silently.
-    """
-    path = Path(path)
-    parser = configparser.ConfigParser(interpolation=None)  # a '%' is text, not a substitution to crash on
-    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep SCALE-Sim's spelling for reports
-    text = read_text(path, "SCALE-Sim config", field="--scalesim-cfg")
-    try:
-        parser.read_string(text, source=str(path))
-    except configparser.Error as exc:
-        raise ConfigError(
-            f"malformed SCALE-Sim config: {exc.message.splitlines()[0]}", source=str(path)
-        ) from None
-    arch = "architecture_presets"
-    mapped = {
-        f"{arch}.{key}".lower()
-        for key in (
-            "ArrayHeight",
-            "ArrayWidth",
-            "IfmapSramSzkB",
-            "FilterSramSzkB",
-            "OfmapSramSzkB",
-            "Dataflow",
-            "Bandwidth",
-        )
-    }
-    mapped.add("general.run_name")
-    dataflow = _option(parser, path, arch, "Dataflow").lower()
-    if dataflow not in ("os", "ws", "is"):
-        raise ConfigError(
-            f"unknown dataflow '{dataflow}'", source=str(path), field=f"{arch}.Dataflow", allowed="os, ws, is"
-        )
-    bandwidth_text = _option(parser, path, arch, "Bandwidth")
-    bandwidth = sum(_int(path, part.strip(), f"{arch}.Bandwidth") for part in bandwidth_text.split(","))
-    spm_kb = sum(
-        _int(path, _option(parser, path, arch, key), f"{arch}.{key}")
-        for key in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB")
-    )
-    data: dict[str, Any] = {
-        "name": parser.get("general", "run_name", fallback=path.stem).strip() or path.stem,
-        "clock_ghz": CLOCK_GHZ,
-        "bytes_per_element": WORD_BYTES,
-        "cores": {
-            "count": 1,
-            "array": {
-                "rows": _int(path, _option(parser, path, arch, "ArrayHeight"), f"{arch}.ArrayHeight"),
-                "cols": _int(path, _option(parser, path, arch, "ArrayWidth"), f"{arch}.ArrayWidth"),
-                "dataflow": dataflow,
-            },
-        },
-        "spm": {"capacity_kb": spm_kb},
-        "dram": {"bandwidth_gbps": bandwidth * WORD_BYTES * CLOCK_GHZ, "latency_cycles": 1},
-    }
-    unmapped = []
-    for section in parser.sections():
-        for key in parser.options(section):
-            full = f"{section}.{key}".lower()
-            value = parser.get(section, key).strip()
-            if full in mapped or full in IGNORED_KEYS:
-                continue
-            if (
-                full in ("architecture_presets.memorybanks", "architecture_presets.onchipmemorybanks")
-                and value == "1"
-            ):
-                continue
-            if full == "run_presets.interfacebandwidth" and value.upper() == "USER":
-                continue  # USER means "use Bandwidth", which is what we do
-            unmapped.append(f"{section}.{key}")
-    hardware_from_dict(data, source=str(path))
-    return data, unmapped

@@ -1,18 +1,21 @@
 """The forward (inference) pass as tile tasks: per layer Y[g,m,n] = sum_k X[g,m,k] . W[g,n,k].
 
 Layers run in forward topological order; each layer's output tiles (g, m, n) are dealt to the
-cores round-robin, with the reduction over K innermost so a partial sum stays resident while it
-accumulates. A layer's op waits for its producers' forward ops (op deps), exactly as a backward op
-waits for its dY producers. Feature maps cross DRAM at every layer boundary: Y is written back
-and the consumer reads it as its own X tiles, except where fused (npu_des/schedule/fusion.py, which also
-builds the forward schedule with fused groups) or
-pinned (`pinned`: producer -> consumer; the producer's Y stays in the SPM, `write_back=False`, and
-the consumer's X tiles are those Y tiles, see npu_des/schedule/pinning.py).
+cores round-robin, in the loop order the tiler chose for the array's dataflow
+(TileGrid.forward_order: K innermost for OS, so a partial sum stays resident while it accumulates;
+the streamed axis innermost for WS / IS, so the stationary tile stays in the array). A layer's op
+waits for its producers' forward ops (op deps), exactly as a backward op waits for its dY
+producers. Feature maps cross DRAM at every layer boundary: Y is written back and the consumer reads
+it as its own X tiles, except where fused (npu_des/schedule/fusion.py, which also builds the forward
+schedule with fused groups) or pinned (`pinned`: producer -> consumer; the producer's Y stays in the
+SPM, `write_back=False`, and the consumer's X tiles are those Y tiles, see
+npu_des/schedule/pinning.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import product
 
 import networkx as nx
 
@@ -65,20 +68,21 @@ class LayerAdder:
 
 def add_layer(tasks: TaskList, grid: TileGrid, cores: int, refs: TileRefs | None = None,
               keep_output: bool = False) -> None:
-    """Every tile task of one layer's forward GEMM, output tiles round-robin over the cores.
+    """Every tile task of one layer's forward GEMM in the grid's loop order (OS: K innermost, so a
+    partial sum accumulates in the array; WS: M innermost, the weight tile stays; IS: N innermost),
+    output tiles round-robin over the cores.
 
     `keep_output`: final Y tiles stay in the SPM (a pinned feature map), never written back.
     """
     refs = refs or TileRefs(grid)
     first = len(tasks.tasks)
-    g_count, m_count, n_count, k_count = grid.counts
-    output = 0
-    for g in range(g_count):
-        for m in range(m_count):
-            for n in range(n_count):
-                for k in range(k_count):
-                    tasks.add_forward(refs, g, m, n, k, output % cores)
-                output += 1
+    counts = dict(zip("gmnk", grid.counts, strict=True))
+    order = "g" + grid.forward_order  # the tiler's loop order; the last axis is innermost
+    position = {axis: order.index(axis) for axis in "gmnk"}
+    m_count, n_count = counts["m"], counts["n"]
+    for at in product(*(range(counts[axis]) for axis in order)):
+        g, m, n, k = (at[position[axis]] for axis in "gmnk")
+        tasks.add_forward(refs, g, m, n, k, ((g * m_count + m) * n_count + n) % cores)
     if keep_output:
         for index in range(first, len(tasks.tasks)):
             if tasks.tasks[index].last:

@@ -34,8 +34,9 @@ from npu_des.schedule.partition import (
     split_region,
     split_units,
 )
-from npu_des.schedule.tuning import op_estimates, tune_sequential
+from npu_des.schedule.tuning import tune_loops, tune_sequential
 from npu_des.tiling import SpmBudget, TileGrid, choose_tile_shape
+from npu_des.tiling.grid import tiling_cost
 from npu_des.workload.layers import Layer
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def plan_layer(layer: Layer, grid: TileGrid, budget: SpmBudget, hw: HardwareConf
         grid, tuned_loops = _retile(layer, grid, scheme, count, budget, hw, tuned, sparsity)
         loops.update(tuned_loops)
     elif tuned:
-        loops.update({op: best for op, (best, _) in op_estimates(TileTotals.of(grid), capacity).items()})
+        loops = tune_loops(layer.gemm, grid.shape, TileTotals.of(grid), capacity, cores, hw.cores.array)
     if count > 1:
         tiles = len(getattr(grid, f"{SPLIT_AXIS[scheme]}_tiles"))
         if explicit and count > tiles:
@@ -168,12 +169,16 @@ def _run_scheme(partition: str) -> Scheme:
 
 def _retile(layer: Layer, grid: TileGrid, scheme: Scheme, count: int, budget: SpmBudget, hw: HardwareConfig,
             tuned: bool, sparsity: Sparsity | None) -> tuple[TileGrid, dict[Op, str]]:
-    """The layer's grid with tiles chosen for one partition's GEMM (and, tuned, for least traffic)."""
+    """The layer's grid with tiles chosen by the tiler for one partition's GEMM (its own modelled time,
+    as plan_tiles scores a whole layer) and, tuned, for least traffic at no more modelled cycles."""
     gemm = partition_gemm(layer.gemm, scheme, count)
     cores = hw.cores.count if count == 1 else max(1, hw.cores.count // count)
     array, element = hw.cores.array, hw.bytes_per_element
-    shape = (choose_tile_shape(gemm, budget.task_bytes, element, cores, array)
-             or choose_tile_shape(gemm, budget.task_limit_bytes, element, cores, array) or grid.shape)
+    shape = grid.shape
+    if count > 1:
+        cost = tiling_cost(budget, array, hw.dram_bytes_per_cycle, forward=False)
+        shape = (choose_tile_shape(gemm, budget.task_bytes, element, cores, cost=cost)
+                 or choose_tile_shape(gemm, budget.task_limit_bytes, element, cores, cost=cost) or grid.shape)
     loops: dict[Op, str] = {}
     if tuned:
         budget_bytes = max(budget.task_bytes, grid.working_set_bytes())  # the tiler may have needed more

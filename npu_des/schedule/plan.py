@@ -22,6 +22,7 @@ from npu_des.schedule.pinning import (
 from npu_des.schedule.planner import PinCandidate, check_pins_fit, plan_pins
 from npu_des.schedule.tasks import Schedule
 from npu_des.tiling import SpmBudget, TileGrid, largest_working_set_bytes, plan_tiles
+from npu_des.tiling.grid import layer_tasks, refuse_task_count
 from npu_des.tiling.sparsity import Sparsity
 from npu_des.workload import Workload, backward_graph, backward_layer_order, forward_graph
 
@@ -54,12 +55,13 @@ def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partition
     override = (options.tile.m, options.tile.n, options.tile.k) if options.tile else None
     sparsity = Sparsity.from_options(options)
     grids = plan_tiles(layers, indices, budget, cores=hw.cores.count, array=hw.cores.array, override=override,
-                       sparsity=sparsity)
+                       sparsity=sparsity, forward=forward_pass, bytes_per_cycle=hw.dram_bytes_per_cycle,
+                       max_tasks=options.max_tasks)
     if options.pins and options.pin_plan != "none":
         raise ConfigError("give either run.pins or run.pin_plan, not both", field="run.pin_plan")
 
     def check_count(planned: dict[str, TileGrid]) -> None:
-        check_task_count(planned, options.max_tasks, hw.spm.capacity_bytes)
+        check_task_count(planned, options.max_tasks, hw.spm.capacity_bytes, forward_pass)
 
     if forward_pass:
         return plan_forward_pins(layers, grids, hw.cores.count, budget, options, check_count)
@@ -87,24 +89,16 @@ def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partition
     }
 
 
-def check_task_count(grids: dict[str, TileGrid], max_tasks: int, capacity_bytes: int) -> None:
+def check_task_count(grids: dict[str, TileGrid], max_tasks: int, capacity_bytes: int,
+                     forward: bool = False) -> None:
     """Refuse plans whose tiles are so small that the run would effectively never finish."""
-    total = 0
-    for grid in grids.values():
-        g, m, n, k = grid.counts
-        total += g * m * n * k * (2 if grid.layer.has_input_gradient else 1)
+    tasks = {name: layer_tasks(grid.layer, grid.shape, forward) for name, grid in grids.items()}
+    total = sum(tasks.values())
     if total > max_tasks:
-        worst = max(
-            grids.values(), key=lambda grid: grid.counts[0] * grid.counts[1] * grid.counts[2] * grid.counts[3]
-        )
+        worst = grids[max(tasks, key=tasks.__getitem__)]
         shape = worst.shape
-        raise ConfigError(
-            f"SPM {capacity_bytes / 1024:.0f} KB forces tiles as small as {shape.tm}x{shape.tn}x{shape.tk} "
-            f"(layer '{worst.layer.name}'), giving {total:,} tile tasks, "
-            f"more than run.max_tasks={max_tasks:,}; "
-            "use a larger spm.capacity_kb or raise run.max_tasks",
-            field="spm.capacity_kb",
-        )
+        smallest = f"tiles as small as {shape.tm}x{shape.tn}x{shape.tk} in layer '{worst.layer.name}'"
+        raise refuse_task_count(total, max_tasks, capacity_bytes, smallest, at_least=False)
 
 
 def resolve_pins(

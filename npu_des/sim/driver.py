@@ -41,6 +41,10 @@ def simulate(workload: Workload, hw: HardwareConfig, options: RunOptions,
             raise ValueError("`forward` was simulated with other options than this step's forward half")
         backward = simulate(workload, hw, backward_options, partitions, dma_engine, progress, record_timeline)
         return combine(forward, backward, options)
+    if options.memory_model == "scalesim":  # SCALE-Sim's operand-matrix accounting, op by op
+        from npu_des.sim.scalesim_run import simulate_scalesim  # numpy: only for this model
+
+        return simulate_scalesim(workload, hw, options)
     options = resolve_choices(workload, hw, options)
     if options.dw_dy == "free" and dma_engine is DmaEngine:
         dma_engine = FreeDyDmaEngine

@@ -153,8 +153,13 @@ def test_checker_catches_spm_that_over_allocates(monkeypatch):
 
 
 def test_checker_catches_array_that_miscounts_cycles(monkeypatch):
-    original = SystolicArray._tile_cycles
-    monkeypatch.setattr(SystolicArray, "_tile_cycles", lambda self, extents: original(self, extents) // 2)
+    original = SystolicArray._tile_cost
+
+    def halved(self, extents, dataflow, density):
+        cycles, accesses, last_fold = original(self, extents, dataflow, density)
+        return cycles // 2, accesses, last_fold
+
+    monkeypatch.setattr(SystolicArray, "_tile_cost", halved)
     _, violations = run_and_check(*tiny_edge())
     assert any("the array model gives" in line for line in violations)
     assert any(line.startswith("compute: arrays report") for line in violations)
@@ -208,7 +213,7 @@ def test_checker_catches_tampered_results():
 
 
 def test_checker_reports_each_systematic_violation_briefly(monkeypatch):
-    monkeypatch.setattr(SystolicArray, "_tile_cycles", lambda self, extents: 1)
+    monkeypatch.setattr(SystolicArray, "_tile_cost", lambda self, extents, dataflow, density: (1, 0, 0))
     _, violations = run_and_check(*tiny_edge())
     assert any(line.startswith("tiles: ... and") for line in violations)
     assert len(violations) < 40

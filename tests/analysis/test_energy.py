@@ -32,11 +32,13 @@ def run(workload: Workload, hw: HardwareConfig, **options: Any) -> RunResult:
 
 def timeline_energy(result: RunResult, workload: Workload, hw: HardwareConfig, order: str) -> float:
     """Energy recomputed from the timeline: DMA events for DRAM bytes and SPM fills/stores, array events
-    (tile index -> extents from the plan) for MACs and SCALE-Sim operand counts of a plain OS array."""
+    (tile index -> extents from the plan) for MACs and SCALE-Sim operand counts of a plain OS array, less
+    the held fold's outputs of a tile that accumulates into the output tile just before it on its array."""
     assert hw.energy is not None and hw.cores.array.dataflow == "os"
     grids = plan(workload, hw, run_options(order=order))[0].grids
     rows, cols, element = hw.cores.array.rows, hw.cores.array.cols, hw.bytes_per_element
     macs = spm_read = spm_write = dram = 0
+    held: dict[str, tuple[str, str, tuple[int, ...]]] = {}  # array -> the output tile its accumulators hold
     for event in result.timeline:
         if event.resource.endswith(".dma"):
             dram += event.bytes
@@ -56,6 +58,11 @@ def timeline_energy(result: RunResult, workload: Workload, hw: HardwareConfig, o
             streamed = ceil(out_cols / cols) * out_rows + ceil(out_rows / rows) * out_cols
             spm_read += size.g * reduction * streamed * element
             spm_write += size.g * out_rows * out_cols * element
+            output = (event.layer, event.op, (g, m, k) if event.op == Op.DX else (g, n, k))
+            if held.get(event.resource) == output:  # continues the fold in the array: its last fold stays
+                last_rows = out_rows - (ceil(out_rows / rows) - 1) * rows
+                spm_write -= last_rows * (out_cols - (ceil(out_cols / cols) - 1) * cols) * element
+            held[event.resource] = output
     energy = hw.energy
     return (
         macs * energy.mac_fp16_pj

@@ -45,6 +45,14 @@ def test_the_default_run_compares_the_papers_steps_on_the_small_npu(tmp_path, ca
     lines = [line for line in capsys.readouterr().out.splitlines() if "-bound (" in line]
     assert [line.split(" ")[0] for line in lines] == steps
     assert all("dY reads" in line for line in lines) and "/ sequential-tuned" in lines[2]
+def test_scalesim_memory_model_run_prints_its_notes_and_checks(tmp_path, capsys):
+    argv = ["run", "--model", "tiny_cnn", "--hw", "ethos_n77", "--order", "sequential", "--check",
+            "--set", "run.memory_model=scalesim", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "note: memory model scalesim: SRAMs ifmap 341 KB" in out and "all invariants hold" in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert "energy" not in summary and any("no bounds or energy" in note for note in summary["notes"])
 
 
 @pytest.mark.parametrize(
@@ -61,7 +69,7 @@ def test_the_default_run_compares_the_papers_steps_on_the_small_npu(tmp_path, ca
         (["run", "--set", "cores.array.dataflow=xs"], "field 'cores.array.dataflow'"),
         (["run", "--set", "dram.bandwidth_gbps=0"], "field 'dram.bandwidth_gbps'"),
         (["run", "--tile", "4096,4096,4096"], "exceeds SPM"),
-        (["run", "--set", "spm.capacity_kb=1"], "SPM 1 KB forces tiles as small as"),
+        (["run", "--set", "spm.capacity_kb=1"], "SPM 1 KB gives at least"),
         (["run", "--set", "spm.capacity_kb=0.01"], "exceeds SPM 0 KB"),
         (["run", "--model", "tiny_cnn", "--pin", "conv9:dY"], "unknown layer 'conv9'"),
         (["run", "--model", "tiny_cnn", "--pin", "conv1:dZ"], "unknown tensor kind 'dZ'"),

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from npu_des.config import hardware_from_dict
 from npu_des.errors import ConfigError
-from npu_des.importers import load_scalesim_config, load_topology, save_topology, topology_rows
+from npu_des.importers import load_topology, save_topology, topology_rows
 from npu_des.importers.scalesim import read_topology
 from npu_des.models import build_model
 from npu_des.models.transformer import bert_base
@@ -145,77 +144,6 @@ def test_header_that_is_not_scalesims_is_a_note_and_columns_are_read_by_position
 def test_missing_topology_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the topology file: no such file"):
         load_topology(tmp_path / "nope.csv")
-
-
-# ---- SCALE-Sim configs -----------------------------------------------------------------------------
-
-SCALE_CFG = """[general]
-run_name = scale_example_run_32x32_os
-
-[architecture_presets]
-ArrayHeight:    32
-ArrayWidth:     32
-IfmapSramSzkB:   64
-FilterSramSzkB:  64
-OfmapSramSzkB:   64
-IfmapOffset:    0
-FilterOffset:   10000000
-OfmapOffset:    20000000
-Bandwidth : 10
-Dataflow : ws
-MemoryBanks: 1
-
-[sparsity]
-SparsitySupport : false
-
-[run_presets]
-InterfaceBandwidth: CALC
-"""
-
-
-def test_scalesim_config_maps_array_srams_and_bandwidth(tmp_path: Path) -> None:
-    data, unmapped = load_scalesim_config(write(tmp_path, SCALE_CFG, "scale.cfg"))
-    hardware = hardware_from_dict(data)
-    assert (hardware.cores.count, hardware.cores.array.rows, hardware.cores.array.cols) == (1, 32, 32)
-    assert hardware.cores.array.dataflow == "ws"
-    assert hardware.spm.capacity_kb == 3 * 64
-    # 10 words/cycle x 1 byte/word x 1 GHz = 10 GB/s, i.e. 10 bytes per cycle
-    assert hardware.dram.bandwidth_gbps == 10 and hardware.dram_bytes_per_cycle == 10
-    assert hardware.name == "scale_example_run_32x32_os" and hardware.bytes_per_element == 1
-    assert unmapped == ["sparsity.SparsitySupport", "run_presets.InterfaceBandwidth"]
-
-
-def test_scalesim_config_sums_per_bank_bandwidths(tmp_path: Path) -> None:
-    text = SCALE_CFG.replace("Bandwidth : 10", "Bandwidth : 10, 20").replace(
-        "MemoryBanks: 1", "MemoryBanks: 2"
-    )
-    data, unmapped = load_scalesim_config(write(tmp_path, text.replace("CALC", "USER"), "banks.cfg"))
-    assert data["dram"]["bandwidth_gbps"] == 30
-    assert unmapped == ["architecture_presets.MemoryBanks", "sparsity.SparsitySupport"]
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (
-            ("ArrayHeight:    32\n", ""),
-            r"scale\.cfg: field 'architecture_presets\.ArrayHeight': missing required key",
-        ),
-        (
-            ("ArrayWidth:     32", "ArrayWidth: wide"),
-            r"field 'architecture_presets\.ArrayWidth': expected an integer",
-        ),
-        (
-            ("Dataflow : ws", "Dataflow : rs"),
-            r"field 'architecture_presets\.Dataflow': unknown dataflow 'rs'",
-        ),
-        (("ArrayHeight:    32", "ArrayHeight: 0"), r"scale\.cfg: field 'cores\.array\.rows'"),
-        (("[general]", "run_name = x\n[general]"), r"scale\.cfg: malformed SCALE-Sim config"),
-    ],
-)
-def test_bad_scalesim_config_is_a_config_error(tmp_path: Path, change: tuple[str, str], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        load_scalesim_config(write(tmp_path, SCALE_CFG.replace(*change), "scale.cfg"))
 
 
 # ---- ONNX ------------------------------------------------------------------------------------------

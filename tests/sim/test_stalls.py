@@ -85,25 +85,26 @@ def test_no_load_stalls_with_free_memory_and_no_dependencies():
 
 def test_two_tasks_by_hand():
     """1 core, 1 DMA slot, 8 B/cycle, latency 10; two dW tiles of 4x4x4 (2-byte elements: 32-byte tiles,
-    so each transfer takes 10 + 32/8 = 14 cycles; a 4x4 OS tile with T=4 takes 4+4+4-2 = 10 cycles
-    plus the fold's 4 = 14, as the array charges it).
+    so each transfer takes 10 + 32/8 = 14 cycles; a 4x4 OS tile with T=4 takes R + C + T - 2 = 10 cycles,
+    the op's first tile on the array one less, 9, as SCALE-Sim reports it; the two tiles have different
+    outputs, so the second does not continue the first's fold).
 
     Task 0 loads X [0, 14] and then dY [14, 28] (one slot): waiting for dY, 0-14 is contention (the
-    slot serves X), 14-28 its own latency + bytes. It computes 28-42. Task 1 (no look-ahead) starts at
-    42: X is resident, its dY waits while the slot stores task 0's dW [42, 56] (contention), then moves
-    [56, 70] (transfer); it computes 70-84; task 1's dW store runs 84-98 with no work left (idle).
+    slot serves X), 14-28 its own latency + bytes. It computes 28-37. Task 1 (no look-ahead) starts at
+    37: X is resident, its dY waits while the slot stores task 0's dW [37, 51] (contention), then moves
+    [51, 65] (transfer); it computes 65-75; task 1's dW store runs 75-89 with no work left (idle).
     """
     hw = make_hw("cores.count=1", "dram.bandwidth_gbps=8", "dram.latency_cycles=10",
                  "cores.dma.outstanding=1")
     options = run_options(["run.prefetch_depth=0"], order="sequential", tile={"m": 4, "n": 4, "k": 4})
     result = simulate(single_linear(4, 4, 8, with_input_gradient=False), hw, options)
-    assert result.total_cycles == 98
-    assert result.stalls == {"core0": {"compute": 28.0, "dependency": 0.0, "spm_space": 0.0,
+    assert result.total_cycles == 89
+    assert result.stalls == {"core0": {"compute": 19.0, "dependency": 0.0, "spm_space": 0.0,
                                        "load_contention": 28.0, "load_transfer": 28.0, "idle": 14.0}}
     stalls = [(e.start, e.end, e.kind, e.tile) for e in result.timeline if e.resource == "core0.stall"]
     assert stalls == [(0, 14.0, "load_contention", "0.0.0.0"), (14.0, 28.0, "load_transfer", "0.0.0.0"),
-                      (42.0, 56.0, "load_contention", "0.0.1.0"), (56.0, 70.0, "load_transfer", "0.0.1.0"),
-                      (84.0, 98.0, "idle", "")]
+                      (37.0, 51.0, "load_contention", "0.0.1.0"), (51.0, 65.0, "load_transfer", "0.0.1.0"),
+                      (75.0, 89.0, "idle", "")]
     (row,) = result.layers
     assert row.stalls == {"dependency": 0.0, "spm_space": 0.0, "load_contention": 28.0, "load_transfer": 28.0}
     assert row.flat()["stall_load_transfer_cycles"] == 28.0

@@ -27,6 +27,8 @@ def replay_without_memory(schedule, cores: int, rows: int, cols: int, dataflow: 
     for task in schedule.tasks:
         op_left[(task.layer, task.op)] = op_left.get((task.layer, task.op), 0) + 1
     core_free = [0.0] * cores
+    resident: list[object] = [None] * cores  # output tile key the OS array holds
+    started: set[tuple[int, str, str]] = set()  # (core, layer, op)
     queues = [[t for t in schedule.tasks if t.core == c] for c in range(cores)]
     heads = [0] * cores
     progressed = True
@@ -46,9 +48,14 @@ def replay_without_memory(schedule, cores: int, rows: int, cols: int, dataflow: 
                     + ([finish[task.prev]] if task.prev >= 0 else [])
                 )
                 groups, m, k, n = task.extents
-                finish[task.id] = core_free[core] = start + groups * gemm_cycles(
-                    m, k, n, rows, cols, dataflow
-                )
+                cycles = groups * gemm_cycles(m, k, n, rows, cols, dataflow)
+                if resident[core] == task.output.key:  # OS fold still in the array: no skew, no drain
+                    cycles -= rows + cols - 2
+                resident[core] = task.output.key
+                if (core, task.layer, task.op) not in started:  # an array counts an op's rows from 0
+                    started.add((core, task.layer, task.op))
+                    cycles -= 1
+                finish[task.id] = core_free[core] = start + cycles
                 op = (task.layer, task.op)
                 op_left[op] -= 1
                 if op_left[op] == 0:

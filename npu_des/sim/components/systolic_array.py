@@ -1,22 +1,25 @@
-"""A core's systolic array: SCALE-Sim's analytical cycle model, exactly (DESIGN.md).
+"""A core's systolic array: SCALE-Sim's analytical cycle model, exactly (DESIGN.md, docs/scalesim.md).
 
-The formulas (mapping of M, K, N onto Sr x Sc and T per dataflow; folds * (2R + C + T - 2) cycles)
-live in npu_des.tiling.compute_model, which the tiler uses too; this component charges tiles with them.
+The formulas (mapping of M, K, N onto Sr x Sc and T per dataflow; folds * per-fold rows, OS
+R + C + T - 2, WS / IS 2R + C + T - 2) live in npu_des.tiling.compute_model, which the tiler uses
+too; this component charges tiles with them, in the order a core computes them:
+- continuation: a tile whose stationary data is the fold the array still holds from the tile just
+  before it (OS: the same output tile, accumulating more K; WS: the same weight tile, IS: the same
+  input tile, streaming more rows) runs that fold without a new load, skew or drain, saving
+  `fold_overhead` once. Single-fold tiles split along T therefore cost what the unsplit GEMM
+  costs; a multi-fold tile still pays every other fold's overhead (the array holds one fold).
+- SCALE-Sim's report offset: the first tile of each op on an array is charged one cycle less, so
+  an op run back to back on one array equals SCALE-Sim's `Total Cycles` (rows - 1).
 
 On top of the formula, three things a configurable array does (issue 8):
 - per-op dataflow (gradient-interleaved scheduler, Unnikrishnan & Parhi, arXiv:2002.05529): dX
   and dW tiles may run in different dataflows; switching between consecutive tiles costs
   `reconfiguration_cycles`.
-- stationary reuse (opt-in, `stationary_reuse`): of the 2R + C + T - 2 cycles of a fold, R move the
-  stationary operand: SCALE-Sim
-  v2 prepends R idle rows to every WS/IS fold "for weights to load" (systolic_compute_ws.py,
-  inter_fold_gap_prefix = arr_row) and drains R rows of outputs from every OS fold
-  (systolic_compute_os.py). When a tile's stationary operand is the very tile already held in the
-  PEs, that move is skipped for the one fold still resident (the array holds one fold; the next
-  tile runs that fold first): exactly R cycles saved per reused tile, whatever its fold count.
-  A configurable PE holds a stationary-operand register (WS weight / IS input) and an accumulator
-  (OS output) separately, as the interleaved scheduler's PE does, so dW (OS) and dX (WS) tiles
-  that alternate keep both resident; a fixed-dataflow array only ever uses one of them.
+- stationary reuse (opt-in, `stationary_reuse`): a tile whose stationary operand is held in the
+  PEs although another tile ran in between (a configurable PE holds a stationary-operand register,
+  WS weight / IS input, and an OS accumulator separately, as the interleaved scheduler's PE does,
+  so dW (OS) and dX (WS) tiles that alternate keep both resident) skips the R rows that move it:
+  exactly R cycles saved per reused tile. (Back to back, continuation already saves more.)
 - zero skipping (SWG): dW tiles stream ceil(T * density) operand pairs (npu_des.sparsity).
 """
 
@@ -29,7 +32,9 @@ from typing import TYPE_CHECKING
 
 from npu_des.kinds import GemmExtents, Op, TileKey
 from npu_des.tiling.compute_model import (
+    REPORT_OFFSET,
     fold_cycles,
+    fold_overhead,
     gemm_cycles,
     gemm_mapping,
     gradient_dataflows,
@@ -73,11 +78,13 @@ class SystolicArray:
         self.reuse_saved_cycles = 0
         self.zero_skipped_cycles = 0
         self.spm_element_accesses = 0
-        self._one_dataflow = isinstance(dataflow, str)
+        self.continuations = 0
+        self.continuation_saved_cycles = 0
         self._configured: str | None = None
+        self._resident: tuple[str, TileKey] | None = None  # (dataflow, stationary key) of the last tile
+        self._ops_started: set[tuple[str, str]] = set()
         self._operand_register: tuple[str, TileKey] | None = None  # (dataflow, tile key) held for WS / IS
         self._accumulator: TileKey | None = None  # output tile key held for OS
-        self._cycles = lru_cache(maxsize=None)(self._tile_cycles)
         self._cost = lru_cache(maxsize=None)(self._tile_cost)
 
     @classmethod
@@ -94,11 +101,6 @@ class SystolicArray:
             array.stationary_reuse,
         )
 
-    def _tile_cycles(self, extents: GemmExtents) -> int:
-        groups, m, k, n = extents
-        assert isinstance(self.dataflow, str)  # one dataflow only
-        return groups * gemm_cycles(m, k, n, self.rows, self.cols, self.dataflow)
-
     def _tile_cost(self, extents: GemmExtents, dataflow: str, density: float) -> tuple[int, int, int]:
         """(cycles, SPM element accesses, stationary elements of the last fold) of one tile.
 
@@ -110,7 +112,7 @@ class SystolicArray:
         spatial_rows, spatial_cols, temporal = gemm_mapping(m, k, n, dataflow)
         streamed = streamed_length(temporal, density)
         row_folds, col_folds = ceil(spatial_rows / self.rows), ceil(spatial_cols / self.cols)
-        cycles = fold_cycles(spatial_rows, spatial_cols, streamed, self.rows, self.cols)
+        cycles = fold_cycles(spatial_rows, spatial_cols, streamed, self.rows, self.cols, dataflow)
         accesses = spatial_rows * spatial_cols + streamed * (
             col_folds * spatial_rows + row_folds * spatial_cols
         )
@@ -131,8 +133,7 @@ class SystolicArray:
             else op_dataflow(self.dataflow, op)
         )
         density = task.density if self.zero_skipping and weight_gradient else 1.0
-        cost, accesses, last_fold = self._cost(task.extents, dataflow, density)
-        cycles = self._cycles(task.extents) if density >= 1.0 and self._one_dataflow else cost
+        cycles, accesses, last_fold = self._cost(task.extents, dataflow, density)
         if density < 1.0:
             self.zero_skipped_cycles += self._cost(task.extents, dataflow, 1.0)[0] - cycles
         if dataflow != self._configured:
@@ -140,25 +141,41 @@ class SystolicArray:
                 cycles += self.reconfiguration_cycles
                 self.reconfigurations += 1
             self._configured = dataflow
-        if not self.stationary_reuse:
-            reused = False
-        elif dataflow == "os":
-            reused = self._accumulator == task.output.key
-            self._accumulator = task.output.key
-        else:
-            held = (dataflow, (task.inputs[1] if dataflow == "ws" else task.inputs[0]).key)
-            reused = self._operand_register == held
-            self._operand_register = held
-        if reused:
+        held = task.output if dataflow == "os" else task.inputs[1] if dataflow == "ws" else task.inputs[0]
+        stationary = (dataflow, held.key)
+        if stationary == self._resident:  # the fold in the array goes on: no load, skew or drain
+            saved = fold_overhead(self.rows, self.cols, dataflow)
+            cycles -= saved
+            accesses -= last_fold
+            self.continuations += 1
+            self.continuation_saved_cycles += saved
+        elif self.stationary_reuse and self._held(stationary):
             cycles -= self.rows
             accesses -= last_fold
             self.stationary_reuses += 1
             self.reuse_saved_cycles += self.rows
+        self._resident = stationary
+        if dataflow == "os":
+            self._accumulator = stationary[1]
+        else:
+            self._operand_register = stationary
+        op_id = (task.layer, op)
+        if op_id not in self._ops_started:
+            self._ops_started.add(op_id)
+            cycles -= REPORT_OFFSET
+        cycles = max(cycles, 0)
         groups, m, k, n = task.extents
         self.busy_cycles += cycles
         self.macs += groups * m * k * n
         self.spm_element_accesses += accesses
         return cycles
+
+    def _held(self, stationary: tuple[str, TileKey]) -> bool:
+        """The stationary operand sits in the PE's register (WS / IS) or accumulator (OS) from an earlier
+        tile, though another tile ran since."""
+        if stationary[0] == "os":
+            return self._accumulator == stationary[1]
+        return self._operand_register == stationary
 
     def compute(self, task: TileTask) -> Signal:
         """Occupy the array for the tile; the caller yields the returned event."""
@@ -176,6 +193,8 @@ class SystolicArray:
             "reuse_saved_cycles": self.reuse_saved_cycles,
             "zero_skipped_cycles": self.zero_skipped_cycles,
             "spm_element_accesses": self.spm_element_accesses,
+            "continuations": self.continuations,
+            "continuation_saved_cycles": self.continuation_saved_cycles,
         }
 
 
