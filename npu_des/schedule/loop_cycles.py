@@ -79,6 +79,19 @@ def op_cycles(gemm: Gemm, shape: TileShape, op: Op, loops: Iterable[str], cores:
     return {loop: base - overhead * continued_tiles(counts, loop, op, dataflow, cores) for loop in loops}
 
 
+def op_cycles_floor(gemm: Gemm, shape: TileShape, op: Op, cores: int, rows: int, cols: int,
+                    dataflow: str) -> int:
+    """A lower bound on `op_cycles` over every loop order, without one: at most all tiles but the first
+    on each stationary block (OS: each output; WS / IS: each (P, Q) block) continue a fold, and the report
+    offset is taken on every core. The tuned baseline skips shapes this already rules out."""
+    counts = tile_counts(gemm, shape)
+    spatial_rows, spatial_cols, streamed = OP_AXES[op][dataflow]
+    blocks = counts["g"] * counts[spatial_rows] * counts[spatial_cols]
+    most_continued = blocks * (counts[streamed] - 1)
+    return (op_tile_cycles(gemm, shape, op, dataflow, rows, cols) - REPORT_OFFSET * cores
+            - fold_overhead(rows, cols, dataflow) * most_continued)
+
+
 def array_of(array: ArrayConfig | None) -> tuple[int, int, tuple[str, str]]:
     """(rows, cols, (dX dataflow, dW dataflow)); without an array a 1 x 1 output-stationary one."""
     if array is None:

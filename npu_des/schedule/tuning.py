@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from npu_des.kinds import Op, TensorKind
 from npu_des.schedule.estimate import LOOP_ORDERS, TileTotals, loop_traffic, total_bytes
-from npu_des.schedule.loop_cycles import array_of, op_cycles
+from npu_des.schedule.loop_cycles import array_of, op_cycles, op_cycles_floor
 from npu_des.schedule.orders import TRADITIONAL_LOOPS
 from npu_des.tiling import TileShape, split
 from npu_des.tiling.shapes import axis_candidates, largest_x_tile_elements
@@ -174,6 +174,9 @@ def _tune(gemm: Gemm, has_input_gradient: bool, default: TileShape, budget_bytes
                     candidates.add(shape)
     best: tuple[tuple[int, ...], SequentialTuning] | None = None
     for shape in candidates:
+        if sum(op_cycles_floor(gemm, shape, op, cores, rows, cols, array[2][0 if op == Op.DX else 1])
+               for op in ops) > limit:
+            continue  # cheaply ruled out: even the best loop orders would be slower than the tiler's
         cycles = {op: loop_cycles(gemm, shape, op, cores, array) for op in ops}
         if sum(min(per_loop.values()) for per_loop in cycles.values()) > limit:
             continue  # no loop order makes this shape as fast as the tiler's

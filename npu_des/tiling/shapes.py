@@ -8,6 +8,7 @@ component.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from math import ceil, lcm
@@ -172,15 +173,18 @@ def choose_tile_shape(
     return _best_tile_shape(gemm, budget_bytes, bytes_per_element, cores, cost)
 
 
-def _axis_folds(sizes: np.ndarray, extent: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+Sizes = np.ndarray | int  # tile sizes: an array over candidates (the tiler) or one shape's (op_tile_cycles)
+
+
+def _axis_folds(sizes: Sizes, extent: int, dim: int) -> tuple[Sizes, Sizes]:
     """(tile count, sum over tiles of ceil(size / dim)) for each tile size, balanced tiles as `split` cuts."""
     count = -(-extent // sizes)
     last = extent - (count - 1) * sizes
     return count, (count - 1) * (-(-sizes // dim)) + (-(-last // dim))
 
 
-def _op_cycles(axes: dict[str, np.ndarray], extents: dict[str, int], spatial_rows: str, spatial_cols: str,
-               streamed: str, rows: int, cols: int, dataflow: str, continuations: np.ndarray) -> np.ndarray:
+def _op_cycles(axes: Mapping[str, Sizes], extents: dict[str, int], spatial_rows: str, spatial_cols: str,
+               streamed: str, rows: int, cols: int, dataflow: str, continuations: Sizes) -> Sizes:
     """Demand rows of one op over all its tiles: sum_tiles folds * (overhead + T) - overhead per continuation
     (separable: (sum of row folds) * (sum of column folds) * (overhead * T tiles + T))."""
     overhead = fold_overhead(rows, cols, dataflow)
@@ -212,9 +216,9 @@ OP_AXES = {
 def op_tile_cycles(gemm: Gemm, shape: TileShape, op: Op, dataflow: str, rows: int, cols: int) -> int:
     """Array rows of all of one op's tiles under `shape`, each charged alone (no continuation, no report
     offset): the sum the tiler scores, which SystolicArray.charge then lowers by continuations."""
-    axes = {"m": np.array(shape.tm), "n": np.array(shape.tn), "k": np.array(shape.tk)}
+    axes = {"m": shape.tm, "n": shape.tn, "k": shape.tk}  # plain ints: the same arithmetic, no arrays
     extents = {"m": gemm.M, "n": gemm.N, "k": gemm.K}
-    cycles = _op_cycles(axes, extents, *OP_AXES[op][dataflow], rows, cols, dataflow, np.array(0))
+    cycles = _op_cycles(axes, extents, *OP_AXES[op][dataflow], rows, cols, dataflow, 0)
     return gemm.groups * int(cycles)
 
 

@@ -13,7 +13,7 @@ from npu_des.config import ArrayConfig, load_hardware, run_options
 from npu_des.kinds import CoreMapping, Op
 from npu_des.models import build_model
 from npu_des.schedule.estimate import LOOP_ORDERS
-from npu_des.schedule.loop_cycles import op_cycles
+from npu_des.schedule.loop_cycles import op_cycles, op_cycles_floor
 from npu_des.schedule.orders import Region, deal, op_steps
 from npu_des.schedule.tasks import TaskList, TileRefs
 from npu_des.sim.components.systolic_array import SystolicArray
@@ -54,6 +54,21 @@ def test_closed_form_equals_the_array_model(layer, op, loop, dataflow, cores, pa
     array = ArrayConfig(rows=16, cols=8, dataflow=dataflow)
     expected = charged(layer, shape, op, loop, cores, array)
     assert op_cycles(gemm, shape, op, [loop], cores, 16, 8, dataflow)[loop] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(layer=st.sampled_from(LAYERS), op=st.sampled_from([Op.DX, Op.DW]),
+       dataflow=st.sampled_from(["os", "ws", "is"]), cores=st.integers(1, 5),
+       parts=st.tuples(st.integers(1, 7), st.integers(1, 7), st.integers(1, 7)), tg=st.integers(1, 3))
+def test_the_floor_the_tuner_prunes_by_is_below_every_loop_order(layer, op, dataflow, cores, parts, tg):
+    """The tuned baseline skips a shape whose floor exceeds its cycle limit: a floor above any loop
+    order's cycles would silently drop a valid candidate."""
+    gemm = layer.gemm
+    unit = gemm.k_unit
+    tk = max(unit, -(-gemm.K // parts[2]) // unit * unit)
+    shape = TileShape(min(tg, gemm.groups), -(-gemm.M // parts[0]), -(-gemm.N // parts[1]), tk)
+    floor = op_cycles_floor(gemm, shape, op, cores, 16, 8, dataflow)
+    assert floor <= min(op_cycles(gemm, shape, op, LOOP_ORDERS, cores, 16, 8, dataflow).values())
 
 
 @pytest.mark.slow
