@@ -8,9 +8,9 @@ partition predict) -- as forward + backward and backward-only time and DRAM byte
 fixed (paper-style) and to the tuned sequential baseline, per model and as the arithmetic mean (as the
 paper averages). Then the trends on the large NPU: 1/2/4/8 cores (Fig. 14), 150/75/37.5 GB/s per core
 (Fig. 15), batch 8/16/32 (Fig. 16); the dY share of the baseline's backward traffic (Fig. 5); the "dY
-fetched once" potential (Fig. 6, oracle dw_dy_free); the element size at 1/2/4 bytes (small NPU); and,
-where the simulator has it, SCALE-Sim's memory model for the baseline. Every table prints the paper's
-number for the same cell beside ours.
+fetched once" potential (Fig. 6, oracle dw_dy_free); the element size at 1/2/4 bytes (small NPU); and
+SCALE-Sim's memory model for the baseline (NCF, DLRM, BERT, ResNet-50 unless --models names others).
+Every table prints the paper's number for the same cell beside ours.
 
 Forward + backward time is the forward run plus the backward run of the same model, hardware and batch:
 exactly what `npu-des run --pass training` reports (tests/sim/test_training.py checks the identity), but
@@ -55,6 +55,10 @@ TRENDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 }
 QUICK_TRENDS = {"cores": ("2",), "bandwidth": ("75",), "batch": ("16",), "element": ("1",)}
 QUICK_TREND_MODELS = ("ncf", "dlrm", "res")
+# SCALE-Sim's memory model streams whole im2col operand matrices through numpy: ResNet-50 at batch 8 on
+# the large NPU takes ~100 s per pass, Faster R-CNN or YOLOv5l far longer; --models names others.
+SCALESIM_MODELS = ("ncf", "dlrm", "bert", "res")
+QUICK_SCALESIM_MODELS = ("ncf", "dlrm")
 PAPER_TRENDS = {"cores": paper.FIG14, "bandwidth": paper.FIG15, "batch": paper.FIG16}
 MAX_TASKS = "run.max_tasks=4000000"  # Faster R-CNN on the small NPU plans 2.2 M tile tasks (default 2 M)
 COLUMNS = ("total_cycles", "total_dram_bytes", "read_dY", "read_bytes", "write_bytes", "compute_cycles",
@@ -109,9 +113,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{', '.join(paper.ABBREVIATIONS)})")
 
 
-def selected(args: argparse.Namespace, npu: str, trend: bool = False) -> dict[str, str]:
+def selected(args: argparse.Namespace, npu: str, trend: bool = False,
+             default: Sequence[str] = paper.ABBREVIATIONS) -> dict[str, str]:
     """Abbreviation -> zoo model of the NPU, as --models or --quick narrow them."""
-    wanted: Sequence[str] = paper.ABBREVIATIONS
+    wanted: Sequence[str] = default
     if args.models:
         wanted = [name.strip() for name in args.models.split(",")]
         unknown = sorted(set(wanted) - set(paper.ABBREVIATIONS))
@@ -120,6 +125,7 @@ def selected(args: argparse.Namespace, npu: str, trend: bool = False) -> dict[st
                              f"(allowed: {', '.join(paper.ABBREVIATIONS)})")
     elif args.quick:
         wanted = QUICK_TREND_MODELS if trend else QUICK[npu]
+        wanted = [abbr for abbr in wanted if abbr in default]
     return {abbr: MODELS[npu][abbr] for abbr in paper.ABBREVIATIONS if abbr in wanted}
 
 
@@ -430,7 +436,7 @@ def scalesim(args: argparse.Namespace) -> list[Path]:
         return []
     rows = []
     for npu in NPUS:
-        models = selected(args, npu)
+        models = selected(args, npu, default=QUICK_SCALESIM_MODELS if args.quick else SCALESIM_MODELS)
         for model_label, sets in (("npu-des", []), ("scalesim", ["run.memory_model=scalesim"])):
             names, hardware = list(models.values()), [NPUS[npu]]
             backward = sweep(args, f"{npu}_scalesim_{model_label}_backward", names, hardware, ["sequential"],
