@@ -354,14 +354,18 @@ def diagnosis(table: pandas.DataFrame, out: Path) -> list[Path]:
     base["over_lower_bound"] = base["bwd_cycles"] / base["lower_bound_cycles"]
     base["oracle_fb"] = oracle["fb_cycles_vs_fixed"].reindex(
         pandas.MultiIndex.from_frame(base[["npu", "model"]])).to_numpy()
-    stalls = [c for c in base.columns if c.startswith("stall_") and base[c].notna().any()]
+    stalls = [c for c in base.columns if c.startswith("stall_") and c != "stall_compute_cycles"
+              and base[c].notna().any()]  # computing is the array-busy column
     for column in stalls:
         base[column.replace("_cycles", "_share")] = base[column] / (base["cores"] * base["bwd_cycles"])
     grid = Table(title="Why: the fixed baseline's backward pass (array and DRAM busy shares, time over the "
                  "lower bound) and the Fig. 6 oracle's forward+backward ceiling", title_justify="left")
     shares = [c.replace("_cycles", "_share") for c in stalls]
-    for column in ("npu", "model", "array busy", "DRAM busy", "time / lower bound", "oracle f+b", *shares):
+    reasons = [c.removeprefix("stall_").removesuffix("_cycles").replace("_", " ") for c in stalls]
+    for column in ("npu", "model", "array busy", "DRAM busy", "time / lower bound", "oracle f+b"):
         grid.add_column(column, justify="right")
+    for reason in reasons:  # the array's waits, as shares of the backward time
+        grid.add_column(f"wait: {reason}", justify="right")
     for _, row in base.iterrows():
         grid.add_row(row.npu, row.abbr, f"{row.array_busy:.1%}", f"{row.dram_busy:.1%}",
                      f"{row.over_lower_bound:.3f}", f"{row.oracle_fb:.3f}",
