@@ -250,7 +250,7 @@ def print_main(table: pandas.DataFrame, npu: str) -> None:
                           ("fb_bytes_vs_fixed", "forward+backward DRAM bytes / fixed baseline"),
                           ("bwd_bytes_vs_fixed", "backward DRAM bytes / fixed baseline")):
         grid = Table(title=f"{npu} NPU ({NPUS[npu]}), {title}", title_justify="left")
-        grid.add_column("config")
+        grid.add_column("config", no_wrap=True)
         for abbr in [*abbrs, "mean"]:
             grid.add_column(abbr, justify="right")
         with_paper = metric.startswith("fb_cycles")
