@@ -129,8 +129,8 @@ def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
         notes.append(f"no InterfaceBandwidth: taken as {interface}")
     ports = (0, 0, 0)
     if interface == "USER":
-        bandwidth = keys.name("Bandwidth")
-        values = [_int(part.strip(), path, bandwidth) for part in keys.text("Bandwidth").split(",")]
+        listed = keys.text("Bandwidth").split(",")  # (a missing Bandwidth is refused here)
+        values = [_int(part.strip(), path, keys.name("Bandwidth")) for part in listed]
         ofmap_port = values[0]  # SCALE-Sim int()s every listed value and reads the first
         if keys.has("IfmapSRAMBankBandwidth") and keys.has("FilterSRAMBankBandwidth"):
             ports = (keys.integer("IfmapSRAMBankBandwidth"), keys.integer("FilterSRAMBankBandwidth"),
