@@ -123,3 +123,17 @@ def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatc
 def test_a_single_fuse_or_pin_value_needs_no_list_brackets(capsys):
     assert main(["run", "--model", "tiny_cnn", "--set", "run.pass=forward", "--set", "run.fuse=auto"]) == 0
     assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--set", "run.pins=conv1:dY"]) == 0
+
+
+def test_models_piped_is_plain_text_with_every_model(capsys):
+    """Not a terminal (captured, as in a pipe): aligned plain text, no box drawing, every zoo model whole."""
+    from npu_des.models import model_names
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert not set(out) & set("┏┃━│─╇┡└┘┌┐") and "…" not in out
+    lines = out.splitlines()
+    assert lines[1].split()[:3] == ["model", "layers", "GMACs"] and set(lines[2]) <= {"-", " "}
+    assert [line.split()[0] for line in lines[3:]] == model_names()
+    assert main(["models", "--batch", "0"]) == 2
+    assert "field '--batch'" in capsys.readouterr().err
