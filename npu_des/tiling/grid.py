@@ -191,14 +191,19 @@ def minimum_layer_tasks(layer: Layer, budget_bytes: int, bytes_per_element: int,
     return tiles if forward or not layer.has_input_gradient else 2 * tiles
 
 
+def wall_estimate(tasks: int) -> str:
+    """'about 8.8 min of simulation at 10,000 tasks/s': the refusal's and the long-run notice's words."""
+    seconds = tasks / SIMULATED_TASKS_PER_SECOND
+    wall = f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:,.1f} min"
+    return f"about {wall} of simulation at {SIMULATED_TASKS_PER_SECOND:,} tasks/s"
+
+
 def refuse_task_count(total: int, max_tasks: int, capacity_bytes: int, what: str,
                       at_least: bool) -> ConfigError:
     """The one-line refusal of a plan with more than `run.max_tasks` tile tasks, with a wall-time estimate."""
-    seconds = total / SIMULATED_TASKS_PER_SECOND
-    wall = f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:,.1f} min"
     return ConfigError(
         f"SPM {capacity_bytes / 1024:.0f} KB gives {'at least ' if at_least else ''}{total:,} tile tasks "
-        f"({what}), about {wall} of simulation at {SIMULATED_TASKS_PER_SECOND:,} tasks/s, "
+        f"({what}), {wall_estimate(total)}, "
         f"more than run.max_tasks={max_tasks:,}; use a larger spm.capacity_kb or raise run.max_tasks",
         field="spm.capacity_kb",
     )

@@ -137,3 +137,23 @@ def test_models_piped_is_plain_text_with_every_model(capsys):
     assert [line.split()[0] for line in lines[3:]] == model_names()
     assert main(["models", "--batch", "0"]) == 2
     assert "field '--batch'" in capsys.readouterr().err
+
+
+def test_a_run_over_the_default_task_limit_says_so_once_when_stderr_is_not_a_terminal(monkeypatch, capsys):
+    """With run.max_tasks raised, a plan over the default limit runs; with no progress bar (stderr captured,
+    as in a log) one notice line gives its task count and wall-time estimate before it starts. The default
+    limit is lowered here so tiny_cnn stands in for a multi-hour plan."""
+    from npu_des.commands import _notice
+
+    monkeypatch.setattr(_notice, "default_max_tasks", lambda: 5)
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--set", "run.max_tasks=100000",
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    tasks = json.loads(captured.out)[0]["tasks"]
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith(f"npu-des: notice: tiny_cnn sequential: {tasks:,} tile tasks")
+    assert "the default refuses over 5" in captured.err
+    assert "min of simulation at 10,000 tasks/s" in captured.err
+    monkeypatch.setattr(_notice, "default_max_tasks", lambda: tasks)  # at the limit: silent
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--json"]) == 0
+    assert capsys.readouterr().err == ""
