@@ -127,11 +127,13 @@ def print_rows(
     table = Table(title=None if len(rows) <= SHOWN_ROWS else f"first {SHOWN_ROWS} of {len(rows)} points")
     text = ("model", "hw", "order", "variant")
     variant = ("variant",) if show_variant else ()
-    for name in (*text[:2], *variant, *keys, "order", "ms", "DRAM MB", "dY rd MB", "hits"):
+    energy = any("energy_pj" in row for row in rows)  # hardware with `energy:` prices
+    priced = ("energy uJ", "pJ/MAC") if energy else ()
+    for name in (*text[:2], *variant, *keys, "order", "ms", "DRAM MB", "dY rd MB", "hits", *priced):
         table.add_column(name, justify="left" if name in text else "right", no_wrap=True)
     for row in rows[:SHOWN_ROWS]:
         if row["error"]:
-            measured = ["error", "", "", ""]
+            measured = ["error", "", "", "", *("" for _ in priced)]
         else:
             measured = [
                 f"{row['seconds'] * 1e3:.3f}",
@@ -139,6 +141,11 @@ def print_rows(
                 f"{row['read_dY'] / 1e6:.2f}",
                 f"{row['spm_hit_rate']:.1%}",
             ]
+            if energy:
+                value = row.get("energy_pj")
+                known = isinstance(value, (int, float)) and value == value  # NaN: hardware without prices
+                measured += ([f"{row['energy_pj'] / 1e6:.3f}", f"{row['pj_per_mac']:.2f}"] if known
+                             else ["-", "-"])
         identity = [
             row["model"],
             row["hw"],
