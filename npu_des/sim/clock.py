@@ -129,6 +129,13 @@ class Clock:
                 continuations += 1
                 urgent.popleft()()
                 continue
+            if soon:
+                # fast path: nothing timed is due now, so the oldest continuation runs next
+                now = env._now
+                if not ((line and line[0][0] == now) or (queue and queue[0][0] == now)):
+                    continuations += 1
+                    soon.popleft()[1]()
+                    continue
             # the next timed entry: the queue's head or the delay line's, whichever SimPy would run first
             from_line = False
             if line:

@@ -40,6 +40,9 @@ class Waiting(NamedTuple):
     task_id: int | None = None
 
 
+_new_tuple = tuple.__new__
+
+
 class _Countdown:
     """Calls `then` once `left` more tasks have landed (tile dependencies are counted, not events)."""
 
@@ -183,29 +186,34 @@ class CoreExecutor:
         the tile budget (npu_des/tiling/budget.py) assumes.
         """
         tasks, loads = self.tasks, self._loads
-        if index > 0 and index < self._launched and loads[index]:
+        launched, count = self._launched, len(self.tasks)
+        if 0 < index < launched and loads[index]:
             self._loading_ahead -= 1  # task index - 1 computed; task index is no longer ahead
-        if index == len(tasks):
+        if index == count:
             self.finished = True
             return
-        clock = self.clock
-        while self._launched < len(tasks):
-            launch = self._launched
-            task = tasks[launch]
-            step = self._step_keys
-            starts_step = launch == index or task.output.key not in step or any(
-                ref.key not in step for ref in task.inputs)
-            if starts_step and launch > index and self._loading_ahead >= self.prefetch_depth:
-                break
+        clock, prepare, preparing = self.clock, self._prepare, self._preparing
+        step, ahead, depth = self._step_keys, self._loading_ahead, self.prefetch_depth
+        while launched < count:
+            task = tasks[launched]
+            starts_step = launched == index or task.output.key not in step
+            if not starts_step:
+                for ref in task.inputs:
+                    if ref.key not in step:
+                        starts_step = True
+                        break
             if starts_step:
-                self._step_keys = _tile_keys(task)
-            loads[launch] = starts_step and launch > index  # counted in `_loading_ahead`
-            if loads[launch]:
-                self._loading_ahead += 1
+                if launched > index:  # counted in `_loading_ahead`
+                    if ahead >= depth:
+                        break
+                    loads[launched] = 1
+                    ahead += 1
+                step = _tile_keys(task)
             prepared = Signal(clock)
-            clock.spawn(partial(self._prepare, task, prepared))
-            self._preparing.append(prepared)
-            self._launched += 1
+            clock.spawn(partial(prepare, task, prepared))
+            preparing.append(prepared)
+            launched += 1
+        self._launched, self._step_keys, self._loading_ahead = launched, step, ahead
         prepared = self._preparing.popleft()
         if prepared.processed:
             self._compute(index)
@@ -222,7 +230,7 @@ class CoreExecutor:
             self.stalls.add(split_gap(self.free_since, start, loading_since, load, dram.latency_cycles,
                                       dram.bytes_per_cycle), task.layer, index)
         cycles = (self.vector if task.op == Op.VECTOR else self.array).charge(task)
-        self.clock.timeout(cycles).waiters.append(lambda: self._computed(index, start, cycles))
+        self.clock.after(cycles, partial(self._computed, index, start, cycles))
 
     def _computed(self, index: int, start: float, cycles: int) -> None:
         """Record the tile, release its tiles, write back a final output, then go on with the next task."""
@@ -317,7 +325,7 @@ class CoreExecutor:
 
     def _wait(self, task: TileTask, reason: WaitReason, task_id: int | None = None) -> None:
         """Record what `task`'s preparation waits for from now on (for a stuck run's error)."""
-        self.waiting[task.id] = Waiting(task, reason, task_id)
+        self.waiting[task.id] = _new_tuple(Waiting, (task, reason, task_id))  # a Waiting, sans __new__
 
     def _prepared(self, task: TileTask, prepared: Signal, last_load: Signal | None) -> None:
         del self.waiting[task.id]
