@@ -86,6 +86,14 @@ class Clock:
         else:
             self.soon(waiter)
 
+    def after_event(self, delay: float, callback: Callable[[Any], None]) -> None:
+        """`after` for a callback that takes (and ignores) the SimPy event: a `partial` of a method with an
+        `_event` parameter wakes up with one Python call fewer than a closure."""
+        if delay > 0:
+            heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), _Wake(callback)))
+        else:
+            self._soon.append((next(self._eid), partial(callback, None)))
+
     def schedule_at(self, when: float, event_id: int, callback: Callable[[Any], None]) -> None:
         """Queue `callback` at absolute time `when` (>= now) in the place of an event numbered `event_id`."""
         heappush(self._queue, (when, NORMAL, event_id, _Wake(callback)))

@@ -218,7 +218,7 @@ class CoreExecutor:
         if prepared.processed:
             self._compute(index)
         else:
-            prepared.waiters.append(lambda: self._compute(index))
+            prepared.waiters.append(partial(self._compute, index))
 
     def _compute(self, index: int) -> None:
         task = self.tasks[index]
@@ -230,9 +230,9 @@ class CoreExecutor:
             self.stalls.add(split_gap(self.free_since, start, loading_since, load, dram.latency_cycles,
                                       dram.bytes_per_cycle), task.layer, index)
         cycles = (self.vector if task.op == Op.VECTOR else self.array).charge(task)
-        self.clock.after(cycles, partial(self._computed, index, start, cycles))
+        self.clock.after_event(cycles, partial(self._computed, index, start, cycles))
 
-    def _computed(self, index: int, start: float, cycles: int) -> None:
+    def _computed(self, index: int, start: float, cycles: int, _event: object = None) -> None:
         """Record the tile, release its tiles, write back a final output, then go on with the next task."""
         task = self.tasks[index]
         spm, dma = self.spm, self.dma
@@ -250,7 +250,7 @@ class CoreExecutor:
             spm.release(ref, dma)
         self.sync.task_computed(task)
         if written is not None:
-            written.waiters.append(lambda: self.sync.output_written(task))
+            written.waiters.append(partial(self.sync.output_written, task))
         self._next(index + 1)
 
     def _prepare(self, task: TileTask, prepared: Signal) -> None:
@@ -297,8 +297,7 @@ class CoreExecutor:
     def _reference(self, task: TileTask, prepared: Signal, loads: list[Signal],
                    later: tuple[TileRef, ...]) -> None:
         spm, dma = self.spm, self.dma
-        self._wait(task, WaitReason.OPERANDS)
-        loads += [event for ref in later if (event := spm.acquire(ref, True, dma)) is not None]
+        loads.extend(event for ref in later if (event := spm.acquire(ref, True, dma)) is not None)
         output = task.output
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
         # A resident partial sum is referenced at once, so it survives between back-to-back
@@ -306,11 +305,11 @@ class CoreExecutor:
         read_back_later = not (previous is None or spm.resident(output))
         if not read_back_later and (event := spm.acquire(output, not task.first, dma)) is not None:
             loads.append(event)
-        if previous is None:
+        if previous is None:  # (what it waited for so far is replaced by `_load` before anyone can look)
             self._load(task, prepared, loads, False)
         else:
             self._wait(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
-            previous.wait(lambda: self._load(task, prepared, loads, read_back_later))
+            previous.wait(partial(self._load, task, prepared, loads, read_back_later))
 
     def _load(self, task: TileTask, prepared: Signal, loads: list[Signal], read_back: bool) -> None:
         if read_back and (event := self.spm.acquire(task.output, True, self.dma)) is not None:
@@ -319,7 +318,7 @@ class CoreExecutor:
         if loads:
             self._wait(task, WaitReason.OPERANDS)
             gate = AllOf(self.clock, loads)
-            gate.done.wait(lambda: self._prepared(task, prepared, gate.last))
+            gate.done.wait(partial(self._prepared, task, prepared, gate))
         else:
             self._prepared(task, prepared, None)
 
@@ -327,8 +326,9 @@ class CoreExecutor:
         """Record what `task`'s preparation waits for from now on (for a stuck run's error)."""
         self.waiting[task.id] = _new_tuple(Waiting, (task, reason, task_id))  # a Waiting, sans __new__
 
-    def _prepared(self, task: TileTask, prepared: Signal, last_load: Signal | None) -> None:
-        del self.waiting[task.id]
+    def _prepared(self, task: TileTask, prepared: Signal, gate: AllOf | None) -> None:
+        self.waiting.pop(task.id, None)
+        last_load = gate.last if gate is not None else None
         if isinstance(last_load, Fill):
             self._last_load[task.id] = last_load  # landed: its times no longer change
         prepared.succeed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 
 from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.sim.clock import Clock
@@ -51,15 +52,15 @@ class DmaEngine:
         if self._waiting and self._users < self.outstanding:
             self._users += 1
             request = self._waiting.popleft()
-            self.clock.soon(lambda: self._start(request))
+            self.clock.soon(partial(self._start, request))
 
     def _start(self, request: _Request) -> None:
         nbytes, kind, direction = request[:3]
         start = self._env._now
         if request[5] is not None:
             request[5](start)
-        done = self.dram.transfer(nbytes, kind, direction)
-        done.waiters.append(lambda: self._done(start, request))
+        then = partial(self._done, start, request)
+        self.dram.start(nbytes, kind, direction, partial(self.clock.soon, then))
 
     def _done(self, start: float, request: _Request) -> None:
         nbytes, kind, direction, key, then, _ = request

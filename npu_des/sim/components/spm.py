@@ -10,6 +10,7 @@ plan-time check, and a run that waits forever ends with the stuck tasks named, n
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from npu_des.kinds import Direction, TileKey
@@ -107,7 +108,7 @@ class Scratchpad:
             self._allocate(entry)
             return None
         ready = entry.ready = Fill(self.clock, entry.nbytes)
-        self.clock.spawn(lambda: self._fill(entry, load, dma))
+        self.clock.spawn(partial(self._fill, entry, load, dma))
         return ready
 
     def release(
@@ -120,7 +121,7 @@ class Scratchpad:
             entry.dirty = True
         if write_back:
             stored = Signal(self.clock)
-            self.clock.spawn(lambda: self._write_back_final(entry, dma, stored))
+            self.clock.spawn(partial(self._write_back_final, entry, dma, stored))
             return stored
         entry.refs -= 1
         if entry.refs == 0:
@@ -205,7 +206,7 @@ class Scratchpad:
         ref = entry.ref
         fill = entry.ready
         assert fill is not None  # set by `acquire` before the fill starts
-        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, lambda: self._filled(entry),
+        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, partial(self._filled, entry),
                  fill.transfer_started)
 
     def _filled(self, entry: _Entry) -> None:
