@@ -167,8 +167,11 @@ class Scratchpad:
         self._record()
 
     def _record(self) -> None:
-        if self.occupancy is not None:
-            self.occupancy.append(self._env._now, self.used_bytes, self.pinned_bytes)
+        occupancy = self.occupancy
+        if occupancy is not None:  # OccupancyLog.append, inline (one sample per allocation and free)
+            occupancy.cycles.append(self._env._now)
+            occupancy.used.append(self.used_bytes)
+            occupancy.pinned.append(self.pinned_bytes)
 
     def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> None:
         """Make room (evicting, or waiting for space), allocate, load if asked, then signal `ready`."""
