@@ -297,7 +297,7 @@ class CoreExecutor:
     def _reference(self, task: TileTask, prepared: Signal, loads: list[Signal],
                    later: tuple[TileRef, ...]) -> None:
         spm, dma = self.spm, self.dma
-        loads.extend(event for ref in later if (event := spm.acquire(ref, True, dma)) is not None)
+        loads += [event for ref in later if (event := spm.acquire(ref, True, dma)) is not None]
         output = task.output
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
         # A resident partial sum is referenced at once, so it survives between back-to-back

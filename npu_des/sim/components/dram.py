@@ -88,7 +88,8 @@ class DramChannel:
 
     def _reschedule(self) -> None:
         tag = self._active[0][0]
-        delay = max(0.0, (tag - self._virtual) * len(self._active) / self.bytes_per_cycle)
+        delay = (tag - self._virtual) * len(self._active) / self.bytes_per_cycle
+        delay = delay if delay > 0.0 else 0.0  # max(0.0, delay), without the call
         when = self._env._now + delay
         self._finish_at, self._finish_id = when, next(self._eid)  # Clock.next_id()
         if self._pending is None or when < self._pending[0]:
@@ -107,7 +108,8 @@ class DramChannel:
         self._pending = None
         self._advance()
         tag, _, finished = heapq.heappop(self._active)
-        self._virtual = max(self._virtual, tag)  # absorb float rounding so later tags stay consistent
+        if tag > self._virtual:  # absorb float rounding so later tags stay consistent
+            self._virtual = tag
         finished()
         if self._active:
             self._reschedule()

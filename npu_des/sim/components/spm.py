@@ -163,7 +163,8 @@ class Scratchpad:
         self.used_bytes += entry.nbytes
         if entry.pinned:
             self.pinned_bytes += entry.nbytes
-        self.peak_bytes = max(self.peak_bytes, self.used_bytes)
+        if self.used_bytes > self.peak_bytes:
+            self.peak_bytes = self.used_bytes
         self._record()
 
     def _record(self) -> None:
