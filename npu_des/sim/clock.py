@@ -246,16 +246,17 @@ class Process:
 
 
 class AllOf:
-    """Counts signals down and succeeds `done` once every one is processed (SimPy's AllOf condition)."""
+    """Counts signals down and, once every one is processed, runs `then(last)` one step later, `last`
+    being the signal that completed the count (None if there were none): SimPy's AllOf condition with
+    its one waiter, without a Signal of its own."""
 
-    __slots__ = ("done", "last", "left")
+    __slots__ = ("clock", "left", "then")
 
-    def __init__(self, clock: Clock, signals: list[Signal]) -> None:
-        self.done = Signal(clock)
+    def __init__(self, clock: Clock, signals: list[Signal], then: Callable[[Signal | None], None]) -> None:
+        self.clock, self.then = clock, then
         self.left = len(signals)
-        self.last: Signal | None = None  # the signal that completed the count
         if not signals:
-            self.done.succeed()
+            clock.soon(partial(then, None))
         for signal in signals:
             if signal.processed:
                 self._check(signal)
@@ -265,5 +266,4 @@ class AllOf:
     def _check(self, signal: Signal) -> None:
         self.left -= 1
         if self.left == 0:
-            self.last = signal
-            self.done.succeed()
+            self.clock.soon(partial(self.then, signal))  # where the condition event's succeed() was

@@ -317,8 +317,7 @@ class CoreExecutor:
         self._loading_since[task.id] = self.clock.env._now  # every wait before this one was a dependency
         if loads:
             self._wait(task, WaitReason.OPERANDS)
-            gate = AllOf(self.clock, loads)
-            gate.done.wait(partial(self._prepared, task, prepared, gate))
+            AllOf(self.clock, loads, partial(self._prepared, task, prepared))
         else:
             self._prepared(task, prepared, None)
 
@@ -326,9 +325,8 @@ class CoreExecutor:
         """Record what `task`'s preparation waits for from now on (for a stuck run's error)."""
         self.waiting[task.id] = _new_tuple(Waiting, (task, reason, task_id))  # a Waiting, sans __new__
 
-    def _prepared(self, task: TileTask, prepared: Signal, gate: AllOf | None) -> None:
+    def _prepared(self, task: TileTask, prepared: Signal, last_load: Signal | None) -> None:
         self.waiting.pop(task.id, None)
-        last_load = gate.last if gate is not None else None
         if isinstance(last_load, Fill):
             self._last_load[task.id] = last_load  # landed: its times no longer change
         prepared.succeed()
