@@ -193,6 +193,7 @@ class CoreExecutor:
             self.finished = True
             return
         clock, prepare, preparing = self.clock, self._prepare, self._preparing
+        spawn = clock._urgent.append  # clock.spawn
         step, ahead, depth = self._step_keys, self._loading_ahead, self.prefetch_depth
         while launched < count:
             task = tasks[launched]
@@ -210,7 +211,7 @@ class CoreExecutor:
                     ahead += 1
                 step = _tile_keys(task)
             prepared = Signal(clock)
-            clock.spawn(partial(prepare, task, prepared))
+            spawn(partial(prepare, task, prepared))
             preparing.append(prepared)
             launched += 1
         self._launched, self._step_keys, self._loading_ahead = launched, step, ahead
@@ -316,7 +317,7 @@ class CoreExecutor:
             loads.append(event)
         self._loading_since[task.id] = self.clock.env._now  # every wait before this one was a dependency
         if loads:
-            self._wait(task, WaitReason.OPERANDS)
+            self.waiting[task.id] = _new_tuple(Waiting, (task, WaitReason.OPERANDS, None))  # _wait, inline
             AllOf(self.clock, loads, partial(self._prepared, task, prepared))
         else:
             self._prepared(task, prepared, None)

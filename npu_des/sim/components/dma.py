@@ -46,7 +46,11 @@ class DmaEngine:
         Call it last in a step: a variant may finish at once (and call `then` before returning).
         """
         self._waiting.append((nbytes, kind, direction, key, then, started))
-        self._grant()
+        if self._users < self.outstanding:  # `_grant`, inline: the queue is not empty now
+            self._users += 1
+            request = self._waiting.popleft()
+            clock = self.clock
+            clock._soon.append((next(clock._eid), partial(self._start, request)))  # clock.soon(...)
 
     def _grant(self) -> None:
         if self._waiting and self._users < self.outstanding:
@@ -69,5 +73,6 @@ class DmaEngine:
         if self.records is not None:
             self.records.append(start, self._env._now, kind, direction, nbytes, key)
         self._users -= 1
-        self.clock.soon(self._grant)  # the release, processed one step later, lets the next request in
+        clock = self.clock  # the release, processed one step later, lets the next request in:
+        clock._soon.append((next(clock._eid), self._grant))  # clock.soon(self._grant)
         then()

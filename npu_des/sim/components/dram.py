@@ -72,16 +72,14 @@ class DramChannel:
         else:
             self._join(nbytes, finished)
 
-    def _advance(self) -> None:
-        now = self._env._now
-        if self._active:
-            self._virtual += (now - self._updated) * self.bytes_per_cycle / len(self._active)
-        self._updated = now
-
     def _join(self, nbytes: int, finished: Callable[[], None]) -> None:
-        self._advance()
-        if not self._active:
-            self._busy_since = self._env._now
+        now = self._env._now
+        active = self._active
+        if active:  # advance the virtual clock at the old share
+            self._virtual += (now - self._updated) * self.bytes_per_cycle / len(active)
+        else:
+            self._busy_since = now
+        self._updated = now
         self._seq += 1
         heapq.heappush(self._active, (self._virtual + nbytes, self._seq, finished))
         self._reschedule()
@@ -106,7 +104,9 @@ class DramChannel:
             self._queue_wake()  # the finish moved later since this was queued
             return
         self._pending = None
-        self._advance()
+        now = self._env._now  # advance the virtual clock at the old share (the channel is busy)
+        self._virtual += (now - self._updated) * self.bytes_per_cycle / len(self._active)
+        self._updated = now
         tag, _, finished = heapq.heappop(self._active)
         if tag > self._virtual:  # absorb float rounding so later tags stay consistent
             self._virtual = tag
@@ -114,7 +114,6 @@ class DramChannel:
         if self._active:
             self._reschedule()
         else:
-            now = self._env._now
             self.busy_cycles += now - self._busy_since
             if self._record:
                 self.busy_intervals.append(BusyInterval(self._busy_since, now))

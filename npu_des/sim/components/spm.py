@@ -108,7 +108,7 @@ class Scratchpad:
             self._allocate(entry)
             return None
         ready = entry.ready = Fill(self.clock, entry.nbytes)
-        self.clock.spawn(partial(self._fill, entry, load, dma))
+        self.clock._urgent.append(partial(self._fill, entry, load, dma))  # clock.spawn(...)
         return ready
 
     def release(
