@@ -260,8 +260,10 @@ class CoreExecutor:
         previous contribution is done, all loaded."""
         if task.after and not self.sync.wait_after(task, lambda: self._prepare_landed(task, prepared)):
             self._wait(task, WaitReason.AFTER)
-            return
-        self._prepare_landed(task, prepared)
+        elif task.frees:
+            self._prepare_landed(task, prepared)
+        else:  # no fused input: straight to the dY producers
+            self._wait_for_dy(task, prepared)
 
     def _prepare_landed(self, task: TileTask, prepared: Signal) -> None:
         if task.frees and (handed := self.sync.task_event(task.prev)) is not None:

@@ -176,7 +176,7 @@ class Scratchpad:
 
     def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> None:
         """Make room (evicting, or waiting for space), allocate, load if asked, then signal `ready`."""
-        if not self._make_room(entry.nbytes, dma):
+        if self.capacity_bytes - self.used_bytes < entry.nbytes and not self._make_room(entry.nbytes, dma):
             self.waiting_for_space.append(entry.nbytes)
             self._space.waiters.append(lambda: self._room_freed(entry, load, dma))
             return
