@@ -27,6 +27,8 @@ from npu_des.tiling.shapes import (
 from npu_des.tiling.sparsity import Sparsity, compressed_bytes
 from npu_des.workload.layers import Layer
 
+_new_tuple = tuple.__new__  # NamedTuple(...) without its Python-level __new__
+
 if TYPE_CHECKING:
     from npu_des.config import ArrayConfig
 
@@ -122,7 +124,8 @@ class TileGrid:
 
     def gemm_extents(self, g: int, m: int, n: int, k: int) -> TileIndex:
         """(groups, M, N, K) extents of tile (g, m, n, k), for the compute-cycle formula."""
-        return TileIndex(self.g_tiles[g][1], self.m_tiles[m][1], self.n_tiles[n][1], self.k_tiles[k][1])
+        return _new_tuple(TileIndex, (self.g_tiles[g][1], self.m_tiles[m][1], self.n_tiles[n][1],
+                                      self.k_tiles[k][1]))
 
     def working_set_bytes(self) -> int:
         """Bytes one tile task of this layer holds in the SPM at most (dense)."""
