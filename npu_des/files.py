@@ -80,6 +80,23 @@ def check_regular_file(path: Path | str, what: str, field: str | None = None) ->
     return path
 
 
+def check_input_dir(path: Path | str, what: str, field: str | None = None) -> Path:
+    """The path names an existing directory; otherwise one line saying what it is instead."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except ValueError:
+        raise ConfigError(f"not a usable name for the {what}", source=_source(path), field=field) from None
+    except OSError as error:
+        reason = "no such directory" if error.errno == errno.ENOENT else _os_reason(error)
+        raise ConfigError(f"cannot read the {what}: {reason}", source=_source(path), field=field) from None
+    if not stat.S_ISDIR(mode):
+        kind = "a regular file" if stat.S_ISREG(mode) else _kind_of(mode)
+        raise ConfigError(f"the {what} is {kind}, not a directory", source=_source(path), field=field,
+                          allowed="a directory")
+    return path
+
+
 def read_bytes(path: Path | str, what: str, *, field: str | None = None, limit: int = DEFAULT_LIMIT) -> bytes:
     """At most `limit` bytes of a regular file, opened without blocking so a FIFO cannot hang us."""
     path = Path(path)
@@ -328,3 +345,14 @@ def write_text_atomically(path: Path, text: str, option: str = "--out") -> None:
     finally:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+@contextmanager
+def write_failure(path: Path, option: str = "--out") -> Iterator[None]:
+    """An OSError while writing outputs (a full disk, a folder removed meanwhile) as one line naming them;
+    the paths were checked beforehand, so this is what no check can foresee."""
+    try:
+        yield
+    except OSError as error:
+        raise ConfigError(f"cannot write the output: {_os_reason(error)}", source=_source(path),
+                          field=option) from None

@@ -3,7 +3,7 @@
 Every `import` counts, at module level, inside functions and under TYPE_CHECKING alike: a lazy import
 hides a cycle from Python, not from the design. The stages are the data flow of README "Layout":
 vocabulary and errors -> configuration and result records -> workload graph -> models and importers ->
-tiling -> schedule -> simulation -> analysis and sweeps -> reports -> command line.
+tiling -> schedule -> simulation -> analysis -> sweeps -> reports -> command line.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("npu_des.tiling",),
     ("npu_des.schedule",),
     ("npu_des.sim",),
-    ("npu_des.analysis", "npu_des.sweep"),
+    ("npu_des.analysis",),
+    ("npu_des.sweep",),  # a sweep point prices its energy with analysis
     ("npu_des.report",),
     ("npu_des.api",),
     ("npu_des.commands",),

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npu_des.errors import ConfigError
+from npu_des.errors import ConfigError, echoed
 from npu_des.files import check_output_file, read_text, write_text_atomically
 
 if TYPE_CHECKING:
@@ -23,13 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from npu_des.analysis.bench_matrix import DEFAULT_MAX_TASKS
 
     parser = subparsers.add_parser(COMMAND, help=HELP)
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo model (default {DEFAULT_MODEL})")
-    parser.add_argument(
-        "--hw",
-        default=",".join(DEFAULT_HARDWARE),
-        help="comma list of presets (default server_dual,edge_dual)",
-    )
-    parser.add_argument("--order", default=",".join(DEFAULT_ORDERS), help="comma list (default both orders)")
+    parser.add_argument("--model", help=f"zoo model (default {DEFAULT_MODEL})")
+    parser.add_argument("--hw", help=f"comma list of presets (default {','.join(DEFAULT_HARDWARE)})")
+    parser.add_argument("--order", help=f"comma list (default {','.join(DEFAULT_ORDERS)})")
     parser.add_argument("--repeats", help="timed runs per case; the best counts (default 3, --matrix 1)")
     parser.add_argument("--out", type=Path, help="write the JSON record here")
     parser.add_argument(
@@ -54,9 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=bench_command)
 
 
-def _count(text: str, flag: str, minimum: int) -> int:
-    if not text.isdigit() or int(text) < minimum:
-        raise ConfigError(f"'{text}' is not an integer >= {minimum}", field=flag)
+MAX_MATRIX_TASKS = 100_000_000  # --max-tasks: beyond it a case runs for hours
+MAX_REPEATS = 1000  # more timed runs than anyone waits for; a typo like 30000 would run for days
+
+
+def _count(text: str, flag: str, minimum: int, maximum: int | None = None) -> int:
+    """A decimal count in [minimum, maximum]; anything else (a word, 5000 digits, too many) one line."""
+    allowed = f"{minimum}..{maximum:,}" if maximum is not None else f"integers >= {minimum}"
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < minimum \
+            or (maximum is not None and int(text) > maximum):
+        raise ConfigError(f"'{echoed(text)}' is not an integer in {allowed}", field=flag, allowed=allowed)
     return int(text)
 
 
@@ -64,16 +67,35 @@ def bench_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from npu_des.analysis.bench import TARGET_SECONDS, profile_case, run_bench
+    from npu_des.analysis.bench import (
+        DEFAULT_HARDWARE,
+        DEFAULT_MODEL,
+        DEFAULT_ORDERS,
+        TARGET_SECONDS,
+        profile_case,
+        run_bench,
+    )
 
-    repeats = _count(args.repeats or ("1" if args.matrix else "3"), "--repeats", 1)
+    repeats = _count(args.repeats or ("1" if args.matrix else "3"), "--repeats", 1, MAX_REPEATS)
     if args.compare and not args.matrix:
         raise ConfigError("only compares --matrix records; add --matrix", field="--compare")
+    if args.matrix:
+        given = (("--model", args.model), ("--hw", args.hw), ("--order", args.order),
+                 ("--profile", args.profile or None))
+        ignored = [flag for flag, value in given if value is not None]
+        if ignored:
+            raise ConfigError(f"{', '.join(ignored)} cannot be combined with --matrix, which runs every zoo "
+                              "model on every preset in both orders", field="--matrix",
+                              allowed="--matrix with --repeats, --max-tasks, --out, --compare")
+    else:
+        args.model = DEFAULT_MODEL if args.model is None else args.model
+        args.hw = ",".join(DEFAULT_HARDWARE) if args.hw is None else args.hw
+        args.order = ",".join(DEFAULT_ORDERS) if args.order is None else args.order
     if args.out:
         check_output_file(args.out)
     if args.matrix:
         old = _read_record(args.compare) if args.compare else None
-        return matrix_command(args, repeats, _count(args.max_tasks, "--max-tasks", 0), old)
+        return matrix_command(args, repeats, _count(args.max_tasks, "--max-tasks", 0, MAX_MATRIX_TASKS), old)
     args.repeats = str(repeats)
     hardware = tuple(part.strip() for part in args.hw.split(","))
     orders = tuple(part.strip() for part in args.order.split(","))
@@ -110,14 +132,42 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def _read_record(path: Path) -> dict[str, Any]:
+    """An earlier `bench --matrix --out` record, checked whole before the matrix runs (minutes), so a bad
+    file is one line now rather than a traceback at the end."""
     text = read_text(path, "bench record", field="--compare")
     try:
         record = json.loads(text)
-    except ValueError as error:
-        raise ConfigError(f"not JSON ({error})", source=str(path), field="--compare") from None
-    if not isinstance(record, dict) or "cases" not in record:
-        raise ConfigError("not an `npu-des bench --matrix` record (no 'cases')", source=str(path))
+    except (ValueError, RecursionError) as error:  # RecursionError: brackets nested thousands deep
+        detail = str(error) if isinstance(error, ValueError) else "nested too deeply"
+        raise ConfigError(f"not JSON ({detail})", source=str(path), field="--compare") from None
+    if not isinstance(record, dict) or not isinstance(record.get("cases"), list):
+        raise ConfigError("not an `npu-des bench --matrix` record (no list of 'cases')", source=str(path),
+                          field="--compare")
+    for index, entry in enumerate(record["cases"]):
+        problem = _case_problem(entry)
+        if problem:
+            raise ConfigError(f"cases[{index}]: {problem}", source=str(path), field="--compare",
+                              allowed="a record written by `npu-des bench --matrix --out`")
     return record
+
+
+def _case_problem(entry: Any) -> str:
+    """What keeps one record entry from being compared ('' if nothing)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("case"), dict):
+        return "expected an object with a 'case'"
+    case = entry["case"]
+    for key, kind in (("model", str), ("hardware", str), ("batch", int), ("order", str), ("overrides", list)):
+        if not isinstance(case.get(key), kind) or isinstance(case.get(key), bool):
+            return f"case.{key} missing or not a {kind.__name__}"
+    if not isinstance(entry.get("skipped", ""), str):
+        return "skipped is not text"
+    if entry.get("skipped"):
+        return ""
+    for key in ("wall_seconds", "cpu_seconds", "events_per_task", "simulated_cycles"):
+        value = entry.get(key, 0.0 if key == "cpu_seconds" else None)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e300:
+            return f"{key} {echoed(repr(value))} is not a finite number >= 0"
+    return ""
 
 
 def matrix_command(args: argparse.Namespace, repeats: int, max_tasks: int, old: dict[str, Any] | None) -> int:

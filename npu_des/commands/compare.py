@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from npu_des.commands.plot import parse_formats
 from npu_des.errors import ConfigError
+from npu_des.files import check_output_dir, check_output_file, write_failure
 
 if TYPE_CHECKING:  # saved runs, tables and charts load when the command runs, not when the CLI starts
     from npu_des.report.saved import SavedRun
@@ -69,6 +70,10 @@ def compare_command(args: argparse.Namespace) -> int:
     from npu_des.report.compare import compare_runs, comparison_tables, draw_comparison, render_plain
 
     formats = parse_formats(args.formats)
+    out = args.out or (args.directories[0] if len(args.directories) == 1 else Path("."))
+    check_output_dir(out)  # before reading anything: a bad --out is one line, not a traceback at the end
+    for extension in formats:
+        check_output_file(out / f"compare.{extension}", "--out" if args.out else "DIR")
     runs = selected_runs(args.directories)
     comparisons = [compare_runs(runs[0], other) for other in runs[1:]]
     tables = [table for comparison in comparisons for table in comparison_tables(comparison)]
@@ -83,8 +88,9 @@ def compare_command(args: argparse.Namespace) -> int:
             console.print(table)
     else:
         print(render_plain(tables))
-    out = args.out or (args.directories[0] if len(args.directories) == 1 else Path("."))
-    out.mkdir(parents=True, exist_ok=True)
-    for path in draw_comparison(comparisons, out / "compare", formats):
+    with write_failure(out / "compare", "--out"):
+        out.mkdir(parents=True, exist_ok=True)
+        written = draw_comparison(comparisons, out / "compare", formats)
+    for path in written:
         print(f"wrote {path}")
     return 0

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from npu_des.errors import ConfigError
+
 COMMAND = "models"
+MAX_BATCH = 4096
 HELP = "list the model zoo (layers, MACs, parameter bytes)"
 
 
@@ -15,15 +18,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def models_command(args: argparse.Namespace) -> int:
+    """The zoo as a table: boxed on a terminal, plain aligned text when piped (like every other table)."""
     from rich.console import Console
-    from rich.table import Table
 
     from npu_des.models import model_table
+    from npu_des.report.tables import print_table
 
-    table = Table(title=f"npu-des model zoo (forward pass, batch {args.batch})")
-    for column in ("model", "layers", "GMACs", "parameter MB (2 B/elem)"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for row in model_table(batch=args.batch):
-        table.add_row(row.name, str(row.layers), f"{row.macs / 1e9:.3f}", f"{row.parameter_bytes / 1e6:.1f}")
-    Console().print(table)
+    if not 1 <= args.batch <= MAX_BATCH:  # as run.batch: a model's MACs at batch 0 or 10^20 mean nothing
+        raise ConfigError(f"batch {args.batch} is out of range", field="--batch", allowed=f"1..{MAX_BATCH}")
+    rows = [(row.name, [str(row.layers), f"{row.macs / 1e9:.3f}", f"{row.parameter_bytes / 1e6:.1f}"])
+            for row in model_table(batch=args.batch)]
+    print_table(f"npu-des model zoo (forward pass, batch {args.batch})",
+                ["model", "layers", "GMACs", "parameter MB (2 B/elem)"], rows, Console())
     return 0

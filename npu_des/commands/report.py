@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from npu_des.files import check_output_file
+
 COMMAND = "report"
 HELP = "write one self-contained HTML report of a saved run (charts embedded)"
 
@@ -21,7 +23,12 @@ def report_command(args: argparse.Namespace) -> int:
     from npu_des.report.html import write_report
     from npu_des.report.saved import load_runs
 
+    path = args.out or args.directory / "report.html"
+    if args.out:  # before the charts are drawn (seconds): a bad --out is one line, not a late traceback
+        check_output_file(path)
     runs = load_runs(args.directory)
-    path = write_report(runs, args.out or args.directory / "report.html")
+    if not args.out:
+        check_output_file(path, "DIR")
+    write_report(runs, path, "--out" if args.out else "DIR")
     print(f"wrote {path}")
     return 0

@@ -100,9 +100,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[Callable[[str], Callable[[int, int], None] | None]]:
-    """Yields `bar(label)` -> a simulate() progress callback (None when disabled: not a terminal)."""
+    """Yields `bar(label)` -> a simulate() progress callback (when disabled, not a terminal: one notice
+    line for a run over the default run.max_tasks, commands/_notice.py)."""
     if not enabled:
-        yield lambda _label: None
+        from npu_des.commands._notice import long_run_notice
+
+        yield long_run_notice
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npu_des.errors import warn
+from npu_des.errors import ConfigError, echoed, warn
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -18,8 +18,17 @@ HELP = "run many configurations in parallel (processes or dask) into a resumable
 SHOWN_ROWS = 40
 
 
+def count(text: str) -> int:
+    """An argparse type for counts: a decimal integer, echoed shortened when it is not (5000 digits)."""
+    stripped = text.strip()
+    if not (stripped.lstrip("-").isascii() and stripped.lstrip("-").isdigit()) or len(stripped) > 100:
+        raise argparse.ArgumentTypeError(f"'{echoed(text)}' is not an integer")
+    return int(stripped)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from npu_des.models import model_names
+    from npu_des.sweep.spec import MAX_POINTS
     from npu_des.sweep.table import CSV, JOURNAL
     from npu_des.sweep.variants import VARIANTS
 
@@ -58,12 +67,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resume", action="store_true", help="continue a sweep in DIR: run only missing points"
     )
     parser.add_argument(
-        "--jobs", type=int, default=None, help="local worker processes (default: one per CPU)"
+        "--jobs", type=count, default=None, help="local worker processes (default: one per CPU)"
     )
     parser.add_argument(
         "--dask", metavar="ADDRESS", help="run on a dask.distributed scheduler (tcp://host:port)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no result table")
+    parser.add_argument(
+        "--max-points", type=count, default=MAX_POINTS,
+        help=f"refuse sweeps of more points than this before running any (default {MAX_POINTS:,})",
+    )
     parser.set_defaults(func=sweep_command)
 
 
@@ -80,7 +93,11 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.resume and not (args.out / JOURNAL).exists():
         warn(f"--resume: {args.out} holds no sweep yet; starting a new one")
     orders = list(ORDERS) if args.order == "both" else split_list(args.order)
-    spec = build_spec(split_list(args.model), split_list(args.hw), orders, args.set, split_list(args.variant))
+    if args.max_points < 1:
+        raise ConfigError(f"{args.max_points} is not a number of points", field="--max-points",
+                          allowed="integers >= 1")
+    spec = build_spec(split_list(args.model), split_list(args.hw), orders, args.set, split_list(args.variant),
+                      max_points=args.max_points)
     rows = run_sweep(
         spec, args.out, jobs=args.jobs, dask_address=args.dask, resume=args.resume, quiet=args.quiet
     )
@@ -110,11 +127,13 @@ def print_rows(
     table = Table(title=None if len(rows) <= SHOWN_ROWS else f"first {SHOWN_ROWS} of {len(rows)} points")
     text = ("model", "hw", "order", "variant")
     variant = ("variant",) if show_variant else ()
-    for name in (*text[:2], *variant, *keys, "order", "ms", "DRAM MB", "dY rd MB", "hits"):
+    energy = any("energy_pj" in row for row in rows)  # hardware with `energy:` prices
+    priced = ("energy uJ", "pJ/MAC") if energy else ()
+    for name in (*text[:2], *variant, *keys, "order", "ms", "DRAM MB", "dY rd MB", "hits", *priced):
         table.add_column(name, justify="left" if name in text else "right", no_wrap=True)
     for row in rows[:SHOWN_ROWS]:
         if row["error"]:
-            measured = ["error", "", "", ""]
+            measured = ["error", "", "", "", *("" for _ in priced)]
         else:
             measured = [
                 f"{row['seconds'] * 1e3:.3f}",
@@ -122,6 +141,11 @@ def print_rows(
                 f"{row['read_dY'] / 1e6:.2f}",
                 f"{row['spm_hit_rate']:.1%}",
             ]
+            if energy:
+                value = row.get("energy_pj")
+                known = isinstance(value, (int, float)) and value == value  # NaN: hardware without prices
+                measured += ([f"{row['energy_pj'] / 1e6:.3f}", f"{row['pj_per_mac']:.2f}"] if known
+                             else ["-", "-"])
         identity = [
             row["model"],
             row["hw"],

@@ -266,6 +266,16 @@ def topology_rows(workload: Workload, gemm_format: bool = False) -> list[list[st
                 )
             rows.append([layer.name, "1", "1", "1", "1", str(gemm.K), str(gemm.N), "1"])
             continue
+        if geometry.dilation > 1:  # SCALE-Sim has no dilation: any conv row would get M or K (MACs) wrong
+            raise ConfigError(
+                f"dilation {geometry.dilation}: SCALE-Sim's conv format has no dilation (a "
+                f"{geometry.kernel_h}x{geometry.kernel_w} kernel spanning "
+                f"{geometry.span_h}x{geometry.span_w} "
+                "input pixels has no exact conv row); write the GEMM format, which is exact",
+                source=f"layer {layer.name}",
+                field="dilation",
+                allowed="gemm_format=True for dilated convs",
+            )
         height = (geometry.out_h - 1) * geometry.stride + geometry.kernel_h
         width = (geometry.out_w - 1) * geometry.stride + geometry.kernel_w
         channels = gemm.K // gemm.k_unit

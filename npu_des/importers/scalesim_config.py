@@ -35,6 +35,10 @@ NO_EFFECT = {"ifmapoffset", "filteroffset", "ofmapoffset", "readrequestbuffer", 
              "run_name", "memorybanks", "onchipmemorybanks", "onchipmemorybankports", "topologycsvloc",
              "ifmapsrambanknum", "filtersrambanknum", "ifmapsrambankport", "filtersrambankport",
              "sparserep", "optimizedmapping", "blocksize", "randomnumbergeneratorseed"}
+MAX_WORDS_PER_CYCLE = 100_000_000  # three ports of this stay under the channel's 1e9 GB/s limit
+MAX_SRAM_KB = 1024 * 1024 // 3  # the three SRAMs together form an SPM of at most 1 GB
+RANGES = {"arrayheight": (1, 4096, "PE rows"), "arraywidth": (1, 4096, "PE columns"),
+          **dict.fromkeys(("ifmapsramszkb", "filtersramszkb", "ofmapsramszkb"), (1, MAX_SRAM_KB, "KB"))}
 MAPPED = {"arrayheight", "arraywidth", "ifmapsramszkb", "filtersramszkb", "ofmapsramszkb", "dataflow",
           "bandwidth", "interfacebandwidth", "ifmapsrambankbandwidth", "filtersrambankbandwidth"}
 
@@ -58,8 +62,11 @@ class _Keys:
         return default
 
     def integer(self, key: str, default: int | None = None) -> int:
+        """An integer key within the range npu-des models, so a bad value names this key, not the
+        hardware field it becomes."""
         text = self.text(key, None if default is None else str(default))
-        return _int(text, self.path, self.values.get(key.lower(), (f"architecture_presets.{key}", ""))[0])
+        field = self.values.get(key.lower(), (f"architecture_presets.{key}", ""))[0]
+        return _in_range(_int(text, self.path, field), key, self.path, field)
 
     def has(self, key: str) -> bool:
         return key.lower() in self.values
@@ -72,8 +79,17 @@ def _int(text: str, path: Path, field: str) -> int:
     try:
         return int(text)
     except ValueError:  # also an integer of more than 4300 digits: echoed shortened
-        raise ConfigError(f"expected an integer, as SCALE-Sim's int() needs (got '{echoed(text)}')",
+        hint = "; an indented line continues the value above it" if "\n" in text else ""
+        raise ConfigError(f"expected an integer, as SCALE-Sim's int() needs (got '{echoed(text)}'){hint}",
                           source=str(path), field=field) from None
+
+
+def _in_range(value: int, key: str, path: Path, field: str) -> int:
+    low, high, unit = RANGES.get(key.lower(), (1, MAX_WORDS_PER_CYCLE, "words/cycle"))
+    if not low <= value <= high:
+        raise ConfigError(f"{echoed(f'{value:,}')} {unit} is outside what npu-des models", source=str(path),
+                          field=field, allowed=f"{low}..{high:,}")
+    return value
 
 
 def _read(path: Path) -> configparser.ConfigParser:
@@ -84,6 +100,10 @@ def _read(path: Path) -> configparser.ConfigParser:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         first = exc.message.splitlines()[0]
+        if type(exc) is configparser.ParsingError and exc.errors:  # which line, not just "errors"
+            line, text = exc.errors[0]
+            shown = str(text).strip("'\"").replace("\\n", "").strip()
+            first = f"line {line} '{echoed(shown)}' is neither a [section], key = value nor a comment"
         raise ConfigError(f"malformed SCALE-Sim config: {first}", source=str(path)) from None
     return parser
 
@@ -109,7 +129,9 @@ def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
         notes.append(f"no InterfaceBandwidth: taken as {interface}")
     ports = (0, 0, 0)
     if interface == "USER":
-        ofmap_port = _int(keys.text("Bandwidth").split(",")[0].strip(), path, keys.name("Bandwidth"))
+        listed = keys.text("Bandwidth").split(",")  # (a missing Bandwidth is refused here)
+        values = [_int(part.strip(), path, keys.name("Bandwidth")) for part in listed]
+        ofmap_port = values[0]  # SCALE-Sim int()s every listed value and reads the first
         if keys.has("IfmapSRAMBankBandwidth") and keys.has("FilterSRAMBankBandwidth"):
             ports = (keys.integer("IfmapSRAMBankBandwidth"), keys.integer("FilterSRAMBankBandwidth"),
                      ofmap_port)
@@ -120,6 +142,7 @@ def load_scalesim_config(path: str | Path) -> tuple[dict[str, Any], list[str]]:
         if min(ports) < 1:
             raise ConfigError(f"port bandwidths {ports} words/cycle: SCALE-Sim needs them positive",
                               source=str(path), field=keys.name("Bandwidth"), allowed="integers >= 1")
+        _in_range(max(ports), "bandwidth", path, keys.name("Bandwidth"))
         notes.append(f"SCALE-Sim's ifmap/filter/ofmap DRAM ports ({ports[0]}/{ports[1]}/{ports[2]} "
                      f"words/cycle) share one npu-des channel of their sum, {sum(ports)} B/cycle; "
                      "run.memory_model=scalesim keeps them apart")

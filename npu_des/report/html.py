@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from npu_des.files import write_text_atomically
 from npu_des.kinds import DIRECTIONS, KINDS
 from npu_des.report.compare import compare_runs, comparison_tables, draw_comparison
 from npu_des.report.energy_bars import draw_energy_bars
@@ -177,6 +178,7 @@ def render_report(runs: list[SavedRun]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_report(runs: list[SavedRun], path: Path) -> Path:
-    path.write_text(render_report(runs), encoding="utf-8")
+def write_report(runs: list[SavedRun], path: Path, option: str = "--out") -> Path:
+    """The whole file or nothing (a temporary sibling renamed into place), as every other output."""
+    write_text_atomically(path, render_report(runs), option)
     return path

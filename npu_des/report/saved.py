@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from npu_des.errors import ConfigError, one_line
-from npu_des.files import read_text
+from npu_des.files import check_input_dir, read_text
 from npu_des.metrics import TimelineEvent
 from npu_des.report.tables import read_timeline
 
@@ -119,7 +119,8 @@ def _saved(path: Path, read: Callable[[Path], T]) -> T:
         return read(path)
     except ConfigError:
         raise
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError, csv.Error, OSError) as error:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError, csv.Error,
+            OSError) as error:  # OverflowError: an integer of thousands of digits where a float is read
         detail = one_line(str(error))[:160]
         raise ConfigError(
             f"unreadable saved results ({type(error).__name__}{': ' + detail if detail else ''}); it may be "
@@ -141,6 +142,8 @@ def _summary(path: Path) -> dict[str, Any]:
 
 def _layers(path: Path) -> list[dict[str, str]]:
     rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
+    if not rows:
+        raise ValueError("no layer rows (every run writes one per layer)")
     for number, row in enumerate(rows, start=2):
         if row.get("layer") is None or not all(np.isfinite(float(row[key])) for key in ("start", "end")):
             raise ValueError(f"line {number}: needs a layer name and finite start, end")
@@ -150,9 +153,9 @@ def _layers(path: Path) -> list[dict[str, str]]:
 
 
 def _spm(path: Path) -> np.ndarray:
+    if not path.read_text().strip().partition("\n")[2].strip():  # the header alone: a run without SPM
+        return np.zeros((0, 3))                                 # samples (run.memory_model=scalesim)
     spm = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
-    if spm.size == 0:
-        return np.zeros((0, 3))
     if spm.shape[1] < 3 or not np.isfinite(spm).all():
         raise ValueError("expected finite cycle, used_bytes, pinned_bytes on every row")
     return spm
@@ -160,9 +163,7 @@ def _spm(path: Path) -> np.ndarray:
 
 def load_runs(directory: Path) -> list[SavedRun]:
     """A single-order DIR gives one run; a both-orders DIR gives each order's subfolder, sequential first."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ConfigError("no such directory", source=str(directory))
+    directory = check_input_dir(directory, "saved run directory")
     summary, comparison = directory / "summary.json", directory / "comparison.json"
     if summary.exists() and not (
         comparison.is_file() and comparison.stat().st_mtime > summary.stat().st_mtime

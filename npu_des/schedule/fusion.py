@@ -38,16 +38,17 @@ def geometry(layer: Layer) -> ConvGeometry:
 
 
 def padding_of(layer: Layer) -> int:
-    """The conv's padding, recovered from its geometry (the lowering keeps only the sizes)."""
+    """The conv's padding, recovered from its geometry (the lowering keeps only the sizes); a dilated
+    kernel covers `span_h` input rows, not `kernel_h`."""
     conv = geometry(layer)
-    return max(0, ((conv.out_h - 1) * conv.stride + conv.kernel_h - conv.in_h + 1) // 2)
+    return max(0, ((conv.out_h - 1) * conv.stride + conv.span_h - conv.in_h + 1) // 2)
 
 
 def input_rows(layer: Layer, first: int, last: int) -> tuple[int, int]:
     """Input rows [start, end) that output rows [first, last) of conv `layer` read (halo included)."""
     conv = geometry(layer)
     pad = padding_of(layer)
-    return max(0, first * conv.stride - pad), min(conv.in_h, (last - 1) * conv.stride - pad + conv.kernel_h)
+    return max(0, first * conv.stride - pad), min(conv.in_h, (last - 1) * conv.stride - pad + conv.span_h)
 
 
 def can_fuse(producer: Layer, consumer: Layer, consumers: dict[str, list[str]]) -> bool:

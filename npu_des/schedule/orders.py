@@ -59,27 +59,31 @@ class Region:
                 sum(grid.k_tiles[k][1] for k in self.k))
 
 
-def _product(op: Op, g: int, index: dict[str, int]) -> Product:
-    return op, g, index["m"], index["n"], index["k"]
+def _positions(loop_order: str) -> tuple[int, int, int]:
+    """Where m, n and k sit among a loop nest's (outer, middle, inner) indices."""
+    return loop_order.index("m"), loop_order.index("n"), loop_order.index("k")
 
 
 def op_steps(region: Region, op: Op, loop_order: str) -> Iterator[Step]:
     """One gradient's tile products in `loop_order` (outer first), a step per innermost sweep."""
     outer, middle, inner = (region.axis(axis) for axis in loop_order)
+    m, n, k = _positions(loop_order)
     for g in region.g:
         for a in outer:
             for b in middle:
-                yield tuple(_product(op, g, dict(zip(loop_order, (a, b, c)))) for c in inner)
+                yield tuple((op, g, abc[m], abc[n], abc[k]) for abc in ((a, b, c) for c in inner))
 
 
 def fused_steps(region: Region, loop_order: str, has_input_gradient: bool) -> Iterator[Step]:
     """One fused nest: per iteration the dW product, then the dX product sharing its dY tile."""
     outer, middle, inner = (region.axis(axis) for axis in loop_order)
     ops = (Op.DW, Op.DX) if has_input_gradient else (Op.DW,)
+    m, n, k = _positions(loop_order)
     for g in region.g:
         for a in outer:
             for b in middle:
-                yield tuple(_product(op, g, dict(zip(loop_order, (a, b, c)))) for c in inner for op in ops)
+                yield tuple((op, g, abc[m], abc[n], abc[k]) for abc in ((a, b, c) for c in inner)
+                            for op in ops)
 
 
 def sequential_steps(region: Region, has_input_gradient: bool, first: Op = Op.DX,
@@ -138,15 +142,17 @@ def deal(steps: Sequence[Step], mapping: str, group: tuple[int, ...],
     dy_first: dict[tuple[int, int, int], int] = {}
     output_first: dict[Op, dict[tuple[int, int, int], int]] = {Op.DX: {}, Op.DW: {}}
     counts = region.counts
+    if len(group) == 1:  # core_of is 0 for every product
+        return [(step, group * len(step)) for step in steps]
     dealt = []
+    m_start, n_start = region.m.start, region.n.start
     for step in steps:
         cores = []
         for op, g, m, n, k in step:
             dy_tile = dy_first.setdefault((g, m, n), len(dy_first))
             outputs = output_first[op]
             output_tile = outputs.setdefault((g, m, k) if op == Op.DX else (g, n, k), len(outputs))
-            index = core_of(mapping, len(group), counts, op, m - region.m.start, n - region.n.start, dy_tile,
-                            output_tile)
+            index = core_of(mapping, len(group), counts, op, m - m_start, n - n_start, dy_tile, output_tile)
             cores.append(group[index])
         dealt.append((step, tuple(cores)))
     return dealt

@@ -6,6 +6,10 @@ computes the SPM budget once (npu_des.tiling.budget) and hands it to tiling, fus
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from npu_des.config import HardwareConfig, RunOptions
 from npu_des.errors import ConfigError
 from npu_des.kinds import KIND_CODES, KIND_OF_CODE, KINDS, TensorKind
@@ -39,9 +43,25 @@ def plan(workload: Workload, hw: HardwareConfig, options: RunOptions,
     read by an unpinned run) lets the backward pin planner weigh each dY pin by what it saves.
     """
     try:
-        return _plan(workload, hw, options, partitions, dy_reads)
+        with _cyclic_gc_paused():
+            return _plan(workload, hw, options, partitions, dy_reads)
     except ConfigError as error:
         raise error.with_source(f"model '{workload.name}' on hardware '{hw.name}'") from None
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Planning allocates one long-lived TileTask (and tuples) per tile product, 10^4-10^6 of them, and
+    no garbage cycles to speak of: the cyclic collector's passes over them were half of planning's CPU
+    time (Faster R-CNN / edge_dual: 0.67 s -> 0.31 s without them). Reference counting still frees
+    everything; collection resumes, as it was, afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _plan(workload: Workload, hw: HardwareConfig, options: RunOptions, partitions: dict[str, str] | None,

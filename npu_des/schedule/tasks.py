@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any, cast
 
 from npu_des.kinds import KIND_CODES, GemmExtents, Op, OpId, TensorKind, TileIndex, TileKey
 from npu_des.tiling import TileGrid
@@ -85,37 +86,65 @@ class TileRefs:
     def __init__(self, grid: TileGrid) -> None:
         self.grid = grid
         self.name = grid.layer.name
-        self._cache: dict[tuple[int, int, int, int], TileRef] = {}
+        self._cache: dict[int, dict[tuple[int, int, int], TileRef]] = {
+            code: {} for code in KIND_CODES.values()}
 
     def _ref(
         self, kind: TensorKind, g: int, a: int, b: int, nbytes_fn: Callable[[int, int, int], int]
     ) -> TileRef:
         code = KIND_CODES[kind]
-        ref = self._cache.get((code, g, a, b))
+        cache = self._cache[code]
+        ref = cache.get((g, a, b))
         if ref is None:
-            ref = TileRef(TileKey(self.grid.index, code, g, a, b), kind, self.name, nbytes_fn(g, a, b))
-            self._cache[(code, g, a, b)] = ref
+            ref = cache[(g, a, b)] = TileRef(TileKey(self.grid.index, code, g, a, b), kind, self.name,
+                                             nbytes_fn(g, a, b))
         return ref
 
     def x(self, g: int, m: int, k: int) -> TileRef:
-        return self._ref(TensorKind.X, g, m, k, self.grid.x_bytes)
+        ref = self._cache[_X].get((g, m, k))
+        return ref if ref is not None else self._ref(TensorKind.X, g, m, k, self.grid.x_bytes)
 
     def dx(self, g: int, m: int, k: int) -> TileRef:
-        return self._ref(TensorKind.DX, g, m, k, self.grid.dx_bytes)
+        ref = self._cache[_DX].get((g, m, k))
+        return ref if ref is not None else self._ref(TensorKind.DX, g, m, k, self.grid.dx_bytes)
 
     def w(self, g: int, n: int, k: int) -> TileRef:
-        return self._ref(TensorKind.W, g, n, k, self.grid.w_bytes)
+        ref = self._cache[_W].get((g, n, k))
+        return ref if ref is not None else self._ref(TensorKind.W, g, n, k, self.grid.w_bytes)
 
     def dw(self, g: int, n: int, k: int) -> TileRef:
-        return self._ref(TensorKind.DW, g, n, k, self.grid.w_bytes)
+        ref = self._cache[_DW].get((g, n, k))
+        return ref if ref is not None else self._ref(TensorKind.DW, g, n, k, self.grid.w_bytes)
 
     def dy(self, g: int, m: int, n: int) -> TileRef:
-        return self._ref(TensorKind.DY, g, m, n, self.grid.dy_bytes)
+        ref = self._cache[_DY].get((g, m, n))
+        return ref if ref is not None else self._ref(TensorKind.DY, g, m, n, self.grid.dy_bytes)
 
     def y(self, g: int, m: int, n: int) -> TileRef:
         """Forward output tile: dense, the shape of a dY tile."""
-        return self._ref(TensorKind.Y, g, m, n, self.grid.y_bytes)
+        ref = self._cache[_Y].get((g, m, n))
+        return ref if ref is not None else self._ref(TensorKind.Y, g, m, n, self.grid.y_bytes)
 
+
+_X, _DX, _W, _DW, _DY, _Y = (KIND_CODES[kind] for kind in (TensorKind.X, TensorKind.DX, TensorKind.W,
+                                                           TensorKind.DW, TensorKind.DY, TensorKind.Y))
+
+
+def _slot_constructor(cls: type) -> Callable[..., Any]:
+    """A positional constructor for a frozen slots dataclass that sets each slot through its descriptor:
+    the same object as `cls(...)`, without the frozen `__init__`'s `object.__setattr__` per field (a
+    planner builds one TileTask per tile product, 10^4-10^6 of them)."""
+    names = [f.name for f in fields(cls)]
+    setters = {f"_set_{name}": getattr(cls, name).__set__ for name in names}
+    body = "".join(f"    _set_{name}(task, {name})\n" for name in names)
+    source = f"def make({', '.join(names)}):\n    task = _new(_cls)\n{body}    return task\n"
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, **setters}
+    exec(source, namespace)
+    return cast(Callable[..., Any], namespace["make"])
+
+
+_new_tuple = tuple.__new__  # NamedTuple(...) without its Python-level __new__
+_make_task = _slot_constructor(TileTask)
 
 class TaskList:
     """Accumulates tasks in issue order, deriving first/last/prev from per-output contribution counts."""
@@ -131,12 +160,12 @@ class TaskList:
         self._add(
             refs.name,
             Op.DX,
-            TileIndex(g, m, n, k),
+            _new_tuple(TileIndex, (g, m, n, k)),
             (refs.dy(g, m, n), refs.w(g, n, k)),
             refs.dx(g, m, k),
             core,
             len(grid.n_tiles),
-            GemmExtents(size.g, size.m, size.n, size.k),
+            _new_tuple(GemmExtents, size),  # (g, m, n, k) extents: groups, rows, reduction, cols
             1.0,
         )
 
@@ -147,12 +176,12 @@ class TaskList:
         self._add(
             refs.name,
             Op.DW,
-            TileIndex(g, m, n, k),
+            _new_tuple(TileIndex, (g, m, n, k)),
             (refs.x(g, m, k), refs.dy(g, m, n)),
             refs.dw(g, n, k),
             core,
             len(grid.m_tiles),
-            GemmExtents(size.g, size.k, size.m, size.n),
+            _new_tuple(GemmExtents, (size.g, size.k, size.m, size.n)),
             grid.x_density * grid.dy_density,
         )
 
@@ -206,20 +235,8 @@ class TaskList:
     ) -> None:
         done, prev = self._seen.get(output.key, (0, -1))
         task_id = len(self.tasks)
-        self.tasks.append(
-            TileTask(
-                task_id,
-                core,
-                layer,
-                op,
-                tile,
-                inputs,
-                output,
-                first=done == 0,
-                last=done + 1 == contributions,
-                prev=prev,
-                extents=extents,
-                density=density,
-            )
-        )
+        # TileTask(id, core, layer, op, tile, inputs, output, first, last, prev, extents, density,
+        #          write_back, hand_over, frees, after), its defaults for the last four
+        self.tasks.append(_make_task(task_id, core, layer, op, tile, inputs, output, done == 0,
+                                     done + 1 == contributions, prev, extents, density, True, False, (), ()))
         self._seen[output.key] = (done + 1, task_id)

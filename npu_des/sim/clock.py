@@ -86,6 +86,14 @@ class Clock:
         else:
             self.soon(waiter)
 
+    def after_event(self, delay: float, callback: Callable[[Any], None]) -> None:
+        """`after` for a callback that takes (and ignores) the SimPy event: a `partial` of a method with an
+        `_event` parameter wakes up with one Python call fewer than a closure."""
+        if delay > 0:
+            heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), _Wake(callback)))
+        else:
+            self._soon.append((next(self._eid), partial(callback, None)))
+
     def schedule_at(self, when: float, event_id: int, callback: Callable[[Any], None]) -> None:
         """Queue `callback` at absolute time `when` (>= now) in the place of an event numbered `event_id`."""
         heappush(self._queue, (when, NORMAL, event_id, _Wake(callback)))
@@ -129,6 +137,13 @@ class Clock:
                 continuations += 1
                 urgent.popleft()()
                 continue
+            if soon:
+                # fast path: nothing timed is due now, so the oldest continuation runs next
+                now = env._now
+                if not ((line and line[0][0] == now) or (queue and queue[0][0] == now)):
+                    continuations += 1
+                    soon.popleft()[1]()
+                    continue
             # the next timed entry: the queue's head or the delay line's, whichever SimPy would run first
             from_line = False
             if line:
@@ -231,16 +246,17 @@ class Process:
 
 
 class AllOf:
-    """Counts signals down and succeeds `done` once every one is processed (SimPy's AllOf condition)."""
+    """Counts signals down and, once every one is processed, runs `then(last)` one step later, `last`
+    being the signal that completed the count (None if there were none): SimPy's AllOf condition with
+    its one waiter, without a Signal of its own."""
 
-    __slots__ = ("done", "last", "left")
+    __slots__ = ("clock", "left", "then")
 
-    def __init__(self, clock: Clock, signals: list[Signal]) -> None:
-        self.done = Signal(clock)
+    def __init__(self, clock: Clock, signals: list[Signal], then: Callable[[Signal | None], None]) -> None:
+        self.clock, self.then = clock, then
         self.left = len(signals)
-        self.last: Signal | None = None  # the signal that completed the count
         if not signals:
-            self.done.succeed()
+            clock.soon(partial(then, None))
         for signal in signals:
             if signal.processed:
                 self._check(signal)
@@ -250,5 +266,4 @@ class AllOf:
     def _check(self, signal: Signal) -> None:
         self.left -= 1
         if self.left == 0:
-            self.last = signal
-            self.done.succeed()
+            self.clock.soon(partial(self.then, signal))  # where the condition event's succeed() was

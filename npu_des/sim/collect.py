@@ -123,7 +123,9 @@ def _layer_compute(executors: list[CoreExecutor]) -> dict[str, _LayerCompute]:
             elif start < stats.start:
                 stats.start = start
             stats.busy += cycles
-            stats.macs += 0 if task.op == Op.VECTOR else task.macs
+            if task.op != Op.VECTOR:
+                groups, rows, reduction, cols = task.extents  # task.macs, without two property calls
+                stats.macs += groups * rows * reduction * cols
             stats.tasks += 1
     return layer_compute
 

@@ -40,6 +40,9 @@ class Waiting(NamedTuple):
     task_id: int | None = None
 
 
+_new_tuple = tuple.__new__
+
+
 class _Countdown:
     """Calls `then` once `left` more tasks have landed (tile dependencies are counted, not events)."""
 
@@ -183,34 +186,40 @@ class CoreExecutor:
         the tile budget (npu_des/tiling/budget.py) assumes.
         """
         tasks, loads = self.tasks, self._loads
-        if index > 0 and index < self._launched and loads[index]:
+        launched, count = self._launched, len(self.tasks)
+        if 0 < index < launched and loads[index]:
             self._loading_ahead -= 1  # task index - 1 computed; task index is no longer ahead
-        if index == len(tasks):
+        if index == count:
             self.finished = True
             return
-        clock = self.clock
-        while self._launched < len(tasks):
-            launch = self._launched
-            task = tasks[launch]
-            step = self._step_keys
-            starts_step = launch == index or task.output.key not in step or any(
-                ref.key not in step for ref in task.inputs)
-            if starts_step and launch > index and self._loading_ahead >= self.prefetch_depth:
-                break
+        clock, prepare, preparing = self.clock, self._prepare, self._preparing
+        spawn = clock._urgent.append  # clock.spawn
+        step, ahead, depth = self._step_keys, self._loading_ahead, self.prefetch_depth
+        while launched < count:
+            task = tasks[launched]
+            starts_step = launched == index or task.output.key not in step
+            if not starts_step:
+                for ref in task.inputs:
+                    if ref.key not in step:
+                        starts_step = True
+                        break
             if starts_step:
-                self._step_keys = _tile_keys(task)
-            loads[launch] = starts_step and launch > index  # counted in `_loading_ahead`
-            if loads[launch]:
-                self._loading_ahead += 1
+                if launched > index:  # counted in `_loading_ahead`
+                    if ahead >= depth:
+                        break
+                    loads[launched] = 1
+                    ahead += 1
+                step = _tile_keys(task)
             prepared = Signal(clock)
-            clock.spawn(partial(self._prepare, task, prepared))
-            self._preparing.append(prepared)
-            self._launched += 1
+            spawn(partial(prepare, task, prepared))
+            preparing.append(prepared)
+            launched += 1
+        self._launched, self._step_keys, self._loading_ahead = launched, step, ahead
         prepared = self._preparing.popleft()
         if prepared.processed:
             self._compute(index)
         else:
-            prepared.waiters.append(lambda: self._compute(index))
+            prepared.waiters.append(partial(self._compute, index))
 
     def _compute(self, index: int) -> None:
         task = self.tasks[index]
@@ -222,9 +231,9 @@ class CoreExecutor:
             self.stalls.add(split_gap(self.free_since, start, loading_since, load, dram.latency_cycles,
                                       dram.bytes_per_cycle), task.layer, index)
         cycles = (self.vector if task.op == Op.VECTOR else self.array).charge(task)
-        self.clock.timeout(cycles).waiters.append(lambda: self._computed(index, start, cycles))
+        self.clock.after_event(cycles, partial(self._computed, index, start, cycles))
 
-    def _computed(self, index: int, start: float, cycles: int) -> None:
+    def _computed(self, index: int, start: float, cycles: int, _event: object = None) -> None:
         """Record the tile, release its tiles, write back a final output, then go on with the next task."""
         task = self.tasks[index]
         spm, dma = self.spm, self.dma
@@ -242,7 +251,7 @@ class CoreExecutor:
             spm.release(ref, dma)
         self.sync.task_computed(task)
         if written is not None:
-            written.waiters.append(lambda: self.sync.output_written(task))
+            written.waiters.append(partial(self.sync.output_written, task))
         self._next(index + 1)
 
     def _prepare(self, task: TileTask, prepared: Signal) -> None:
@@ -251,8 +260,10 @@ class CoreExecutor:
         previous contribution is done, all loaded."""
         if task.after and not self.sync.wait_after(task, lambda: self._prepare_landed(task, prepared)):
             self._wait(task, WaitReason.AFTER)
-            return
-        self._prepare_landed(task, prepared)
+        elif task.frees:
+            self._prepare_landed(task, prepared)
+        else:  # no fused input: straight to the dY producers
+            self._wait_for_dy(task, prepared)
 
     def _prepare_landed(self, task: TileTask, prepared: Signal) -> None:
         if task.frees and (handed := self.sync.task_event(task.prev)) is not None:
@@ -289,7 +300,6 @@ class CoreExecutor:
     def _reference(self, task: TileTask, prepared: Signal, loads: list[Signal],
                    later: tuple[TileRef, ...]) -> None:
         spm, dma = self.spm, self.dma
-        self._wait(task, WaitReason.OPERANDS)
         loads += [event for ref in later if (event := spm.acquire(ref, True, dma)) is not None]
         output = task.output
         previous = self.sync.task_event(task.prev) if task.prev >= 0 else None
@@ -298,29 +308,28 @@ class CoreExecutor:
         read_back_later = not (previous is None or spm.resident(output))
         if not read_back_later and (event := spm.acquire(output, not task.first, dma)) is not None:
             loads.append(event)
-        if previous is None:
+        if previous is None:  # (what it waited for so far is replaced by `_load` before anyone can look)
             self._load(task, prepared, loads, False)
         else:
             self._wait(task, WaitReason.PREVIOUS_CONTRIBUTION, task.prev)
-            previous.wait(lambda: self._load(task, prepared, loads, read_back_later))
+            previous.wait(partial(self._load, task, prepared, loads, read_back_later))
 
     def _load(self, task: TileTask, prepared: Signal, loads: list[Signal], read_back: bool) -> None:
         if read_back and (event := self.spm.acquire(task.output, True, self.dma)) is not None:
             loads.append(event)
         self._loading_since[task.id] = self.clock.env._now  # every wait before this one was a dependency
         if loads:
-            self._wait(task, WaitReason.OPERANDS)
-            gate = AllOf(self.clock, loads)
-            gate.done.wait(lambda: self._prepared(task, prepared, gate.last))
+            self.waiting[task.id] = _new_tuple(Waiting, (task, WaitReason.OPERANDS, None))  # _wait, inline
+            AllOf(self.clock, loads, partial(self._prepared, task, prepared))
         else:
             self._prepared(task, prepared, None)
 
     def _wait(self, task: TileTask, reason: WaitReason, task_id: int | None = None) -> None:
         """Record what `task`'s preparation waits for from now on (for a stuck run's error)."""
-        self.waiting[task.id] = Waiting(task, reason, task_id)
+        self.waiting[task.id] = _new_tuple(Waiting, (task, reason, task_id))  # a Waiting, sans __new__
 
     def _prepared(self, task: TileTask, prepared: Signal, last_load: Signal | None) -> None:
-        del self.waiting[task.id]
+        self.waiting.pop(task.id, None)
         if isinstance(last_load, Fill):
             self._last_load[task.id] = last_load  # landed: its times no longer change
         prepared.succeed()

@@ -66,11 +66,16 @@ def split_gap(gap_start: float, gap_end: float, loading_since: float, load: Load
         alone = load.landed
     else:
         alone = max(load.started, load.landed - (latency_cycles + load.nbytes / bytes_per_cycle))
-    _clip(low, load.requested, low, gap_end, StallReason.LOAD_CONTENTION, pieces)
-    _clip(load.requested, load.allocated, low, gap_end, StallReason.SPM_SPACE, pieces)
-    _clip(load.allocated, alone, low, gap_end, StallReason.LOAD_CONTENTION, pieces)
-    _clip(alone, load.landed, low, gap_end, StallReason.LOAD_TRANSFER, pieces)
-    _clip(load.landed, gap_end, low, gap_end, StallReason.LOAD_CONTENTION, pieces)
+    requested, allocated, landed = load.requested, load.allocated, load.landed
+    for start, end, reason in ((low, requested, StallReason.LOAD_CONTENTION),
+                               (requested, allocated, StallReason.SPM_SPACE),
+                               (allocated, alone, StallReason.LOAD_CONTENTION),
+                               (alone, landed, StallReason.LOAD_TRANSFER),
+                               (landed, gap_end, StallReason.LOAD_CONTENTION)):
+        start = low if low > start else start  # _clip inline: max(start, low), min(end, gap_end)
+        end = gap_end if gap_end < end else end
+        if end > start:
+            pieces.append((start, end, reason))
     return pieces
 
 

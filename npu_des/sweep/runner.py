@@ -18,7 +18,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from npu_des.config import load_hardware, order_fields, parse_value, run_options, with_preset_batch
+from npu_des.config import (
+    HardwareConfig,
+    RunOptions,
+    load_hardware,
+    order_fields,
+    parse_value,
+    run_options,
+    with_preset_batch,
+)
 from npu_des.errors import ConfigError, Interrupted, SimulationStuck, one_line
 from npu_des.files import check_output_dir
 from npu_des.kinds import DIRECTIONS, TensorKind
@@ -52,11 +60,29 @@ def run_point(point: Point) -> dict[str, Any]:
         result = simulate(workload, hardware, options, dma_engine=engine, record_timeline=False)
         check(result)
         row.update(result_columns(result))
+        row.update(energy_columns(result, workload, hardware, options))
         row["error"] = ""
     except (ConfigError, SimulationStuck) as error:
         row["error"] = f"{type(error).__name__}: {error}".replace("\n", " | ")
     row["_wall_seconds"] = time.perf_counter() - started
     return row
+
+
+def energy_columns(result: RunResult, workload: Workload, hardware: HardwareConfig,
+                   options: RunOptions) -> dict[str, Any]:
+    """Energy (total pJ, pJ/MAC, by component) under the hardware's `energy:` prices, as `npu-des run`
+    prices it (npu_des/analysis/explain.py); none without prices or under memory model scalesim, whose
+    whole-layer GEMMs have no tiles to count accesses of."""
+    if hardware.energy is None or options.memory_model == "scalesim":
+        return {}
+    from npu_des.analysis.counts import count_accesses
+    from npu_des.analysis.explain import energy_of
+    from npu_des.analysis.replay import rebuild_schedule
+
+    counts = count_accesses(result, rebuild_schedule(result, workload, hardware, options), hardware)
+    energy = energy_of(result, counts, hardware).summary()
+    return {"energy_pj": energy["total_pj"], "pj_per_mac": energy["pj_per_mac"],
+            **{f"energy_{part}_pj": value for part, value in sorted(energy["components_pj"].items())}}
 
 
 def result_columns(result: RunResult) -> dict[str, Any]:

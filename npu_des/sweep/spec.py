@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from npu_des.models import build_model
 from npu_des.sweep.variants import VARIANTS
 
 RESERVED_KEYS = {"run.order": "--order"}
+MAX_POINTS = 10_000  # --max-points: a product past this is a typo or hours of simulation, not a sweep
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,18 @@ class SweepSpec:
     @property
     def keys(self) -> list[str]:
         return [axis.key for axis in self.axes]
+
+    @property
+    def factors(self) -> list[tuple[str, int]]:
+        """The sizes whose product is the number of points, named for a message."""
+        return [("model(s)", len(self.models)), ("hardware", len(self.hardware)),
+                *((f"{axis.key} values", len(axis.values)) for axis in self.axes),
+                ("variant(s)", len(self.variants)), ("order(s)", len(self.orders))]
+
+    @property
+    def size(self) -> int:
+        """How many points, without building them (a product of millions must be refused, not listed)."""
+        return math.prod(count for _, count in self.factors)
 
     def points(self) -> list[Point]:
         """Every point, in canonical order (later fields vary fastest, so the two orders sit side by side)."""
@@ -141,8 +155,10 @@ def build_spec(
     orders: Sequence[str],
     sets: Sequence[str] = (),
     variants: Sequence[str] = ("baseline",),
+    max_points: int = MAX_POINTS,
 ) -> SweepSpec:
-    """Parse and check the parts of a sweep; model names become canonical zoo names."""
+    """Parse and check the parts of a sweep; model names become canonical zoo names. More than
+    `max_points` points is refused before any is built or checked."""
     axes = tuple(parse_axis(text) for text in sets)
     keys = [axis.key for axis in axes]
     for key in keys:
@@ -162,8 +178,20 @@ def build_spec(
     ):
         if not values or any(not value for value in values) or len(set(values)) != len(values):
             raise ConfigError("needs one or more distinct comma-separated values", field=name)
+    for path in hardware:
+        if path.lower().endswith(".cfg"):
+            raise ConfigError("a SCALE-Sim .cfg; sweeps take hardware presets or YAML files (convert it once "
+                              "with `npu-des run --scalesim-cfg`, whose notes list the fields)", source=path,
+                              field="--hw", allowed="preset names or .yaml files")
     canonical = tuple(build_model(model).name for model in models)
-    return SweepSpec(canonical, tuple(hardware), tuple(orders), axes, tuple(variants))
+    spec = SweepSpec(canonical, tuple(hardware), tuple(orders), axes, tuple(variants))
+    if spec.size > max_points:
+        product = " x ".join(f"{count:,} {name}" for name, count in spec.factors)
+        raise ConfigError(f"{spec.size:,} points ({product}), more than --max-points={max_points:,}: each "
+                          "point is one whole simulation (0.1 s for tiny_cnn, seconds to minutes for larger "
+                          "models), so this would run for hours or never finish; sweep fewer values or raise "
+                          "--max-points", field="--set", allowed=f"up to --max-points={max_points:,} points")
+    return spec
 
 
 def validate(points: Sequence[Point]) -> None:

@@ -27,6 +27,8 @@ from npu_des.tiling.shapes import (
 from npu_des.tiling.sparsity import Sparsity, compressed_bytes
 from npu_des.workload.layers import Layer
 
+_new_tuple = tuple.__new__  # NamedTuple(...) without its Python-level __new__
+
 if TYPE_CHECKING:
     from npu_des.config import ArrayConfig
 
@@ -122,7 +124,8 @@ class TileGrid:
 
     def gemm_extents(self, g: int, m: int, n: int, k: int) -> TileIndex:
         """(groups, M, N, K) extents of tile (g, m, n, k), for the compute-cycle formula."""
-        return TileIndex(self.g_tiles[g][1], self.m_tiles[m][1], self.n_tiles[n][1], self.k_tiles[k][1])
+        return _new_tuple(TileIndex, (self.g_tiles[g][1], self.m_tiles[m][1], self.n_tiles[n][1],
+                                      self.k_tiles[k][1]))
 
     def working_set_bytes(self) -> int:
         """Bytes one tile task of this layer holds in the SPM at most (dense)."""
@@ -191,14 +194,19 @@ def minimum_layer_tasks(layer: Layer, budget_bytes: int, bytes_per_element: int,
     return tiles if forward or not layer.has_input_gradient else 2 * tiles
 
 
+def wall_estimate(tasks: int) -> str:
+    """'about 8.8 min of simulation at 10,000 tasks/s': the refusal's and the long-run notice's words."""
+    seconds = tasks / SIMULATED_TASKS_PER_SECOND
+    wall = f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:,.1f} min"
+    return f"about {wall} of simulation at {SIMULATED_TASKS_PER_SECOND:,} tasks/s"
+
+
 def refuse_task_count(total: int, max_tasks: int, capacity_bytes: int, what: str,
                       at_least: bool) -> ConfigError:
     """The one-line refusal of a plan with more than `run.max_tasks` tile tasks, with a wall-time estimate."""
-    seconds = total / SIMULATED_TASKS_PER_SECOND
-    wall = f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:,.1f} min"
     return ConfigError(
         f"SPM {capacity_bytes / 1024:.0f} KB gives {'at least ' if at_least else ''}{total:,} tile tasks "
-        f"({what}), about {wall} of simulation at {SIMULATED_TASKS_PER_SECOND:,} tasks/s, "
+        f"({what}), {wall_estimate(total)}, "
         f"more than run.max_tasks={max_tasks:,}; use a larger spm.capacity_kb or raise run.max_tasks",
         field="spm.capacity_kb",
     )

@@ -127,13 +127,13 @@ def tiny_edge() -> tuple[Workload, HardwareConfig, RunOptions]:
 
 
 def test_checker_catches_dram_channel_that_double_counts_bytes(monkeypatch):
-    original = DramChannel.transfer
+    original = DramChannel.start  # every DMA transfer goes through it
 
-    def double_counting(self, nbytes, kind, direction):
+    def double_counting(self, nbytes, kind, direction, finished):
         self.bytes[(kind, direction)] = self.bytes.get((kind, direction), 0) + nbytes
-        return original(self, nbytes, kind, direction)
+        return original(self, nbytes, kind, direction, finished)
 
-    monkeypatch.setattr(DramChannel, "transfer", double_counting)
+    monkeypatch.setattr(DramChannel, "start", double_counting)
     _, violations = run_and_check(*tiny_edge())
     assert any(line.startswith("bytes: DMA transfers read") and "DRAM channel counted" in line
                for line in violations)
@@ -302,13 +302,13 @@ def test_check_command_exits_0_when_invariants_hold(capsys):
 
 
 def test_check_command_exits_1_and_lists_violations(monkeypatch, capsys):
-    original = DramChannel.transfer
+    original = DramChannel.start  # every DMA transfer goes through it
 
-    def double_counting(self, nbytes, kind, direction):
+    def double_counting(self, nbytes, kind, direction, finished):
         self.bytes[(kind, direction)] = self.bytes.get((kind, direction), 0) + nbytes
-        return original(self, nbytes, kind, direction)
+        return original(self, nbytes, kind, direction, finished)
 
-    monkeypatch.setattr(DramChannel, "transfer", double_counting)
+    monkeypatch.setattr(DramChannel, "start", double_counting)
     assert main(["check", "--model", "tiny_cnn", "--order", "sequential"]) == 1
     captured = capsys.readouterr()
     assert "FAIL tiny_cnn on edge_dual, sequential" in captured.out and "  - bytes:" in captured.out

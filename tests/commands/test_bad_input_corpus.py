@@ -21,7 +21,8 @@ from npu_des.cli import main
 
 CORPUS = Path(__file__).parents[1] / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "commands.yaml").read_text())
-CLASSES = ("output_paths", "input_not_regular", "encodings_and_syntax", "results_that_lie", "saved_results")
+CLASSES = ("output_paths", "input_not_regular", "encodings_and_syntax", "results_that_lie", "saved_results",
+           "never_finishes")
 ERRORS = [(name, case) for name in CLASSES for case in CASES[name]]
 TIMEOUT = 60
 
@@ -61,6 +62,8 @@ def damage(run: Path, target: Path, file: str, how: str) -> Path:
         "empty": b"",
         "nul": data[:60] + b"\x00" * 64 + data[60:],
         "one_column": b"cycle\n0\n5\n",
+        "huge_number": data.replace(b'"total_cycles": ', b'"total_cycles": %s, "was": ' % (b"9" * 4000), 1),
+        "header_only": data.split(b"\n", 1)[0] + b"\n",
     }[how])
     return target
 
@@ -73,7 +76,8 @@ def expand(case: dict, tmp_path: Path, read_only: Path | None, saved_run: Path) 
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     values = {"{corpus}": str(CORPUS), "{tmp}": str(work), "{file}": str(regular), "{fifo}": str(fifo),
-              "{long}": "x" * 300, "{huge}": "9" * 5000, "{zeros400}": "0" * 400}
+              "{long}": "x" * 300, "{huge}": "9" * 5000, "{zeros400}": "0" * 400,
+              "{run}": str(saved_run), "{1to200}": ",".join(str(value) for value in range(1, 201))}
     argv = list(case["argv"])
     if any("{ro}" in arg for arg in argv):
         if read_only is None:

@@ -130,13 +130,13 @@ def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatc
     assert "check: all invariants hold" in capsys.readouterr().out
     from npu_des.sim.components.dram import DramChannel
 
-    honest = DramChannel.transfer
+    honest = DramChannel.start  # every DMA transfer goes through it
 
-    def double_counting(self, nbytes, kind, direction):
+    def double_counting(self, nbytes, kind, direction, finished):
         self.bytes[(kind, direction)] = self.bytes.get((kind, direction), 0) + nbytes
-        return honest(self, nbytes, kind, direction)
+        return honest(self, nbytes, kind, direction, finished)
 
-    monkeypatch.setattr(DramChannel, "transfer", double_counting)
+    monkeypatch.setattr(DramChannel, "start", double_counting)
     assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--check"]) == 1
     assert "npu-des: check failed: sequential: forward half: bytes:" in capsys.readouterr().err
 
@@ -144,3 +144,37 @@ def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatc
 def test_a_single_fuse_or_pin_value_needs_no_list_brackets(capsys):
     assert main(["run", "--model", "tiny_cnn", "--set", "run.pass=forward", "--set", "run.fuse=auto"]) == 0
     assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--set", "run.pins=conv1:dY"]) == 0
+
+
+def test_models_piped_is_plain_text_with_every_model(capsys):
+    """Not a terminal (captured, as in a pipe): aligned plain text, no box drawing, every zoo model whole."""
+    from npu_des.models import model_names
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert not set(out) & set("┏┃━│─╇┡└┘┌┐") and "…" not in out
+    lines = out.splitlines()
+    assert lines[1].split()[:3] == ["model", "layers", "GMACs"] and set(lines[2]) <= {"-", " "}
+    assert [line.split()[0] for line in lines[3:]] == model_names()
+    assert main(["models", "--batch", "0"]) == 2
+    assert "field '--batch'" in capsys.readouterr().err
+
+
+def test_a_run_over_the_default_task_limit_says_so_once_when_stderr_is_not_a_terminal(monkeypatch, capsys):
+    """With run.max_tasks raised, a plan over the default limit runs; with no progress bar (stderr captured,
+    as in a log) one notice line gives its task count and wall-time estimate before it starts. The default
+    limit is lowered here so tiny_cnn stands in for a multi-hour plan."""
+    from npu_des.commands import _notice
+
+    monkeypatch.setattr(_notice, "default_max_tasks", lambda: 5)
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--set", "run.max_tasks=100000",
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    tasks = json.loads(captured.out)[0]["tasks"]
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith(f"npu-des: notice: tiny_cnn sequential: {tasks:,} tile tasks")
+    assert "the default refuses over 5" in captured.err
+    assert "min of simulation at 10,000 tasks/s" in captured.err
+    monkeypatch.setattr(_notice, "default_max_tasks", lambda: tasks)  # at the limit: silent
+    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--json"]) == 0
+    assert capsys.readouterr().err == ""

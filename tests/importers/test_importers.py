@@ -12,7 +12,7 @@ from npu_des.importers import load_topology, save_topology, topology_rows
 from npu_des.importers.scalesim import read_topology
 from npu_des.models import build_model
 from npu_des.models.transformer import bert_base
-from npu_des.workload import backward_graph, forward_graph
+from npu_des.workload import Workload, backward_graph, conv, forward_graph
 
 
 def gemm_shapes(workload) -> list[tuple[int, int, int, int]]:
@@ -375,3 +375,17 @@ def load_onnx_or_skip(path: Path, **options: object):
     from npu_des.importers import load_onnx
 
     return load_onnx(path, **options)
+
+
+def test_dilated_conv_is_refused_in_conv_format_and_exact_in_gemm_format(tmp_path: Path) -> None:
+    """SCALE-Sim's conv rows have no dilation: a 3x3 kernel at dilation 2 spans 5x5 input pixels, so
+    any conv row gets the output size (M) or the taps (K, MACs) wrong. The conv format refuses it in one
+    line; the GEMM format keeps M, N, K exactly."""
+    dilated = conv("aspp", (), (16, 33, 33), 8, 3, dilation=2)
+    workload = Workload("dilated", (dilated,))
+    assert dilated.gemm.conv is not None and dilated.gemm.conv.span_h == 5
+    with pytest.raises(ConfigError, match=r"layer aspp: field 'dilation': dilation 2.*spanning 5x5"):
+        save_topology(workload, tmp_path / "conv.csv")
+    path = tmp_path / "gemm.csv"
+    save_topology(workload, path, gemm_format=True)
+    assert gemm_shapes(load_topology(path)) == gemm_shapes(workload)

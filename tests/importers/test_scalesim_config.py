@@ -135,7 +135,8 @@ def test_v2_file_without_layout_gives_every_port_bandwidth(tmp_path):
     (("ArrayWidth:     8", "ArrayWidth: wide"), r"'architecture_presets\.ArrayWidth': expected an integer"),
     (("IfmapSramSzkB:   64", "IfmapSramSzkB: 64.5"), r"IfmapSramSzkB': expected an integer"),
     (("InterfaceBandwidth: USER", "InterfaceBandwidth: calc"), r"'calc'.*allowed: USER, CALC"),
-    (("ArrayHeight:    16", "ArrayHeight: 0"), r"run\.cfg: field 'cores\.array\.rows'"),
+    (("ArrayHeight:    16", "ArrayHeight: 0"),
+     r"run\.cfg: field 'architecture_presets\.ArrayHeight'.*allowed: 1\.\.4,096"),
     (("[general]", "run_name = x\n[general]"), r"run\.cfg: malformed SCALE-Sim config"),
 ])
 def test_what_scalesim_crashes_on_is_one_config_error(tmp_path, change, message):

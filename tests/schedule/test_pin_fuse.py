@@ -329,3 +329,18 @@ def test_bad_pin_plan_is_one_line_and_exit_2(argv, expect, capsys):
     assert main(["run", "--model", "tiny_cnn", "--order", "sequential", *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expect in err, err
+
+
+def test_fused_halo_of_a_dilated_conv_covers_its_span():
+    """A 3x3 conv at dilation 2 ('same' padding 2) reads input rows [r - 2, r + 2] for output row r: the
+    fused tile's input rows and the recovered padding come from the 5-row span, not the 3-row kernel."""
+    from npu_des.schedule.fusion import input_rows, padding_of
+
+    dilated = conv("d", (), (4, 16, 16), 4, 3, dilation=2)
+    assert dilated.gemm.conv is not None and dilated.gemm.conv.out_h == 16
+    assert padding_of(dilated) == 2
+    assert input_rows(dilated, 0, 1) == (0, 3)       # rows -2..2, clipped at the top
+    assert input_rows(dilated, 5, 7) == (3, 9)       # rows 3..8: output rows 5 and 6 with +-2 each
+    assert input_rows(dilated, 15, 16) == (13, 16)   # rows 13..17, clipped at the bottom
+    undilated = conv("u", (), (4, 16, 16), 4, 3)
+    assert padding_of(undilated) == 1 and input_rows(undilated, 5, 7) == (4, 8)

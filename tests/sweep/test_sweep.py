@@ -226,3 +226,27 @@ def test_sweep_rows_carry_the_stall_attribution_summed_over_cores() -> None:
     stalls = {key: value for key, value in row.items() if key.startswith("stall_")}
     assert "stall_compute_cycles" in stalls and "stall_load_transfer_cycles" in stalls
     assert sum(stalls.values()) == pytest.approx(row["cores"] * row["total_cycles"])
+
+
+def test_energy_columns_match_the_run_summary_and_need_prices(tmp_path: Path) -> None:
+    """A sweep point's energy is what `npu-des run` reports for the same configuration (the same prices
+    over the same counted accesses), its parts sum to it, and hardware without `energy:` prices has none."""
+    from npu_des.config import PRESET_DIR
+
+    unpriced = tmp_path / "unpriced.yaml"
+    unpriced.write_text((PRESET_DIR / "edge_dual.yaml").read_text().split("\nenergy:")[0] + "\n")
+    spec = build_spec(["tiny_cnn"], ["edge_dual", str(unpriced)], ["sequential"],
+                      ["dram.bandwidth_gbps=6,12.8"])
+    rows = {(row["hw"], row["dram.bandwidth_gbps"]): row
+            for row in run_sweep(spec, tmp_path / "s", jobs=1, quiet=True)}
+    assert main(["run", "--model", "tiny_cnn", "--hw", "edge_dual", "--pass", "backward",
+                 "--order", "sequential", "--set", "dram.bandwidth_gbps=6",
+                 "--out", str(tmp_path / "run")]) == 0
+    energy = json.loads((tmp_path / "run" / "summary.json").read_text())["energy"]
+    priced = rows[("edge_dual", 6)]
+    assert priced["energy_pj"] == pytest.approx(energy["total_pj"], rel=1e-12)
+    assert priced["pj_per_mac"] == pytest.approx(energy["pj_per_mac"], rel=1e-12)
+    parts = [value for key, value in priced.items() if key.startswith("energy_") and key != "energy_pj"]
+    assert len(parts) == len(energy["components_pj"]) and sum(parts) == pytest.approx(priced["energy_pj"])
+    assert rows[("edge_dual", 12.8)]["energy_pj"] < priced["energy_pj"]  # less leakage over a shorter run
+    assert "energy_pj" not in rows[(str(unpriced), 6)] and rows[(str(unpriced), 6)]["error"] == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 
 from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.sim.clock import Clock
@@ -45,21 +46,25 @@ class DmaEngine:
         Call it last in a step: a variant may finish at once (and call `then` before returning).
         """
         self._waiting.append((nbytes, kind, direction, key, then, started))
-        self._grant()
+        if self._users < self.outstanding:  # `_grant`, inline: the queue is not empty now
+            self._users += 1
+            request = self._waiting.popleft()
+            clock = self.clock
+            clock._soon.append((next(clock._eid), partial(self._start, request)))  # clock.soon(...)
 
     def _grant(self) -> None:
         if self._waiting and self._users < self.outstanding:
             self._users += 1
             request = self._waiting.popleft()
-            self.clock.soon(lambda: self._start(request))
+            self.clock.soon(partial(self._start, request))
 
     def _start(self, request: _Request) -> None:
         nbytes, kind, direction = request[:3]
         start = self._env._now
         if request[5] is not None:
             request[5](start)
-        done = self.dram.transfer(nbytes, kind, direction)
-        done.waiters.append(lambda: self._done(start, request))
+        then = partial(self._done, start, request)
+        self.dram.start(nbytes, kind, direction, partial(self.clock.soon, then))
 
     def _done(self, start: float, request: _Request) -> None:
         nbytes, kind, direction, key, then, _ = request
@@ -68,5 +73,6 @@ class DmaEngine:
         if self.records is not None:
             self.records.append(start, self._env._now, kind, direction, nbytes, key)
         self._users -= 1
-        self.clock.soon(self._grant)  # the release, processed one step later, lets the next request in
+        clock = self.clock  # the release, processed one step later, lets the next request in:
+        clock._soon.append((next(clock._eid), self._grant))  # clock.soon(self._grant)
         then()

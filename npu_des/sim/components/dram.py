@@ -15,6 +15,8 @@ the order of same-time events is what a fresh timeout per change would give.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 from npu_des.kinds import Direction, TensorKind
@@ -35,6 +37,7 @@ class DramChannel:
                  record: bool = True) -> None:
         self.clock = clock
         self._env = clock.env
+        self._eid = clock._eid
         self.bytes_per_cycle = bytes_per_cycle
         self.latency_cycles = latency_cycles
         self.bytes: dict[tuple[TensorKind, Direction], int] = {}
@@ -44,7 +47,7 @@ class DramChannel:
         self.transfers = 0
         self._virtual = 0.0
         self._updated = 0.0
-        self._active: list[tuple[float, int, Signal]] = []  # (finish tag, seq, done)
+        self._active: list[tuple[float, int, Callable[[], None]]] = []  # (finish tag, seq, finished)
         self._seq = 0
         self._busy_since = 0.0
         self._finish_at = 0.0  # when the head finishes, as computed at the last join or departure
@@ -53,57 +56,64 @@ class DramChannel:
 
     def transfer(self, nbytes: int, kind: TensorKind, direction: Direction) -> Signal:
         """Move `nbytes`; the returned signal fires when the last byte has crossed the channel."""
+        done = Signal(self.clock)
+        self.start(nbytes, kind, direction, done.succeed)
+        return done
+
+    def start(self, nbytes: int, kind: TensorKind, direction: Direction,
+              finished: Callable[[], None]) -> None:
+        """`transfer` without a signal: `finished()` is called when the last byte has crossed, and
+        schedules what follows (a `Signal.succeed`, or `partial(clock.soon, then)`: the same step)."""
         key = (kind, direction)
         self.bytes[key] = self.bytes.get(key, 0) + nbytes
         self.transfers += 1
-        done = Signal(self.clock)
         if self.latency_cycles > 0:
-            self.clock.after_fixed(self.latency_cycles, lambda: self._join(nbytes, done))
+            self.clock.after_fixed(self.latency_cycles, partial(self._join, nbytes, finished))
         else:
-            self._join(nbytes, done)
-        return done
+            self._join(nbytes, finished)
 
-    def _advance(self) -> None:
+    def _join(self, nbytes: int, finished: Callable[[], None]) -> None:
         now = self._env._now
-        if self._active:
-            self._virtual += (now - self._updated) * self.bytes_per_cycle / len(self._active)
+        active = self._active
+        if active:  # advance the virtual clock at the old share
+            self._virtual += (now - self._updated) * self.bytes_per_cycle / len(active)
+        else:
+            self._busy_since = now
         self._updated = now
-
-    def _join(self, nbytes: int, done: Signal) -> None:
-        self._advance()
-        if not self._active:
-            self._busy_since = self._env._now
         self._seq += 1
-        heapq.heappush(self._active, (self._virtual + nbytes, self._seq, done))
+        heapq.heappush(self._active, (self._virtual + nbytes, self._seq, finished))
         self._reschedule()
 
     def _reschedule(self) -> None:
         tag = self._active[0][0]
-        delay = max(0.0, (tag - self._virtual) * len(self._active) / self.bytes_per_cycle)
+        delay = (tag - self._virtual) * len(self._active) / self.bytes_per_cycle
+        delay = delay if delay > 0.0 else 0.0  # max(0.0, delay), without the call
         when = self._env._now + delay
-        self._finish_at, self._finish_id = when, self.clock.next_id()
+        self._finish_at, self._finish_id = when, next(self._eid)  # Clock.next_id()
         if self._pending is None or when < self._pending[0]:
             self._queue_wake()
 
     def _queue_wake(self) -> None:
         pending = self._pending = (self._finish_at, self._finish_id)
-        self.clock.schedule_at(pending[0], pending[1], lambda _event: self._wake(pending))
+        self.clock.schedule_at(pending[0], pending[1], partial(self._wake, pending))
 
-    def _wake(self, which: tuple[float, int]) -> None:
+    def _wake(self, which: tuple[float, int], _event: object = None) -> None:
         if which is not self._pending:
             return  # an earlier wake-up replaced this one
         if which != (self._finish_at, self._finish_id):
             self._queue_wake()  # the finish moved later since this was queued
             return
         self._pending = None
-        self._advance()
-        tag, _, done = heapq.heappop(self._active)
-        self._virtual = max(self._virtual, tag)  # absorb float rounding so later tags stay consistent
-        done.succeed()
+        now = self._env._now  # advance the virtual clock at the old share (the channel is busy)
+        self._virtual += (now - self._updated) * self.bytes_per_cycle / len(self._active)
+        self._updated = now
+        tag, _, finished = heapq.heappop(self._active)
+        if tag > self._virtual:  # absorb float rounding so later tags stay consistent
+            self._virtual = tag
+        finished()
         if self._active:
             self._reschedule()
         else:
-            now = self._env._now
             self.busy_cycles += now - self._busy_since
             if self._record:
                 self.busy_intervals.append(BusyInterval(self._busy_since, now))

@@ -10,6 +10,7 @@ plan-time check, and a run that waits forever ends with the stuck tasks named, n
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from npu_des.kinds import Direction, TileKey
@@ -107,7 +108,7 @@ class Scratchpad:
             self._allocate(entry)
             return None
         ready = entry.ready = Fill(self.clock, entry.nbytes)
-        self.clock.spawn(lambda: self._fill(entry, load, dma))
+        self.clock._urgent.append(partial(self._fill, entry, load, dma))  # clock.spawn(...)
         return ready
 
     def release(
@@ -120,7 +121,7 @@ class Scratchpad:
             entry.dirty = True
         if write_back:
             stored = Signal(self.clock)
-            self.clock.spawn(lambda: self._write_back_final(entry, dma, stored))
+            self.clock.spawn(partial(self._write_back_final, entry, dma, stored))
             return stored
         entry.refs -= 1
         if entry.refs == 0:
@@ -162,16 +163,20 @@ class Scratchpad:
         self.used_bytes += entry.nbytes
         if entry.pinned:
             self.pinned_bytes += entry.nbytes
-        self.peak_bytes = max(self.peak_bytes, self.used_bytes)
+        if self.used_bytes > self.peak_bytes:
+            self.peak_bytes = self.used_bytes
         self._record()
 
     def _record(self) -> None:
-        if self.occupancy is not None:
-            self.occupancy.append(self._env._now, self.used_bytes, self.pinned_bytes)
+        occupancy = self.occupancy
+        if occupancy is not None:  # OccupancyLog.append, inline (one sample per allocation and free)
+            occupancy.cycles.append(self._env._now)
+            occupancy.used.append(self.used_bytes)
+            occupancy.pinned.append(self.pinned_bytes)
 
     def _fill(self, entry: _Entry, load: bool, dma: DmaEngine) -> None:
         """Make room (evicting, or waiting for space), allocate, load if asked, then signal `ready`."""
-        if not self._make_room(entry.nbytes, dma):
+        if self.capacity_bytes - self.used_bytes < entry.nbytes and not self._make_room(entry.nbytes, dma):
             self.waiting_for_space.append(entry.nbytes)
             self._space.waiters.append(lambda: self._room_freed(entry, load, dma))
             return
@@ -205,7 +210,7 @@ class Scratchpad:
         ref = entry.ref
         fill = entry.ready
         assert fill is not None  # set by `acquire` before the fill starts
-        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, lambda: self._filled(entry),
+        dma.move(entry.nbytes, ref.kind, Direction.READ, ref.key, partial(self._filled, entry),
                  fill.transfer_started)
 
     def _filled(self, entry: _Entry) -> None:
