@@ -31,7 +31,8 @@ TIMEOUT = 60
 def saved_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real saved run (tiny_cnn, sequential) that damage cases copy."""
     directory = tmp_path_factory.mktemp("saved") / "run"
-    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--out", str(directory)]) == 0
+    assert main(["run", "--model", "tiny_cnn", "--hw", "edge_dual", "--pass", "backward",
+                 "--order", "sequential", "--out", str(directory)]) == 0
     return directory
 
 

@@ -167,8 +167,8 @@ def test_a_run_over_the_default_task_limit_says_so_once_when_stderr_is_not_a_ter
     from npu_des.commands import _notice
 
     monkeypatch.setattr(_notice, "default_max_tasks", lambda: 5)
-    assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--set", "run.max_tasks=100000",
-                 "--json"]) == 0
+    assert main(["run", "--model", "tiny_cnn", "--hw", "edge_dual", "--pass", "backward",
+                 "--order", "sequential", "--set", "run.max_tasks=100000", "--json"]) == 0
     captured = capsys.readouterr()
     tasks = json.loads(captured.out)[0]["tasks"]
     assert captured.err.count("\n") == 1, captured.err
