@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from npu_des.analysis.checks import check_run
 from npu_des.config import LayerChoice, load_hardware, run_options
-from npu_des.kinds import Access, Op
+from npu_des.kinds import Access, Op, Order
 from npu_des.models import build_model
 from npu_des.models.tiny import single_linear
 from npu_des.schedule.algorithm1 import algorithm1
@@ -157,7 +157,8 @@ def test_rearranged_best_takes_the_fastest_access_order_of_each_isolated_layer()
              for access in Access}
     assert times[Access(result.choices["layer"]["access"])] == min(times.values())
     forced = {access: simulate(workload, hw, options.model_copy(update={
-        "order": "rearranged", "layer_choices": {"layer": LayerChoice(access=access)}})) for access in Access}
+        "order": Order.REARRANGED, "layer_choices": {"layer": LayerChoice(access=access)}}))
+        for access in Access}
     assert result.total_cycles <= max(run.total_cycles for run in forced.values())
     assert check_run(result, workload, hw, options) == []
 
