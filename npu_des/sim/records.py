@@ -131,7 +131,32 @@ class CoreLogs(NamedTuple):
 Row = tuple[str, float, float, str, str, str, str, int, str]  # TimelineEvent's fields, in order
 
 
-class Timeline(Sequence[TimelineEvent]):
+class LazyEvents(Sequence[TimelineEvent]):
+    """A sequence of timeline events built on first read (`_build`) and kept; until then a subclass can
+    stream its rows without building events."""
+
+    _events: list[TimelineEvent] | None = None
+
+    def _build(self) -> list[TimelineEvent]:
+        raise NotImplementedError
+
+    def _built(self) -> list[TimelineEvent]:
+        if self._events is None:
+            self._events = self._build()
+        return self._events
+
+    def __iter__(self) -> Iterator[TimelineEvent]:
+        return iter(self._built())
+
+    @overload
+    def __getitem__(self, index: int) -> TimelineEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[TimelineEvent]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._built()[index]
+
+
+class Timeline(LazyEvents):
     """Every compute tile, DMA transfer and DRAM busy interval, sorted by (start, resource, end).
 
     Ties keep the order compute (core by core), transfers (core by core), DRAM. Nothing is built
@@ -235,20 +260,8 @@ class Timeline(Sequence[TimelineEvent]):
             for key, start, end in zip(logs.transfers.keys, logs.transfers.starts, logs.transfers.ends):
                 yield names[key.layer], start, end
 
-    def _built(self) -> list[TimelineEvent]:
-        if self._events is None:
-            self._events = [TimelineEvent(*row) for row in self.rows()]
-        return self._events
-
-    def __iter__(self) -> Iterator[TimelineEvent]:
-        return iter(self._built())
-
-    @overload
-    def __getitem__(self, index: int) -> TimelineEvent: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[TimelineEvent]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        return self._built()[index]
+    def _build(self) -> list[TimelineEvent]:
+        return [TimelineEvent(*row) for row in self.rows()]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and list(self) == list(other)

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any, overload
 
 from npu_des.config import RunOptions
 from npu_des.errors import ConfigError
 from npu_des.kinds import ALL_KINDS, DIRECTIONS, TensorKind
 from npu_des.metrics import LayerRow, RunResult, TimelineEvent
-from npu_des.sim.records import Row, timeline_rows
+from npu_des.sim.records import LazyEvents, Row, timeline_rows
 
 Pass = str  # "forward" or "backward"
 # Fields of RunOptions that only the backward pass reads; the forward half gets their defaults.
@@ -117,7 +116,7 @@ def _rows(rows: list[LayerRow], pass_name: Pass, offset: float) -> list[LayerRow
     ]
 
 
-class StepTimeline(Sequence[TimelineEvent]):
+class StepTimeline(LazyEvents):
     """The forward timeline, then the backward one `offset` cycles later; still sorted by start, since the
     forward pass ends before the backward pass begins. Built only when read (the halves' timelines are
     lazy too); `rows()` streams the CSV rows (npu_des/sim/records.py `timeline_rows`)."""
@@ -136,22 +135,10 @@ class StepTimeline(Sequence[TimelineEvent]):
         for row in timeline_rows(self._backward):
             yield (row[0], row[1] + offset, row[2] + offset, *row[3:])
 
-    def _built(self) -> list[TimelineEvent]:
-        if self._events is None:
-            offset = self._offset
-            self._events = [*self._forward, *(replace(event, start=event.start + offset,
-                                                      end=event.end + offset) for event in self._backward)]
-        return self._events
-
-    def __iter__(self) -> Iterator[TimelineEvent]:
-        return iter(self._built())
-
-    @overload
-    def __getitem__(self, index: int) -> TimelineEvent: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[TimelineEvent]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        return self._built()[index]
+    def _build(self) -> list[TimelineEvent]:
+        offset = self._offset
+        return [*self._forward, *(replace(event, start=event.start + offset, end=event.end + offset)
+                                  for event in self._backward)]
 
 
 def halves(result: RunResult) -> list[tuple[Pass, RunResult, RunOptions]]:
