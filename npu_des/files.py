@@ -222,20 +222,28 @@ def _unwritable(directory: Path) -> str:
     return ""
 
 
-def check_output_dir(path: Path, option: str = "--out") -> None:
-    """An output directory that exists as a directory we can write, or that can be created."""
+def _existing_output_mode(path: Path, option: str, what: str) -> int | None:
+    """The mode of an existing output `what` (file or directory); None for one that does not exist yet
+    and can be created (anything else is a ConfigError naming `option`)."""
     try:
-        mode = os.stat(path).st_mode
+        return os.stat(path).st_mode
     except FileNotFoundError:
-        _check_creatable(path, option, "output directory")
-        return
+        _check_creatable(path, option, f"output {what}")
+        return None
     except ValueError:
-        raise ConfigError("not a usable directory name", source=_source(path), field=option) from None
+        raise ConfigError(f"not a usable {what} name", source=_source(path), field=option) from None
     except OSError as error:
         if error.errno in (errno.ENOTDIR, errno.ENAMETOOLONG):
-            _check_creatable(path, option, "output directory")
-        raise ConfigError(f"cannot use the output directory: {_os_reason(error)}", source=_source(path),
+            _check_creatable(path, option, f"output {what}")
+        raise ConfigError(f"cannot use the output {what}: {_os_reason(error)}", source=_source(path),
                           field=option) from None
+
+
+def check_output_dir(path: Path, option: str = "--out") -> None:
+    """An output directory that exists as a directory we can write, or that can be created."""
+    mode = _existing_output_mode(path, option, "directory")
+    if mode is None:
+        return
     if not stat.S_ISDIR(mode):
         kind = "a file" if stat.S_ISREG(mode) else _kind_of(mode)
         raise ConfigError(f"exists and is {kind}, not a directory", source=_source(path), field=option,
@@ -248,18 +256,9 @@ def check_output_dir(path: Path, option: str = "--out") -> None:
 
 def check_output_file(path: Path, option: str = "--out") -> None:
     """An output file that is a regular file we may replace, or can be created in a writable directory."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        _check_creatable(path, option, "output file")
+    mode = _existing_output_mode(path, option, "file")
+    if mode is None:
         return
-    except ValueError:
-        raise ConfigError("not a usable file name", source=_source(path), field=option) from None
-    except OSError as error:
-        if error.errno in (errno.ENOTDIR, errno.ENAMETOOLONG):
-            _check_creatable(path, option, "output file")
-        raise ConfigError(f"cannot use the output file: {_os_reason(error)}", source=_source(path),
-                          field=option) from None
     if not stat.S_ISREG(mode):
         raise ConfigError(f"exists and is {_kind_of(mode)}, not a regular file", source=_source(path),
                           field=option, allowed="a new or existing regular file")
