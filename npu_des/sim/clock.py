@@ -53,7 +53,8 @@ class Clock:
     """A SimPy environment plus zero-delay continuations that run in the order SimPy would run them."""
 
     def __init__(self, env: simpy.Environment | None = None) -> None:
-        self.env = env if env is not None else simpy.Environment()
+        # time is a float from the start, so every time the run writes has one type (0.0, not 0)
+        self.env = env if env is not None else simpy.Environment(initial_time=0.0)
         self._queue: list[Any] = self.env._queue
         self._eid = self.env._eid
         self._soon: deque[tuple[int, Waiter]] = deque()
