@@ -13,6 +13,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from npu_des.kinds import Op, OpId, TensorKind, TileKey, WaitReason
 from npu_des.schedule.tasks import Schedule, TileRef, TileTask
 from npu_des.sim.clock import AllOf, Clock, Signal
@@ -57,6 +59,7 @@ class _Countdown:
             self.then()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # oracles and fault-injecting tests subclass it
 class Synchronizer:
     """Shared completion state: which tasks and ops are done, as events tasks can wait on."""
 

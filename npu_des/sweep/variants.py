@@ -14,27 +14,38 @@ but the sum of all dY tensors rarely fits the SPM (pins are reserved for the who
 
 from __future__ import annotations
 
-import weakref
+import threading
 from collections.abc import Callable
 
 from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.metrics import RunResult
+from npu_des.sim.clock import Clock
 from npu_des.sim.components.dma import DmaEngine
 from npu_des.sim.components.dram import DramChannel
 from npu_des.sim.oracles import FreeDyDmaEngine
 
 VARIANTS = ("baseline", "dy_once", "dw_dy_free")
 
-_SEEN_DY: weakref.WeakKeyDictionary[DramChannel, set[TileKey]] = weakref.WeakKeyDictionary()
+# The channel whose engines are being built in this thread, and the dY tiles its run has read: a run
+# builds all its cores' engines one after another in one thread (the channel object cannot be weakly
+# referenced once compiled, so it is not a dictionary key).
+_BUILDING = threading.local()
 
 
 class DyOnceDmaEngine(DmaEngine):
     """A DMA engine whose dY reads cost DRAM time only the first time a tile is read (shared by all cores)."""
 
+    def __init__(self, clock: Clock, core: int, dram: DramChannel, outstanding: int,
+                 record: bool = True) -> None:
+        super().__init__(clock, core, dram, outstanding, record)
+        if getattr(_BUILDING, "dram", None) is not dram:
+            _BUILDING.dram, _BUILDING.seen = dram, set()
+        self.seen_dy: set[TileKey] = _BUILDING.seen
+
     def move(self, nbytes: int, kind: TensorKind, direction: Direction, key: TileKey,
              then: Callable[[], None], started: Callable[[float], None] | None = None) -> None:
         if kind == TensorKind.DY and direction == Direction.READ:
-            seen = _SEEN_DY.setdefault(self.dram, set())
+            seen = self.seen_dy
             if key in seen:
                 then()
                 return

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterator
 
 import pytest
+from conftest import break_component
 
 import npu_des.schedule.plan
 from npu_des.analysis.checks import check_run
@@ -133,7 +134,7 @@ def test_checker_catches_dram_channel_that_double_counts_bytes(monkeypatch):
         self.bytes[(kind, direction)] = self.bytes.get((kind, direction), 0) + nbytes
         return original(self, nbytes, kind, direction, finished)
 
-    monkeypatch.setattr(DramChannel, "start", double_counting)
+    break_component(monkeypatch, DramChannel, "start", double_counting)
     _, violations = run_and_check(*tiny_edge())
     assert any(line.startswith("bytes: DMA transfers read") and "DRAM channel counted" in line
                for line in violations)
@@ -143,7 +144,7 @@ def test_checker_catches_spm_that_over_allocates(monkeypatch):
     def make_room_without_waiting(self, nbytes, dma):
         return True  # never evicts and never waits
 
-    monkeypatch.setattr(Scratchpad, "_make_room", make_room_without_waiting)
+    break_component(monkeypatch, Scratchpad, "_make_room", make_room_without_waiting)
     workload = build_model("tiny_cnn")
     hw = load_hardware("edge_dual", ["spm.capacity_kb=16"])
     options = run_options(order="sequential")
@@ -308,7 +309,7 @@ def test_check_command_exits_1_and_lists_violations(monkeypatch, capsys):
         self.bytes[(kind, direction)] = self.bytes.get((kind, direction), 0) + nbytes
         return original(self, nbytes, kind, direction, finished)
 
-    monkeypatch.setattr(DramChannel, "start", double_counting)
+    break_component(monkeypatch, DramChannel, "start", double_counting)
     assert main(["check", "--model", "tiny_cnn", "--order", "sequential"]) == 1
     captured = capsys.readouterr()
     assert "FAIL tiny_cnn on edge_dual, sequential" in captured.out and "  - bytes:" in captured.out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import break_component
 
 from npu_des.cli import main
 
@@ -136,7 +137,7 @@ def test_run_check_passes_on_a_real_run_and_fails_on_a_broken_channel(monkeypatc
         self.bytes[(kind, direction)] = self.bytes.get((kind, direction), 0) + nbytes
         return honest(self, nbytes, kind, direction, finished)
 
-    monkeypatch.setattr(DramChannel, "start", double_counting)
+    break_component(monkeypatch, DramChannel, "start", double_counting)
     assert main(["run", "--model", "tiny_cnn", "--order", "sequential", "--check"]) == 1
     assert "npu-des: check failed: sequential: forward half: bytes:" in capsys.readouterr().err
 

@@ -6,6 +6,8 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 
+from mypy_extensions import mypyc_attr
+
 from npu_des.kinds import Direction, TensorKind, TileKey
 from npu_des.sim.clock import Clock
 from npu_des.sim.components.dram import DramChannel
@@ -17,6 +19,7 @@ __all__ = ["DmaEngine", "DmaRecord"]
 _Request = tuple[int, TensorKind, Direction, TileKey, Callable[[], None], Callable[[float], None] | None]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # oracles and fault-injecting tests subclass it
 class DmaEngine:
     """Issues loads and stores for one core; each holds one of `outstanding` slots while on the channel.
 

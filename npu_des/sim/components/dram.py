@@ -19,6 +19,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from npu_des.kinds import Direction, TensorKind
 from npu_des.sim.clock import Clock, Signal
 
@@ -30,6 +32,7 @@ class BusyInterval(NamedTuple):
     end: float
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # oracles and fault-injecting tests subclass it
 class DramChannel:
     """Bandwidth-limited channel; records bytes by (tensor kind, direction) and busy intervals."""
 
@@ -98,7 +101,7 @@ class DramChannel:
         self.clock.schedule_at(pending[0], pending[1], partial(self._wake, pending))
 
     def _wake(self, which: tuple[float, int], _event: object = None) -> None:
-        if which is not self._pending:
+        if which != self._pending:
             return  # an earlier wake-up replaced this one
         if which != (self._finish_at, self._finish_id):
             self._queue_wake()  # the finish moved later since this was queued

@@ -30,6 +30,8 @@ from functools import lru_cache
 from math import ceil
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr
+
 from npu_des.kinds import GemmExtents, Op, TileKey
 from npu_des.tiling.compute_model import (
     REPORT_OFFSET,
@@ -52,6 +54,7 @@ __all__ = ["ArrayStatistics", "SystolicArray", "gemm_cycles", "gemm_mapping", "o
 ArrayStatistics = dict[str, int]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # oracles and fault-injecting tests subclass it
 class SystolicArray:
     """Computes tile GEMMs one at a time; records busy cycles, MACs, reconfigurations and reuses."""
 
