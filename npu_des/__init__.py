@@ -11,6 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+
+def _pure_python_switch() -> None:
+    """NPU_DES_PURE_PYTHON=1: run the engine's Python sources, not its compiled build (compiled.py)."""
+    import os
+
+    if os.environ.get("NPU_DES_PURE_PYTHON", "") not in ("", "0"):
+        from npu_des.compiled import use_python_sources
+
+        use_python_sources()
+
+
+_pure_python_switch()
+
 # public name -> defining module
 EXPORTS = {
     "simulate": "npu_des.api",

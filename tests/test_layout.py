@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "npu_des"
 # Bottom to top. A module belongs to the first unit that is its name or a prefix of it; it may import
 # its own unit and any unit of a lower stage, never a peer unit of its own stage or anything above.
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("npu_des.errors", "npu_des.kinds"),
+    ("npu_des.errors", "npu_des.kinds", "npu_des.compiled"),
     ("npu_des.files",),
     ("npu_des.config", "npu_des.metrics"),
     ("npu_des.workload",),

@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from typing import Any
 
-import simpy
-
+from npu_des.compiled import engine_build
 from npu_des.config import load_hardware, run_options
 from npu_des.models import build_model
+from npu_des.sim.clock import timed_events_run
 from npu_des.sim.driver import simulate
 
 DEFAULT_MODEL = "resnet50"
@@ -47,7 +47,7 @@ class BenchRecord:
     wall_seconds_all: list[float]
     simulated_cycles: float
     tasks: int
-    simpy_events: int  # Environment.step calls in the counting run
+    simpy_events: int  # SimPy events (timed queue entries) in the counting run
     events_per_second: float  # simpy_events / wall_seconds
     timeline_records: int
     dram_transfers: int
@@ -60,19 +60,13 @@ class BenchRecord:
 
 @contextmanager
 def counting_events() -> Iterator[list[int]]:
-    """Count every SimPy event processed while active (wraps Environment.step at class level)."""
+    """Count the SimPy events (timed queue entries) every clock runs while active; read after the block."""
     counter = [0]
-    original = simpy.Environment.step
-
-    def step(self: simpy.Environment) -> None:
-        counter[0] += 1
-        original(self)
-
-    simpy.Environment.step = step  # type: ignore[method-assign]
+    before = timed_events_run()
     try:
         yield counter
     finally:
-        simpy.Environment.step = original  # type: ignore[method-assign]
+        counter[0] = timed_events_run() - before
 
 
 def bench_case(model: str, hardware: str, order: str, repeats: int = 3) -> BenchRecord:
@@ -121,9 +115,10 @@ def run_bench(
     """All cases plus the environment they ran in, as a JSON-ready record."""
     records = [bench_case(model, hw, order, repeats) for hw in hardware for order in orders]
     return {
-        "what": "npu-des simulate() wall time, best of repeats; events = SimPy Environment.step calls",
+        "what": "npu-des simulate() wall time, best of repeats; events = SimPy events (timed queue entries)",
         "python": sys.version.split()[0],
         "simpy": version("simpy"),
+        "engine": engine_build(),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "repeats": repeats,

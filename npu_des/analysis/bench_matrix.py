@@ -121,13 +121,16 @@ def run_matrix(cases: list[Case], repeats: int, max_tasks: int,
             record = CaseRecord(**json.loads(done.stdout))
         records.append(record)
         report(record)
+    from npu_des.compiled import engine_build
+
     ran = [r for r in records if not r.skipped]
     return {
         "what": "npu-des bench --matrix: simulate() wall and CPU s (best of repeats, planning included), "
-                "tasks per CPU s, SimPy events (Environment.step calls) per tile task, worker peak RSS; "
+                "tasks per CPU s, SimPy events (timed queue entries) per tile task, worker peak RSS; "
                 "one process per case",
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "engine": engine_build(),
         "repeats": repeats,
         "max_tasks": max_tasks,
         "total_wall_seconds": sum(r.wall_seconds for r in ran),

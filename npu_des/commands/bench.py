@@ -124,7 +124,8 @@ def bench_command(args: argparse.Namespace) -> int:
     if not console.is_terminal:  # a redirected table keeps its columns whole
         console = Console(width=120)
     console.print(table)
-    console.print(f"max RSS {record['max_rss_mb']:.0f} MB; all under target: {record['all_under_target']}")
+    console.print(f"max RSS {record['max_rss_mb']:.0f} MB; all under target: {record['all_under_target']}; "
+                  f"engine {record['engine']}")
     if args.out:
         write_text_atomically(args.out, json.dumps(record, indent=2, sort_keys=True) + "\n")
         console.print(f"record written to {args.out}")
@@ -189,7 +190,8 @@ def matrix_command(args: argparse.Namespace, repeats: int, max_tasks: int, old: 
     skipped = sum(1 for case in record["cases"] if case["skipped"])
     print(f"{len(record['cases']) - skipped} cases: {record['total_wall_seconds']:.1f} s wall "
           f"({record['total_cpu_seconds']:.1f} s CPU) of simulate(), "
-          f"{record['events_per_task']:.2f} SimPy events per tile task; {skipped} skipped (see above)")
+          f"{record['events_per_task']:.2f} SimPy events per tile task; {skipped} skipped (see above); "
+          f"engine {record['engine']}")
     if args.out:
         write_text_atomically(args.out, json.dumps(record, indent=2, sort_keys=True) + "\n")
         print(f"record written to {args.out}")

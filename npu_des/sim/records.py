@@ -1,10 +1,9 @@
 """Compact logs of what a run did, and the timeline built from them only when someone reads it.
 
 A whole-network run has millions of compute tiles, transfers and SPM samples. Components append
-them to columns (about 50 bytes per transfer instead of a few hundred for objects); times stay the
-Python numbers SimPy had (ints until a float delay is added, so CSVs print them alike); `Timeline`
-makes `TimelineEvent`s, sorted as reports expect, on first access, and the CSV writer can stream
-plain rows without making them at all (`Timeline.rows`).
+them to columns (about 50 bytes per transfer instead of a few hundred for objects); times are floats
+(the clock starts at 0.0); `Timeline` makes `TimelineEvent`s, sorted as reports expect, on first
+access, and the CSV writer can stream plain rows without making them at all (`Timeline.rows`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,80 @@
+"""Which modules the build compiles with mypyc (setup.py reads `COMPILED_MODULES`), whether this
+installation runs them compiled, and the switch back to their Python sources.
+
+They are the modules that run once per tile task or per transfer. Compiled code must compute every
+number the sources do: mypyc unboxes a `tuple[...]` (so `is` between such tuples compares copies, and
+these modules compare them by value), and a Python subclass of a compiled class (the oracles' DMA
+engines, tests that inject a fault) needs `mypyc_attr(allow_interpreted_subclasses=True)` on it.
+NPU_DES_PURE_PYTHON=1 in the environment runs the sources even where a compiled build is installed:
+to step through the engine in a debugger, profile it per function, or compare the two
+(tests/sim/test_compiled_engine.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+COMPILED_MODULES: tuple[str, ...] = (
+    "npu_des.sim.clock",
+    "npu_des.sim.executor",
+    "npu_des.sim.stalls",
+    "npu_des.sim.components.dram",
+    "npu_des.sim.components.dma",
+    "npu_des.sim.components.spm",
+    "npu_des.sim.components.systolic_array",
+    "npu_des.sim.components.vector_unit",
+)
+
+PURE_PYTHON_VARIABLE = "NPU_DES_PURE_PYTHON"
+
+
+def pure_python_requested() -> bool:
+    """Whether the environment asks for the Python sources (NPU_DES_PURE_PYTHON set, and not to 0)."""
+    return os.environ.get(PURE_PYTHON_VARIABLE, "") not in ("", "0")
+
+
+class _SourceFinder(importlib.abc.MetaPathFinder):
+    """Finds the compiled modules' `.py` sources ahead of the extension modules beside them."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in COMPILED_MODULES:
+            return None
+        for folder in path or ():
+            source = Path(folder) / (fullname.rpartition(".")[2] + ".py")
+            if source.is_file():
+                return importlib.util.spec_from_file_location(fullname, source)
+        return None
+
+
+def use_python_sources() -> None:
+    """Import the compiled modules from their sources from now on (call before any is imported)."""
+    if not any(isinstance(finder, _SourceFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _SourceFinder())
+
+
+def compiled() -> list[str]:
+    """The modules of `COMPILED_MODULES` that this process runs as compiled extensions."""
+    found = []
+    for name in COMPILED_MODULES:
+        path = getattr(importlib.import_module(name), "__file__", None) or ""
+        if path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            found.append(name)
+    return found
+
+
+def engine_build() -> str:
+    """'compiled (mypyc)', 'pure Python', or which part is compiled: for benchmark records."""
+    done = compiled()
+    if len(done) == len(COMPILED_MODULES):
+        return "compiled (mypyc)"
+    if not done:
+        return "pure Python"
+    return f"partly compiled ({len(done)} of {len(COMPILED_MODULES)} modules)"

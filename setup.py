@@ -1,0 +1,79 @@
+"""Builds npu-des, compiling the engine's hot modules with mypyc when this machine can.
+
+The modules in `npu_des/compiled.py` run once per tile task or per transfer; compiled, a simulation
+runs about twice as fast and computes the same numbers (tests/sim/test_compiled_engine.py runs the pure
+sources beside the compiled build and compares their outputs byte for byte). Without a C compiler, with
+mypy unable to build them, or with NPU_DES_PURE_PYTHON=1, the package installs as plain Python.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+
+
+def compiled_modules() -> list[str]:
+    """The module list, read from npu_des/compiled.py without importing the package."""
+    namespace: dict[str, object] = {}
+    exec((ROOT / "npu_des" / "compiled.py").read_text(encoding="utf-8"), namespace)
+    modules = namespace["COMPILED_MODULES"]
+    assert isinstance(modules, tuple)
+    return [str(module) for module in modules]
+
+
+def can_compile() -> str | None:
+    """None if a compiled build can be tried, else why not."""
+    if os.environ.get("NPU_DES_PURE_PYTHON", "") not in ("", "0"):
+        return "NPU_DES_PURE_PYTHON is set"
+    if sys.implementation.name != "cpython":
+        return f"{sys.implementation.name} is not CPython"
+    compiler = os.environ.get("CC", sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        return f"no C compiler ({compiler})"
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file():
+        return "no Python headers (Python.h)"
+    return None
+
+
+def extensions() -> list[Extension]:
+    reason = can_compile()
+    if reason is None:
+        try:
+            from mypyc.build import mypycify
+
+            paths = [str(Path("npu_des", *module.split(".")[1:])) + ".py" for module in compiled_modules()]
+            version = f"{sys.version_info.major}.{sys.version_info.minor}"
+            return list(mypycify(["--ignore-missing-imports", "--python-version", version, *paths],
+                                 opt_level="3"))
+        except Exception as error:  # mypy missing or refusing a module: build the pure package
+            reason = f"mypyc failed: {type(error).__name__}: {error}"
+    sys.stderr.write(f"npu-des: installing the engine as pure Python ({reason}); simulations run slower\n")
+    return []
+
+
+class OptionalBuildExt(build_ext):
+    """A compiled engine is a speed-up, never a requirement: if compiling fails, install pure Python."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as error:
+            self._remove_outputs()
+            sys.stderr.write(f"npu-des: compiling the engine failed ({error}); installing pure Python\n")
+
+    def _remove_outputs(self) -> None:
+        for ext in self.extensions:
+            for place in (Path(self.get_ext_fullpath(ext.name)),
+                          ROOT / Path(self.get_ext_filename(ext.name))):
+                place.unlink(missing_ok=True)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
