@@ -1,0 +1,126 @@
+"""Start-up time of the command line: from process start to the first simulated event, and in total.
+
+"Start" is the parent's `time.time()` just before it starts `python -m npu_des ARGS` (so interpreter
+start-up, site, imports, input loading and the first plan all count); "first simulation" is the time
+the child notes the moment before the engine's clock starts (npu_des/sim/start_trace.py, through
+$NPU_DES_TRACE_START); "wall" is until the child has exited. Each command runs `repeats` times after
+one untimed run; the median counts. The child inherits the environment, so with PYTHONDONTWRITEBYTECODE
+set every npu_des module compiles from source on each start; `bytecode_cache=True` measures what an
+installed package does instead (bytecode written by the untimed run into a temporary
+PYTHONPYCACHEPREFIX, then read). `import_profile` reads `python -X importtime` for the costliest imports.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from npu_des.sim.start_trace import TRACE_START_ENV
+
+TINY_RUN = ("run", "--model", "tiny_cnn")
+COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("--help",),
+    TINY_RUN,
+    (*TINY_RUN, "--pass", "backward", "--hw", "edge_dual"),
+)
+TARGET_SECONDS = 0.3  # issue 17: `--help` and a tiny_cnn run reach their work within this
+
+
+@dataclass(frozen=True)
+class StartupRecord:
+    """Median seconds of one command over `len(wall_seconds_all)` runs."""
+
+    argv: tuple[str, ...]
+    first_simulation_seconds: float | None  # None: the command simulates nothing (--help)
+    wall_seconds: float
+    first_simulation_seconds_all: list[float]
+    wall_seconds_all: list[float]
+
+    @property
+    def command(self) -> str:
+        return " ".join(("npu-des", *self.argv))
+
+    @property
+    def start_seconds(self) -> float:
+        """What the target is about: time to the first simulation, or the whole command if none."""
+        return self.wall_seconds if self.first_simulation_seconds is None else self.first_simulation_seconds
+
+
+def child_environment(folder: Path, bytecode_cache: bool) -> dict[str, str]:
+    """The measured process's environment: ours, with (if asked) bytecode caching into `folder`."""
+    env = dict(os.environ)
+    if bytecode_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+    return env
+
+
+def _run_once(argv: tuple[str, ...], trace: Path, env: dict[str, str]) -> tuple[float | None, float]:
+    """(seconds to the first simulation or None, seconds until exit) of one `python -m npu_des ARGV`."""
+    trace.write_text("")
+    env = {**env, TRACE_START_ENV: str(trace)}
+    start = time.time()
+    done = subprocess.run([sys.executable, "-m", "npu_des", *argv], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=env, check=False)
+    wall = time.time() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"npu-des {' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
+    marks = trace.read_text().split()
+    return (float(marks[0]) - start if marks else None), wall
+
+
+def measure(argv: tuple[str, ...], repeats: int = 9, bytecode_cache: bool = False) -> StartupRecord:
+    """Run `npu-des ARGV` once untimed, then `repeats` times, and keep the medians."""
+    with tempfile.TemporaryDirectory(prefix="npu-des-startup-") as name:
+        folder = Path(name)
+        env = child_environment(folder, bytecode_cache)
+        _run_once(argv, folder / "first_simulation", env)
+        runs = [_run_once(argv, folder / "first_simulation", env) for _ in range(repeats)]
+    firsts = [first for first, _ in runs if first is not None]
+    walls = [wall for _, wall in runs]
+    return StartupRecord(argv, statistics.median(firsts) if firsts else None, statistics.median(walls),
+                         firsts, walls)
+
+
+@dataclass(frozen=True)
+class ImportCost:
+    """One line of `python -X importtime`: a module, its own and its cumulative import time."""
+
+    module: str
+    self_us: int
+    cumulative_us: int
+    depth: int  # 0: imported by the program itself, not by another module
+
+
+def import_profile(argv: tuple[str, ...], bytecode_cache: bool = False) -> list[ImportCost]:
+    """Every import of one `python -X importtime -m npu_des ARGV` (after an untimed one), in the order
+    Python reports them."""
+    with tempfile.TemporaryDirectory(prefix="npu-des-imports-") as name:
+        env = child_environment(Path(name), bytecode_cache)
+        for _ in range(2):
+            done = subprocess.run([sys.executable, "-X", "importtime", "-m", "npu_des", *argv], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    return parse_importtime(done.stderr)
+
+
+def parse_importtime(text: str) -> list[ImportCost]:
+    """The `import time:` lines of `text` (other lines, e.g. the command's own stderr, are skipped)."""
+    costs = []
+    for line in text.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, cumulative, name = line[len("import time:"):].split("|")
+        costs.append(ImportCost(name.strip(), int(own), int(cumulative),
+                                (len(name) - len(name.lstrip()) - 1) // 2))
+    return costs
+
+
+def top_imports(costs: list[ImportCost], depth: int = 0, top: int = 12) -> list[ImportCost]:
+    """The `top` costliest imports at `depth` or shallower, by cumulative time."""
+    return sorted((c for c in costs if c.depth <= depth), key=lambda c: -c.cumulative_us)[:top]

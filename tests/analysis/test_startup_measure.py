@@ -1,0 +1,55 @@
+"""The start-up measurement (npu_des/analysis/startup.py): what it reads and what the trace marks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from npu_des.analysis.startup import ImportCost, measure, parse_importtime, top_imports
+from npu_des.sim.start_trace import TRACE_START_ENV
+
+# `python -X importtime` prints a child before its parent, two spaces of indent per level
+SAMPLE = """import time: self [us] | cumulative | imported package
+import time:       120 |        120 |     numpy._core
+import time:       300 |        420 |   numpy
+import time:        50 |        470 | npu_des.tiling
+npu-des: warning: something the command itself printed
+import time:        80 |         80 | json
+"""
+
+
+def test_importtime_lines_parse_into_depth_own_and_cumulative_microseconds():
+    costs = parse_importtime(SAMPLE)
+    assert costs == [ImportCost("numpy._core", 120, 120, 2), ImportCost("numpy", 300, 420, 1),
+                     ImportCost("npu_des.tiling", 50, 470, 0), ImportCost("json", 80, 80, 0)]
+    assert [c.module for c in top_imports(costs)] == ["npu_des.tiling", "json"]  # top level, costliest first
+    assert [c.module for c in top_imports(costs, depth=1, top=2)] == ["npu_des.tiling", "numpy"]
+
+
+@pytest.mark.slow
+def test_first_simulation_is_marked_once_per_process_inside_its_life(tmp_path: Path):
+    trace = tmp_path / "marks"
+    start = time.time()
+    subprocess.run([sys.executable, "-m", "npu_des", "run", "--model", "tiny_cnn", "--pass", "backward",
+                    "--order", "both"], env={**os.environ, TRACE_START_ENV: str(trace)},
+                   capture_output=True, check=True)
+    end = time.time()
+    marks = [float(mark) for mark in trace.read_text().split()]
+    assert len(marks) == 1  # two orders simulate twice; only the first simulation is the start-up's end
+    assert start < marks[0] < end
+
+
+@pytest.mark.slow
+def test_measured_start_is_the_first_simulation_or_the_whole_command_without_one():
+    run = measure(("run", "--model", "tiny_cnn", "--pass", "backward", "--order", "sequential"), repeats=1)
+    assert run.first_simulation_seconds is not None
+    assert len(run.first_simulation_seconds_all) == 1
+    assert 0 < run.first_simulation_seconds < run.wall_seconds
+    assert run.start_seconds == run.first_simulation_seconds
+    helped = measure(("--help",), repeats=1)
+    assert helped.first_simulation_seconds is None and helped.start_seconds == helped.wall_seconds
