@@ -7,7 +7,8 @@
     python benchmarks/startup.py -- run --model resnet50 --pass forward   # any other command
 
 Per command: the median seconds from process start to the first simulation (the moment before the
-engine's clock starts; `-` for a command that simulates nothing) and until the process exits, over
+engine's clock starts; `-` for a command that simulates nothing) and until the process exits, wall-clock
+and (in brackets) the process's CPU seconds, over
 --repeats runs after one untimed run. The environment is passed on as it is: with PYTHONDONTWRITEBYTECODE
 set, npu_des compiles from source on every start; --bytecode-cache measures with .pyc files in a
 temporary PYTHONPYCACHEPREFIX instead. The logic lives in npu_des/analysis/startup.py; run by hand
@@ -35,11 +36,13 @@ def main(argv: list[str]) -> int:
     cache = "with bytecode cache" if args.bytecode_cache else "environment as is"
     print(f"median of {args.repeats} runs ({cache}); target: first simulation (or exit) within "
           f"{TARGET_SECONDS} s")
-    print(f"{'first simulation s':>18}  {'wall s':>7}  command")
+    print(f"{'first simulation s':>18}  {'(CPU s)':>7}  {'wall s':>7}  {'(CPU s)':>7}  command")
     for command in commands:
         record = measure(command, args.repeats, args.bytecode_cache)
-        first = "-" if record.first_simulation_seconds is None else f"{record.first_simulation_seconds:.3f}"
-        print(f"{first:>18}  {record.wall_seconds:7.3f}  {record.command}", flush=True)
+        fields = ("first_simulation_seconds", "first_simulation_cpu_seconds", "wall_seconds", "cpu_seconds")
+        columns = [record.median(field) for field in fields]
+        first, first_cpu, wall, cpu = ("-" if value is None else f"{value:.3f}" for value in columns)
+        print(f"{first:>18}  {first_cpu:>7}  {wall:>7}  {cpu:>7}  {record.command}", flush=True)
         if args.imports:
             for cost in top_imports(import_profile(command, args.bytecode_cache), top=args.imports):
                 print(f"{'':>18}  {cost.cumulative_us / 1000:5.1f} ms  import {cost.module} "

@@ -7,12 +7,15 @@ $NPU_DES_TRACE_START); "wall" is until the child has exited. Each command runs `
 one untimed run; the median counts. The child inherits the environment, so with PYTHONDONTWRITEBYTECODE
 set every npu_des module compiles from source on each start; `bytecode_cache=True` measures what an
 installed package does instead (bytecode written by the untimed run into a temporary
-PYTHONPYCACHEPREFIX, then read). `import_profile` reads `python -X importtime` for the costliest imports.
+PYTHONPYCACHEPREFIX, then read). CPU seconds are reported beside wall seconds (to the mark: the
+child's main thread; in total: the whole child), since on a busy machine they move less.
+`import_profile` reads `python -X importtime` for the costliest imports.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,23 +36,37 @@ TARGET_SECONDS = 0.3  # issue 17: `--help` and a tiny_cnn run reach their work w
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One run of a command: seconds to the first simulation (None: it simulated nothing) and to its exit,
+    each as wall-clock and as CPU seconds (to the first simulation: the main thread; to exit: the process)."""
+
+    first_simulation_seconds: float | None
+    first_simulation_cpu_seconds: float | None
+    wall_seconds: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
 class StartupRecord:
-    """Median seconds of one command over `len(wall_seconds_all)` runs."""
+    """One command's runs and their medians (seconds)."""
 
     argv: tuple[str, ...]
-    first_simulation_seconds: float | None  # None: the command simulates nothing (--help)
-    wall_seconds: float
-    first_simulation_seconds_all: list[float]
-    wall_seconds_all: list[float]
+    samples: list[Sample]
 
     @property
     def command(self) -> str:
         return " ".join(("npu-des", *self.argv))
 
+    def median(self, field: str) -> float | None:
+        """The median of one Sample field over the runs that have it (None if none has)."""
+        values = [getattr(sample, field) for sample in self.samples if getattr(sample, field) is not None]
+        return statistics.median(values) if values else None
+
     @property
     def start_seconds(self) -> float:
-        """What the target is about: time to the first simulation, or the whole command if none."""
-        return self.wall_seconds if self.first_simulation_seconds is None else self.first_simulation_seconds
+        """What the target is about: wall time to the first simulation, or the whole command if none."""
+        first = self.median("first_simulation_seconds")
+        return first if first is not None else statistics.median(s.wall_seconds for s in self.samples)
 
 
 def child_environment(folder: Path, bytecode_cache: bool) -> dict[str, str]:
@@ -61,31 +78,37 @@ def child_environment(folder: Path, bytecode_cache: bool) -> dict[str, str]:
     return env
 
 
-def _run_once(argv: tuple[str, ...], trace: Path, env: dict[str, str]) -> tuple[float | None, float]:
-    """(seconds to the first simulation or None, seconds until exit) of one `python -m npu_des ARGV`."""
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_once(argv: tuple[str, ...], trace: Path, env: dict[str, str]) -> Sample:
+    """One `python -m npu_des ARGV`, timed from just before it starts."""
     trace.write_text("")
     env = {**env, TRACE_START_ENV: str(trace)}
+    cpu = _children_cpu_seconds()
     start = time.time()
     done = subprocess.run([sys.executable, "-m", "npu_des", *argv], stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, env=env, check=False)
     wall = time.time() - start
+    cpu = _children_cpu_seconds() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"npu-des {' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
     marks = trace.read_text().split()
-    return (float(marks[0]) - start if marks else None), wall
+    if not marks:
+        return Sample(None, None, wall, cpu)
+    return Sample(float(marks[0]) - start, float(marks[1]), wall, cpu)
 
 
 def measure(argv: tuple[str, ...], repeats: int = 9, bytecode_cache: bool = False) -> StartupRecord:
-    """Run `npu-des ARGV` once untimed, then `repeats` times, and keep the medians."""
+    """Run `npu-des ARGV` once untimed, then `repeats` times."""
     with tempfile.TemporaryDirectory(prefix="npu-des-startup-") as name:
         folder = Path(name)
         env = child_environment(folder, bytecode_cache)
         _run_once(argv, folder / "first_simulation", env)
-        runs = [_run_once(argv, folder / "first_simulation", env) for _ in range(repeats)]
-    firsts = [first for first, _ in runs if first is not None]
-    walls = [wall for _, wall in runs]
-    return StartupRecord(argv, statistics.median(firsts) if firsts else None, statistics.median(walls),
-                         firsts, walls)
+        samples = [_run_once(argv, folder / "first_simulation", env) for _ in range(repeats)]
+    return StartupRecord(argv, samples)
 
 
 @dataclass(frozen=True)

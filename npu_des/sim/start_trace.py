@@ -1,10 +1,12 @@
 """Start-up measurement: when the environment variable NPU_DES_TRACE_START names a file, the first
-simulation of the process appends its wall-clock time (`time.time()`, seconds since the epoch) to it,
-the moment before the engine's clock starts.
+simulation of the process appends one line to it, the moment before the engine's clock starts: the
+wall-clock time (`time.time()`, seconds since the epoch) and the CPU seconds the calling (main) thread
+has used since it started (the threads a BLAS library starts do not count).
 
 A parent that notes `time.time()` just before starting `npu-des ...` gets the time from process start
 to the first simulated event: interpreter start-up, imports, input loading and the first plan
-(npu_des/analysis/startup.py, benchmarks/startup.py). Later simulations of the process write nothing.
+(npu_des/analysis/startup.py, benchmarks/startup.py); the CPU seconds are the same span without the
+waits for a busy machine's other processes. Later simulations of the process write nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ _first = [True]  # a one-shot latch: only the process's first simulation is the 
 
 
 def mark_first_simulation() -> None:
-    """Append the current wall-clock time to $NPU_DES_TRACE_START, once per process."""
+    """Append the wall-clock time and the thread's CPU seconds to $NPU_DES_TRACE_START, once per process."""
     if not _first[0]:
         return
     _first[0] = False
     path = os.environ.get(TRACE_START_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as trace:
-            trace.write(f"{time.time():.6f}\n")
+            trace.write(f"{time.time():.6f} {time.thread_time():.6f}\n")

@@ -39,17 +39,21 @@ def test_first_simulation_is_marked_once_per_process_inside_its_life(tmp_path: P
                     "--order", "both"], env={**os.environ, TRACE_START_ENV: str(trace)},
                    capture_output=True, check=True)
     end = time.time()
-    marks = [float(mark) for mark in trace.read_text().split()]
+    marks = [[float(value) for value in line.split()] for line in trace.read_text().splitlines()]
     assert len(marks) == 1  # two orders simulate twice; only the first simulation is the start-up's end
-    assert start < marks[0] < end
+    wall, cpu = marks[0]
+    assert start < wall < end
+    assert cpu > 0
 
 
 @pytest.mark.slow
 def test_measured_start_is_the_first_simulation_or_the_whole_command_without_one():
     run = measure(("run", "--model", "tiny_cnn", "--pass", "backward", "--order", "sequential"), repeats=1)
-    assert run.first_simulation_seconds is not None
-    assert len(run.first_simulation_seconds_all) == 1
-    assert 0 < run.first_simulation_seconds < run.wall_seconds
-    assert run.start_seconds == run.first_simulation_seconds
+    [sample] = run.samples
+    assert sample.first_simulation_seconds is not None and sample.first_simulation_cpu_seconds is not None
+    assert 0 < sample.first_simulation_seconds < sample.wall_seconds
+    assert 0 < sample.first_simulation_cpu_seconds < sample.cpu_seconds  # one thread's part of the whole
+    assert run.start_seconds == sample.first_simulation_seconds
     helped = measure(("--help",), repeats=1)
-    assert helped.first_simulation_seconds is None and helped.start_seconds == helped.wall_seconds
+    assert helped.median("first_simulation_seconds") is None
+    assert helped.start_seconds == helped.samples[0].wall_seconds
