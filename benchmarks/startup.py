@@ -8,11 +8,13 @@
 
 Per command: the median seconds from process start to the first simulation (the moment before the
 engine's clock starts; `-` for a command that simulates nothing) and until the process exits, wall-clock
-and (in brackets) the process's CPU seconds, over
---repeats runs after one untimed run. The environment is passed on as it is: with PYTHONDONTWRITEBYTECODE
-set, npu_des compiles from source on every start; --bytecode-cache measures with .pyc files in a
-temporary PYTHONPYCACHEPREFIX instead. The logic lives in npu_des/analysis/startup.py; run by hand
-before and after a change that touches imports; it is not a timed test.
+and as CPU seconds (to the first simulation: the main thread; to exit: the process), over --repeats runs
+after one untimed run. Last, for reference, the floor: a bare `python -c 'import ...'` of the libraries
+a run needs before it simulates (pydantic, yaml, networkx, numpy, simpy). The environment is passed on
+as it is: with PYTHONDONTWRITEBYTECODE set, npu_des compiles from source on every start;
+--bytecode-cache measures with .pyc files in a temporary PYTHONPYCACHEPREFIX instead. The logic lives
+in npu_des/analysis/startup.py; run by hand before and after a change that touches imports; it is not
+a timed test.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from npu_des.analysis.startup import COMMANDS, TARGET_SECONDS, import_profile, measure, top_imports
+from npu_des.analysis.startup import (
+    COMMANDS,
+    TARGET_SECONDS,
+    import_profile,
+    libraries_only,
+    measure,
+    top_imports,
+)
 
 
 def main(argv: list[str]) -> int:
@@ -32,7 +41,7 @@ def main(argv: list[str]) -> int:
                         help="read .pyc files (in a temporary PYTHONPYCACHEPREFIX), as an install does")
     parser.add_argument("command", nargs="*", help="npu-des arguments (default: the three start-up cases)")
     args = parser.parse_args(argv)
-    commands = [tuple(args.command)] if args.command else list(COMMANDS)
+    commands = [tuple(args.command)] if args.command else [*COMMANDS, libraries_only()]
     cache = "with bytecode cache" if args.bytecode_cache else "environment as is"
     print(f"median of {args.repeats} runs ({cache}); target: first simulation (or exit) within "
           f"{TARGET_SECONDS} s")

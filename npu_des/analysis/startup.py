@@ -9,7 +9,8 @@ set every npu_des module compiles from source on each start; `bytecode_cache=Tru
 installed package does instead (bytecode written by the untimed run into a temporary
 PYTHONPYCACHEPREFIX, then read). CPU seconds are reported beside wall seconds (to the mark: the
 child's main thread; in total: the whole child), since on a busy machine they move less.
-`import_profile` reads `python -X importtime` for the costliest imports.
+`import_profile` reads `python -X importtime` for the costliest imports. `LIBRARIES` is the floor under
+all of it: a bare interpreter importing the libraries the simulation path needs.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     (*TINY_RUN, "--pass", "backward", "--hw", "edge_dual"),
 )
 TARGET_SECONDS = 0.3  # issue 17: `--help` and a tiny_cnn run reach their work within this
+# what a run imports before it simulates and npu-des does not own: the configuration's validation,
+# presets' YAML, the workload DAG, the tiler's shape scoring, the event loop
+LIBRARIES = ("pydantic.main", "yaml", "networkx", "numpy", "simpy")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class StartupRecord:
 
     @property
     def command(self) -> str:
+        if self.argv[:1] == ("-c",):
+            return f"python -c '{self.argv[1]}'"
         return " ".join(("npu-des", *self.argv))
 
     def median(self, field: str) -> float | None:
@@ -72,6 +78,8 @@ class StartupRecord:
 def child_environment(folder: Path, bytecode_cache: bool) -> dict[str, str]:
     """The measured process's environment: ours, with (if asked) bytecode caching into `folder`."""
     env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])  # the child runs this npu_des, not another
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
     if bytecode_cache:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
@@ -83,13 +91,18 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _interpreter_arguments(argv: tuple[str, ...]) -> list[str]:
+    """`npu-des ARGV` as `python -m npu_des ARGV`; ("-c", CODE) stays a plain `python -c CODE`."""
+    return list(argv) if argv[:1] == ("-c",) else ["-m", "npu_des", *argv]
+
+
 def _run_once(argv: tuple[str, ...], trace: Path, env: dict[str, str]) -> Sample:
     """One `python -m npu_des ARGV`, timed from just before it starts."""
     trace.write_text("")
     env = {**env, TRACE_START_ENV: str(trace)}
     cpu = _children_cpu_seconds()
     start = time.time()
-    done = subprocess.run([sys.executable, "-m", "npu_des", *argv], stdout=subprocess.DEVNULL,
+    done = subprocess.run([sys.executable, *_interpreter_arguments(argv)], stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, env=env, check=False)
     wall = time.time() - start
     cpu = _children_cpu_seconds() - cpu
@@ -102,7 +115,7 @@ def _run_once(argv: tuple[str, ...], trace: Path, env: dict[str, str]) -> Sample
 
 
 def measure(argv: tuple[str, ...], repeats: int = 9, bytecode_cache: bool = False) -> StartupRecord:
-    """Run `npu-des ARGV` once untimed, then `repeats` times."""
+    """Run `npu-des ARGV` (or `python -c CODE` for ("-c", CODE)) once untimed, then `repeats` times."""
     with tempfile.TemporaryDirectory(prefix="npu-des-startup-") as name:
         folder = Path(name)
         env = child_environment(folder, bytecode_cache)
@@ -127,8 +140,9 @@ def import_profile(argv: tuple[str, ...], bytecode_cache: bool = False) -> list[
     with tempfile.TemporaryDirectory(prefix="npu-des-imports-") as name:
         env = child_environment(Path(name), bytecode_cache)
         for _ in range(2):
-            done = subprocess.run([sys.executable, "-X", "importtime", "-m", "npu_des", *argv], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+            done = subprocess.run([sys.executable, "-X", "importtime", *_interpreter_arguments(argv)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                  check=False)
     return parse_importtime(done.stderr)
 
 
@@ -147,3 +161,8 @@ def parse_importtime(text: str) -> list[ImportCost]:
 def top_imports(costs: list[ImportCost], depth: int = 0, top: int = 12) -> list[ImportCost]:
     """The `top` costliest imports at `depth` or shallower, by cumulative time."""
     return sorted((c for c in costs if c.depth <= depth), key=lambda c: -c.cumulative_us)[:top]
+
+
+def libraries_only() -> tuple[str, ...]:
+    """The floor's command: ("-c", "import pydantic.main, yaml, ...")."""
+    return ("-c", f"import {', '.join(LIBRARIES)}")

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from npu_des.analysis.startup import ImportCost, measure, parse_importtime, top_imports
+from npu_des.analysis.startup import (
+    ImportCost,
+    StartupRecord,
+    libraries_only,
+    measure,
+    parse_importtime,
+    top_imports,
+)
 from npu_des.sim.start_trace import TRACE_START_ENV
 
 # `python -X importtime` prints a child before its parent, two spaces of indent per level
@@ -57,3 +64,9 @@ def test_measured_start_is_the_first_simulation_or_the_whole_command_without_one
     helped = measure(("--help",), repeats=1)
     assert helped.median("first_simulation_seconds") is None
     assert helped.start_seconds == helped.samples[0].wall_seconds
+
+
+def test_the_floor_is_a_bare_interpreter_importing_the_libraries():
+    floor = StartupRecord(libraries_only(), [])
+    assert floor.command == "python -c 'import pydantic.main, yaml, networkx, numpy, simpy'"
+    assert StartupRecord(("run", "--model", "tiny_cnn"), []).command == "npu-des run --model tiny_cnn"
