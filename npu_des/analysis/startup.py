@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from npu_des.sim.start_trace import TRACE_START_ENV
 
@@ -33,6 +34,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     TINY_RUN,
     (*TINY_RUN, "--pass", "backward", "--hw", "edge_dual"),
 )
+BENCH_COMMAND = COMMANDS[2]  # the start-up line of `npu-des bench`
 TARGET_SECONDS = 0.3  # issue 17: `--help` and a tiny_cnn run reach their work within this
 # what a run imports before it simulates and npu-des does not own: the configuration's validation,
 # presets' YAML, the workload DAG, the tiler's shape scoring, the event loop
@@ -73,6 +75,13 @@ class StartupRecord:
         """What the target is about: wall time to the first simulation, or the whole command if none."""
         first = self.median("first_simulation_seconds")
         return first if first is not None else statistics.median(s.wall_seconds for s in self.samples)
+
+
+    def summary(self) -> dict[str, Any]:
+        """Medians as a JSON-ready record (None where the command has no simulation)."""
+        fields = ("first_simulation_seconds", "first_simulation_cpu_seconds", "wall_seconds", "cpu_seconds")
+        return {"command": self.command, "runs": len(self.samples), "target_seconds": TARGET_SECONDS,
+                **{field: self.median(field) for field in fields}}
 
 
 def child_environment(folder: Path, bytecode_cache: bool) -> dict[str, str]:
