@@ -2,7 +2,7 @@
 
     python benchmarks/startup.py                    # --help, run tiny_cnn, run tiny_cnn backward edge_dual
     python benchmarks/startup.py --repeats 21       # more runs per command (median of them)
-    python benchmarks/startup.py --imports 15       # also the 15 costliest top-level imports of each command
+    python benchmarks/startup.py --imports 15       # also the 15 costliest imports before the simulation
     python benchmarks/startup.py --bytecode-cache   # as an installed package starts (.pyc files read)
     python benchmarks/startup.py -- run --model resnet50 --pass forward   # any other command
 
@@ -25,6 +25,7 @@ import sys
 from npu_des.analysis.startup import (
     COMMANDS,
     TARGET_SECONDS,
+    by_package,
     import_profile,
     libraries_only,
     measure,
@@ -36,7 +37,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9, help="timed runs per command (default 9)")
     parser.add_argument("--imports", type=int, default=0, metavar="N",
-                        help="also print each command's N costliest top-level imports (python -X importtime)")
+                        help="also print each command's N costliest packages and top-level imports before "
+                        "its first simulation (python -X importtime)")
     parser.add_argument("--bytecode-cache", action="store_true",
                         help="read .pyc files (in a temporary PYTHONPYCACHEPREFIX), as an install does")
     parser.add_argument("command", nargs="*", help="npu-des arguments (default: the three start-up cases)")
@@ -53,7 +55,10 @@ def main(argv: list[str]) -> int:
         first, first_cpu, wall, cpu = ("-" if value is None else f"{value:.3f}" for value in columns)
         print(f"{first:>18}  {first_cpu:>7}  {wall:>7}  {cpu:>7}  {record.command}", flush=True)
         if args.imports:
-            for cost in top_imports(import_profile(command, args.bytecode_cache), top=args.imports):
+            costs = import_profile(command, args.bytecode_cache)
+            packages = ", ".join(f"{name} {us / 1000:.1f}" for name, us in by_package(costs)[:args.imports])
+            print(f"{'':>18}  imports before the first simulation, own ms per package: {packages}")
+            for cost in top_imports(costs, top=args.imports):
                 print(f"{'':>18}  {cost.cumulative_us / 1000:5.1f} ms  import {cost.module} "
                       f"({cost.self_us / 1000:.1f} ms own)")
     return 0

@@ -144,10 +144,11 @@ class ImportCost:
 
 
 def import_profile(argv: tuple[str, ...], bytecode_cache: bool = False) -> list[ImportCost]:
-    """Every import of one `python -X importtime -m npu_des ARGV` (after an untimed one), in the order
-    Python reports them."""
+    """The imports one `python -X importtime -m npu_des ARGV` (after an untimed one) makes before its first
+    simulation (all of them if it simulates nothing), in the order Python reports them."""
     with tempfile.TemporaryDirectory(prefix="npu-des-imports-") as name:
-        env = child_environment(Path(name), bytecode_cache)
+        # the mark goes into the same stream as Python's import lines, so its place among them shows
+        env = {**child_environment(Path(name), bytecode_cache), TRACE_START_ENV: "/dev/stderr"}
         for _ in range(2):
             done = subprocess.run([sys.executable, "-X", "importtime", *_interpreter_arguments(argv)],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -156,15 +157,34 @@ def import_profile(argv: tuple[str, ...], bytecode_cache: bool = False) -> list[
 
 
 def parse_importtime(text: str) -> list[ImportCost]:
-    """The `import time:` lines of `text` (other lines, e.g. the command's own stderr, are skipped)."""
+    """The `import time:` lines of `text` up to a first-simulation mark (two numbers on a line), if any;
+    other lines (the command's own stderr) are skipped."""
     costs = []
     for line in text.splitlines():
+        if _is_mark(line):
+            break
         if not line.startswith("import time:") or "self [us]" in line:
             continue
         own, cumulative, name = line[len("import time:"):].split("|")
         costs.append(ImportCost(name.strip(), int(own), int(cumulative),
                                 (len(name) - len(name.lstrip()) - 1) // 2))
     return costs
+
+
+def _is_mark(line: str) -> bool:
+    try:
+        return len([float(value) for value in line.split()]) == 2
+    except ValueError:
+        return False
+
+
+def by_package(costs: list[ImportCost]) -> list[tuple[str, int]]:
+    """Own import time summed per top-level package (npu_des, numpy, ...), microseconds, costliest first."""
+    totals: dict[str, int] = {}
+    for cost in costs:
+        package = cost.module.partition(".")[0]
+        totals[package] = totals.get(package, 0) + cost.self_us
+    return sorted(totals.items(), key=lambda item: -item[1])
 
 
 def top_imports(costs: list[ImportCost], depth: int = 0, top: int = 12) -> list[ImportCost]:

@@ -13,6 +13,7 @@ import pytest
 from npu_des.analysis.startup import (
     ImportCost,
     StartupRecord,
+    by_package,
     libraries_only,
     measure,
     parse_importtime,
@@ -27,15 +28,18 @@ import time:       300 |        420 |   numpy
 import time:        50 |        470 | npu_des.tiling
 npu-des: warning: something the command itself printed
 import time:        80 |         80 | json
+1764590000.123456 0.250000
+import time:        90 |         90 | rich
 """
 
 
 def test_importtime_lines_parse_into_depth_own_and_cumulative_microseconds():
-    costs = parse_importtime(SAMPLE)
+    costs = parse_importtime(SAMPLE)  # up to the first-simulation mark: rich came after it
     assert costs == [ImportCost("numpy._core", 120, 120, 2), ImportCost("numpy", 300, 420, 1),
                      ImportCost("npu_des.tiling", 50, 470, 0), ImportCost("json", 80, 80, 0)]
     assert [c.module for c in top_imports(costs)] == ["npu_des.tiling", "json"]  # top level, costliest first
     assert [c.module for c in top_imports(costs, depth=1, top=2)] == ["npu_des.tiling", "numpy"]
+    assert by_package(costs) == [("numpy", 420), ("json", 80), ("npu_des", 50)]
 
 
 @pytest.mark.slow
