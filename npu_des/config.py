@@ -23,7 +23,9 @@ Dataflow = Literal["os", "ws", "is"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when it first validates, so importing the configuration
+    # does not build all fifteen (a run validates two at the top, HardwareConfig and RunOptions)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -245,7 +247,7 @@ class RunOptions(_Strict):
     (SCALE-Sim 3.0.0's operand-matrix traffic and stalls per GEMM op, docs/scalesim.md).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     pass_: Literal["backward", "forward", "training"] = Field(default="backward", alias="pass")
     order: Order = Order.INTERLEAVED

@@ -130,3 +130,5 @@ def test_bench_counts_the_same_simpy_events_every_time(tmp_path):
     )
     record = json.loads((tmp_path / "bench.json").read_text())
     assert record["runs"][0]["simpy_events"] > 0 and record["all_under_target"]
+    startup = record["startup"]  # a small run in a fresh process: it simulates after it starts, exits after
+    assert 0 < startup["first_simulation_seconds"] < startup["wall_seconds"]

@@ -12,6 +12,8 @@ from npu_des.errors import ConfigError, echoed
 from npu_des.files import check_output_file, read_text, write_text_atomically
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from npu_des.analysis.bench_matrix import CaseRecord
 
 COMMAND = "bench"
@@ -126,10 +128,26 @@ def bench_command(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"max RSS {record['max_rss_mb']:.0f} MB; all under target: {record['all_under_target']}; "
                   f"engine {record['engine']}")
+    record["startup"] = _startup_line(console, repeats)
     if args.out:
         write_text_atomically(args.out, json.dumps(record, indent=2, sort_keys=True) + "\n")
         console.print(f"record written to {args.out}")
     return 0
+
+
+def _startup_line(console: Console, repeats: int) -> dict[str, Any]:
+    """One line: how long a small run takes from process start to its first simulation (subprocesses,
+    npu_des/analysis/startup.py), and the same as a record."""
+    from npu_des.analysis.startup import BENCH_COMMAND, measure
+
+    summary = measure(BENCH_COMMAND, repeats).summary()
+    first, cpu, wall = (summary[key] for key in ("first_simulation_seconds", "first_simulation_cpu_seconds",
+                                                 "wall_seconds"))
+    console.print(f"start-up of {summary['command']}: {first:.3f} s to the first simulation "
+                  f"({cpu:.3f} s CPU), {wall:.3f} s to exit; median of {repeats}, target "
+                  f"{summary['target_seconds']} s",
+                  soft_wrap=True)
+    return summary
 
 
 def _read_record(path: Path) -> dict[str, Any]:

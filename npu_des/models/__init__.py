@@ -1,45 +1,64 @@
-"""The model zoo: name -> builder(batch) returning a Workload."""
+"""The model zoo: name -> builder(batch) returning a Workload.
+
+Each builder's module is imported when its model is first looked up, not with the zoo: a run builds one
+model, and `npu-des run` starts before importing the other eighteen (issue 17). Names, aliases and the
+error listing the allowed names need no model module at all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
 from npu_des.errors import ConfigError
-from npu_des.models.bert import bert_large, bert_tiny, tinybert_4
-from npu_des.models.dlrm import dlrm
-from npu_des.models.faster_rcnn import faster_rcnn
-from npu_des.models.googlenet import googlenet
-from npu_des.models.mobilenet import mobilenet_v1, mobilenet_v2
-from npu_des.models.ncf import ncf
-from npu_des.models.resnet import resnet50
-from npu_des.models.t5 import t5_large, t5_small
-from npu_des.models.tiny import tiny_cnn
-from npu_des.models.transformer import bert_base, gpt2_small
-from npu_des.models.yolo import yolov2_tiny, yolov5l, yolov5s
-from npu_des.workload import Workload
 
-MODELS: dict[str, Callable[..., Workload]] = {
-    "resnet50": resnet50,
-    "mobilenet_v1": mobilenet_v1,
-    "mobilenet_v2": mobilenet_v2,
-    "googlenet": googlenet,
-    "faster_rcnn": faster_rcnn,
-    "ncf": ncf,
-    "bert_base": bert_base,
-    "gpt2_small": gpt2_small,
-    "tiny_cnn": tiny_cnn,
+if TYPE_CHECKING:  # the workload stage (networkx) loads with the first model built
+    from npu_des.workload import Workload
+
+# zoo name -> (module of npu_des.models, builder function in it)
+BUILDERS: dict[str, tuple[str, str]] = {
+    "resnet50": ("resnet", "resnet50"),
+    "mobilenet_v1": ("mobilenet", "mobilenet_v1"),
+    "mobilenet_v2": ("mobilenet", "mobilenet_v2"),
+    "googlenet": ("googlenet", "googlenet"),
+    "faster_rcnn": ("faster_rcnn", "faster_rcnn"),
+    "ncf": ("ncf", "ncf"),
+    "bert_base": ("transformer", "bert_base"),
+    "gpt2_small": ("transformer", "gpt2_small"),
+    "tiny_cnn": ("tiny", "tiny_cnn"),
     # the MICRO'23 models (its Table 4) the zoo lacked; each builder's docstring says which variant is whose
-    "dlrm": dlrm,
-    "yolov2_tiny": yolov2_tiny,
-    "yolov5s": yolov5s,
-    "yolov5l": yolov5l,
-    "bert_large": bert_large,
-    "bert_tiny": bert_tiny,
-    "tinybert_4": tinybert_4,
-    "t5_small": t5_small,
-    "t5_large": t5_large,
+    "dlrm": ("dlrm", "dlrm"),
+    "yolov2_tiny": ("yolo", "yolov2_tiny"),
+    "yolov5s": ("yolo", "yolov5s"),
+    "yolov5l": ("yolo", "yolov5l"),
+    "bert_large": ("bert", "bert_large"),
+    "bert_tiny": ("bert", "bert_tiny"),
+    "tinybert_4": ("bert", "tinybert_4"),
+    "t5_small": ("t5", "t5_small"),
+    "t5_large": ("t5", "t5_large"),
 }
+
+
+class LazyBuilders(Mapping[str, "Callable[..., Workload]"]):
+    """Zoo name -> builder, as a read-only mapping that imports a builder's module on lookup."""
+
+    def __init__(self, builders: dict[str, tuple[str, str]]) -> None:
+        self._builders = builders
+
+    def __getitem__(self, name: str) -> Callable[..., Workload]:
+        module, function = self._builders[name]
+        builder: Callable[..., Workload] = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+        return builder
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+
+MODELS: Mapping[str, Callable[..., Workload]] = LazyBuilders(BUILDERS)
 ALIASES = {"resnet-50": "resnet50", "mobilenet": "mobilenet_v1", "mobilenetv1": "mobilenet_v1",
            "mobilenetv2": "mobilenet_v2", "inception_v1": "googlenet", "fasterrcnn": "faster_rcnn",
            "bert": "bert_base", "bert-base": "bert_base", "gpt2": "gpt2_small", "gpt-2": "gpt2_small",

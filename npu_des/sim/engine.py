@@ -24,6 +24,7 @@ from npu_des.sim.components.spm import Scratchpad
 from npu_des.sim.components.systolic_array import SystolicArray
 from npu_des.sim.components.vector_unit import VectorUnit
 from npu_des.sim.executor import CoreExecutor, Synchronizer
+from npu_des.sim.start_trace import mark_first_simulation
 from npu_des.workload import Workload
 
 Progress = Callable[[int, int], None]
@@ -86,6 +87,7 @@ def run_schedule(workload: Workload, hw: HardwareConfig, options: RunOptions, sc
     _unpin_when_layer_done(schedule, sync, spm, _releases(workload, pins), executors[0].dma)
     for executor in executors:
         clock.spawn(executor.run)
+    mark_first_simulation()
     clock.run()
     if progress is not None:
         progress(sync.computed, len(schedule.tasks))

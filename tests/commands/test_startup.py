@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-HEAVY = ("matplotlib", "pandas", "numpy", "networkx", "pydantic", "simpy", "rich", "onnx", "dask",
-         "npu_des.importers", "npu_des.report.gantt", "npu_des.sweep", "npu_des.analysis")
+HEAVY = ("matplotlib", "pandas", "sklearn", "numpy", "networkx", "pydantic", "simpy", "rich", "onnx", "dask",
+         "npu_des.importers", "npu_des.models", "npu_des.report.gantt", "npu_des.sweep", "npu_des.analysis")
 
 
 def modules_after(argv: list[str]) -> set[str]:
@@ -45,9 +45,28 @@ def test_small_run_imports_no_plotting_dataframes_importers_sweeps_or_checks():
     assert "npu_des.analysis.explain" in modules  # bounds and energy for the table
     # numpy is the tiler's (npu_des/tiling/shapes.py scores every candidate shape at once); SCALE-Sim's
     # memory model loads only for run.memory_model=scalesim
-    unexpected = ("matplotlib", "pandas", "onnx", "dask", "npu_des.importers", "npu_des.sim.scalesim_run",
-                  "npu_des.sim.scalesim_memory", "npu_des.report.gantt", "npu_des.report.saved",
-                  "npu_des.sweep")
+    unexpected = ("matplotlib", "pandas", "sklearn", "onnx", "dask", "npu_des.importers",
+                  "npu_des.sim.scalesim_run", "npu_des.sim.scalesim_memory", "npu_des.report.gantt",
+                  "npu_des.report.saved", "npu_des.sweep")
     assert [name for name in unexpected if loaded(modules, name)] == []
     analysis = {name for name in modules if name.startswith("npu_des.analysis.")}
     assert analysis - EXPLAIN == set()
+
+
+@pytest.mark.slow
+def test_a_run_imports_only_the_zoo_model_it_builds():
+    modules = modules_after(["run", "--model", "tiny_cnn", "--pass", "backward", "--order", "sequential"])
+    assert {name for name in modules if name.startswith("npu_des.models.")} == {"npu_des.models.tiny"}
+
+
+def test_an_unknown_model_lists_every_name_without_importing_a_model_module():
+    from npu_des.models import BUILDERS
+
+    script = ("import sys\nfrom npu_des.models import build_model\ntry:\n    build_model('nope')\n"
+              "except Exception as error:\n    print(error)\n"
+              "print(sorted(m for m in sys.modules if m.startswith('npu_des.models.') or m == 'networkx'))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    message, loaded_modules = done.stdout.splitlines()
+    assert "unknown model 'nope'" in message
+    assert all(name in message for name in BUILDERS)
+    assert loaded_modules == "[]"
