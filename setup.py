@@ -43,7 +43,13 @@ def can_compile() -> str | None:
     return None
 
 
+# setup.py also runs for metadata (egg_info, dist_info): compile only for a command that builds
+BUILD_COMMANDS = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "install", "bdist_egg"}
+
+
 def extensions() -> list[Extension]:
+    if not BUILD_COMMANDS.intersection(sys.argv[1:]):
+        return []
     reason = can_compile()
     if reason is None:
         try:
