@@ -13,13 +13,27 @@ __version__ = "0.1.0"
 
 
 def _pure_python_switch() -> None:
-    """NPU_DES_PURE_PYTHON=1: run the engine's Python sources, not its compiled build (compiled.py)."""
+    """Run the engine's Python sources instead of its compiled build (compiled.py) when NPU_DES_PURE_PYTHON
+    asks, or when a source in this checkout was edited after its build (an editable install's extension
+    would otherwise silently shadow the edit)."""
     import os
 
     if os.environ.get("NPU_DES_PURE_PYTHON", "") not in ("", "0"):
         from npu_des.compiled import use_python_sources
 
         use_python_sources()
+        return
+    package = os.path.dirname(__file__)
+    if os.path.exists(os.path.join(os.path.dirname(package), "setup.py")):  # a source checkout
+        from npu_des.compiled import stale_builds, use_python_sources
+
+        stale = stale_builds()
+        if stale:
+            import sys
+
+            sys.stderr.write(f"npu-des: {stale[0]} changed after the engine was compiled; running the Python "
+                             "sources (rebuild with: pip install -e .)\n")
+            use_python_sources()
 
 
 _pure_python_switch()

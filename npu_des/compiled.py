@@ -60,6 +60,20 @@ def use_python_sources() -> None:
         sys.meta_path.insert(0, _SourceFinder())
 
 
+def stale_builds(root: Path | None = None) -> list[str]:
+    """Sources (paths relative to `root`, the package's parent) modified after the extension built
+    from them."""
+    root = root if root is not None else Path(__file__).resolve().parent.parent
+    stale = []
+    for name in COMPILED_MODULES:
+        source = root.joinpath(*name.split(".")).with_suffix(".py")
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            built = source.with_name(source.stem + suffix)
+            if built.is_file() and source.is_file() and source.stat().st_mtime > built.stat().st_mtime:
+                stale.append(str(source.relative_to(root)))
+    return stale
+
+
 def compiled() -> list[str]:
     """The modules of `COMPILED_MODULES` that this process runs as compiled extensions."""
     found = []

@@ -120,7 +120,8 @@ def test_modules_import_only_downward():
 
 def test_the_package_root_imports_nothing_at_import_time():
     """The root re-exports the public API lazily (PEP 562 `__getattr__`, names listed in EXPORTS): its
-    only imports are under TYPE_CHECKING or inside functions, and importing it loads no other module."""
+    only imports are under TYPE_CHECKING or inside functions, and importing it loads no other module
+    (but the compiled-build check in a source checkout)."""
     tree = ast.parse((PACKAGE / "__init__.py").read_text())
     for statement in tree.body:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
@@ -136,7 +137,7 @@ def test_the_package_root_imports_nothing_at_import_time():
         check=True,
         env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)},
     ).stdout.strip()
-    assert loaded == "[]"
+    assert loaded in ("[]", "['npu_des.compiled']")  # in a checkout: the stale-build check
 
 
 def test_lazy_exports_resolve_to_their_modules():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from npu_des.compiled import COMPILED_MODULES, PURE_PYTHON_VARIABLE, compiled, engine_build
+from npu_des.compiled import COMPILED_MODULES, PURE_PYTHON_VARIABLE, compiled, engine_build, stale_builds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,6 +72,23 @@ def test_a_module_runs_compiled_exactly_where_its_extension_is_built():
     assert set(compiled()) == built
     assert engine_build() == ("compiled (mypyc)" if built == set(COMPILED_MODULES) else
                               "pure Python" if not built else f"partly compiled ({len(built)} of 8 modules)")
+
+
+def test_a_source_edited_after_its_build_is_reported_stale(tmp_path):
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    folder = tmp_path / "npu_des" / "sim"
+    folder.mkdir(parents=True)
+    source, built = folder / "clock.py", folder / f"clock{EXTENSION_SUFFIXES[0]}"
+    source.write_text("")
+    built.write_bytes(b"")
+    os.utime(source, (1_000, 1_000))
+    os.utime(built, (2_000, 2_000))
+    assert stale_builds(tmp_path) == []
+    os.utime(source, (3_000, 3_000))
+    assert stale_builds(tmp_path) == [os.path.join("npu_des", "sim", "clock.py")]
+    (folder / "executor.py").write_text("")  # a source without a build is not stale: it runs as is
+    assert stale_builds(tmp_path) == [os.path.join("npu_des", "sim", "clock.py")]
 
 
 def test_coverage_omits_exactly_the_compiled_modules():
