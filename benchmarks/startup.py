@@ -1,4 +1,4 @@
-"""Benchmark: start-up time of the command line (issue 17: `--help` and a tiny_cnn run within 0.3 s).
+"""Benchmark: start-up time of the command line (goal: `--help` and a tiny_cnn run within 0.3 s).
 
     python benchmarks/startup.py                    # --help, run tiny_cnn, run tiny_cnn backward edge_dual
     python benchmarks/startup.py --repeats 21       # more runs per command (median of them)

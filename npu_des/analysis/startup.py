@@ -35,7 +35,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     (*TINY_RUN, "--pass", "backward", "--hw", "edge_dual"),
 )
 BENCH_COMMAND = COMMANDS[2]  # the start-up line of `npu-des bench`
-TARGET_SECONDS = 0.3  # issue 17: `--help` and a tiny_cnn run reach their work within this
+TARGET_SECONDS = 0.3  # the start-up goal: `--help` and a tiny_cnn run reach their work within this
 # what a run imports before it simulates and npu-des does not own: the configuration's validation,
 # presets' YAML, the workload DAG, the tiler's shape scoring, the event loop
 LIBRARIES = ("pydantic.main", "yaml", "networkx", "numpy", "simpy")

@@ -191,7 +191,7 @@ def run_command(args: argparse.Namespace) -> int:
             if name in ORDER_ALIASES and option.pass_ != "forward":
                 result.order = name  # sequential-tuned, partitioned: the name asked for, not the order
             results.append(result)
-    # what only the finished runs need loads after them: the first simulation starts sooner (issue 17)
+    # what only the finished runs need loads after them: the first simulation starts sooner
     from rich.console import Console
 
     from npu_des.analysis.explain import explain

@@ -1,7 +1,7 @@
 """The model zoo: name -> builder(batch) returning a Workload.
 
 Each builder's module is imported when its model is first looked up, not with the zoo: a run builds one
-model, and `npu-des run` starts before importing the other eighteen (issue 17). Names, aliases and the
+model, and `npu-des run` starts before importing the other eighteen. Names, aliases and the
 error listing the allowed names need no model module at all.
 """
 
