@@ -29,25 +29,27 @@ CASES = {
 }
 
 
-def run_cli(argv: list[str], out: Path, pure: bool) -> str:
+def environment(pure: bool) -> dict[str, str]:
+    """This process's environment, asking for the Python sources or not."""
     env = {key: value for key, value in os.environ.items() if key != PURE_PYTHON_VARIABLE}
     if pure:
         env[PURE_PYTHON_VARIABLE] = "1"
+    return env
+
+
+def run_cli(argv: list[str], out: Path, pure: bool) -> str:
     done = subprocess.run([sys.executable, "-m", "npu_des", "run", *argv, "--out", str(out)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+                          capture_output=True, text=True, env=environment(pure), cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def engine_build_in_subprocess(pure: bool) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != PURE_PYTHON_VARIABLE}
-    if pure:
-        env[PURE_PYTHON_VARIABLE] = "1"
     code = ("import importlib, json; from npu_des.compiled import COMPILED_MODULES, engine_build; "
             "print(json.dumps({'build': engine_build(), **{m: importlib.import_module(m).__file__ "
             "for m in COMPILED_MODULES}}))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment(pure),
+                          cwd=ROOT, check=True)
     return json.loads(done.stdout)
 
 
