@@ -65,6 +65,21 @@ def _count(text: str, flag: str, minimum: int, maximum: int | None = None) -> in
     return int(text)
 
 
+def _names(text: str, flag: str, noun: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """A comma list of distinct names, each in `allowed` if given: a case named twice would run twice."""
+    names = tuple(part.strip() for part in text.split(","))
+    listed = ", ".join(allowed) if allowed else f"comma-separated {noun}s"
+    for name in names:
+        if not name:
+            raise ConfigError(f"empty {noun} in '{echoed(text)}'", field=flag, allowed=listed)
+        if allowed is not None and name not in allowed:
+            raise ConfigError(f"unknown {noun} '{echoed(name)}'", field=flag, allowed=listed)
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a {noun} is given twice in '{echoed(text)}'", field=flag,
+                          allowed=f"distinct {noun}s")
+    return names
+
+
 def bench_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -99,8 +114,10 @@ def bench_command(args: argparse.Namespace) -> int:
         old = _read_record(args.compare) if args.compare else None
         return matrix_command(args, repeats, _count(args.max_tasks, "--max-tasks", 0, MAX_MATRIX_TASKS), old)
     args.repeats = str(repeats)
-    hardware = tuple(part.strip() for part in args.hw.split(","))
-    orders = tuple(part.strip() for part in args.order.split(","))
+    from npu_des.kinds import Order
+
+    hardware = _names(args.hw, "--hw", "preset")
+    orders = _names(args.order, "--order", "order", tuple(order.value for order in Order))
     if args.profile:
         print(profile_case(args.model, hardware[0], orders[0]))
         return 0
