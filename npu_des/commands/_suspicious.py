@@ -38,7 +38,8 @@ def warn_run_options(args: argparse.Namespace, options: list[RunOptions], hardwa
         given = [flag for flag, value in (("--order", getattr(args, "order", None)),
                                           ("--loop-order", getattr(args, "loop_order", None)),
                                           ("--partition", getattr(args, "partition", None))) if value]
-        given += sorted(key for key in keys & {"run.order", "run.sequential_first", "run.loop_order"})
+        given += sorted(keys & {"run.order", "run.sequential_first", "run.loop_order", "run.partition",
+                                "run.partitions", "run.dw_dy", "run.dependencies"})
         if given:
             warn(f"{', '.join(given)} changes nothing with --pass forward (one forward run, layers in order)")
     else:
@@ -56,6 +57,9 @@ def warn_run_options(args: argparse.Namespace, options: list[RunOptions], hardwa
             warn("run.sequential_first changes nothing without the sequential order")
         if first.fuse:
             warn("run.fuse changes nothing in a backward run: fusion is modelled for --pass forward")
+        if "run.partitions" in keys and all(option.partition == "none" for option in options):
+            warn("run.partitions changes nothing without data partitioning (--partition or the partitioned "
+                 "order)")
     sparse = any(option.density < 1 or option.density_file for option in options)
     zero_skipping = hardware.cores.array.zero_skipping
     compressed = any(option.compression != "none" for option in options)
