@@ -227,6 +227,7 @@ class LayerChoice(_Strict):
     partition: Scheme | None = None
     partitions: int | None = Field(default=None, ge=1, le=64)
     core_mapping: CoreMapping | None = None
+    baseline: Literal["fixed", "tuned"] | None = None  # the sequential baseline's tiles for this layer
 
 
 PARTITION_VALUES = (*(scheme.value for scheme in Scheme), "auto", "predict")

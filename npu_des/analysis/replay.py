@@ -21,8 +21,9 @@ def rebuild_schedule(
 
 
 def replay_options(result: RunResult, options: RunOptions) -> RunOptions:
-    """`options` with the per-layer choices of `result` (access order, partitions, core mapping) fixed."""
-    fields = ("access", "partition", "partitions", "core_mapping")
+    """`options` with the per-layer choices of `result` (access order, partitions, core mapping, the
+    sequential baseline's tiles) fixed."""
+    fields = ("access", "partition", "partitions", "core_mapping", "baseline")
     choices = {  # partitions that Algorithm 1 gave different orders ("a/b") get them again from it
         name: LayerChoice.model_validate(
             {key: choice[key] for key in fields if key in choice and "/" not in choice[key]})

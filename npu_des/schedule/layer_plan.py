@@ -132,7 +132,8 @@ def plan_layer(layer: Layer, grid: TileGrid, budget: SpmBudget, hw: HardwareConf
     if explicit and count > units:
         raise _cannot_fit(layer, scheme, count, units)
     count = min(count, units)
-    tuned = order == Order.SEQUENTIAL and options.baseline == "tuned"
+    baseline = choice.baseline or options.baseline
+    tuned = order == Order.SEQUENTIAL and baseline == "tuned"
     loops = dict(TRADITIONAL_LOOPS)
     if options.tile is None and (count > 1 or tuned):
         grid, tuned_loops = _retile(layer, grid, scheme, count, budget, hw, tuned, sparsity)
@@ -158,7 +159,7 @@ def plan_layer(layer: Layer, grid: TileGrid, budget: SpmBudget, hw: HardwareConf
         layer, grid, order, scheme, regions,
         core_groups(len(regions), cores) if len(regions) > 1 else (tuple(range(cores)),),
         accesses, CoreMapping(resolved if resolved != "auto" else CoreMapping.OUTPUT), loops, loop_order,
-        options.baseline,
+        baseline,
     )
 
 

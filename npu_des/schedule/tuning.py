@@ -12,6 +12,10 @@ charge for the shape *and* the loop order (npu_des/schedule/loop_cycles.py): a l
 tiles continue the fold the array holds, so a loop of fewer bytes may cost cycles. One shape serves
 both ops of a layer, because the grid gives a dY tile one identity in the SPM. Ties in bytes go to
 fewer modelled compute cycles, then larger tiles, then the traditional loops.
+
+Modelled compute is not simulated time (memory stalls, contention), so the driver keeps a layer's tuned
+choice only where the layer alone simulates no slower with it than with the fixed baseline's tiles and
+loops (npu_des/sim/autotune.py); the summary records per layer which baseline ran (`baseline`).
 """
 
 from __future__ import annotations

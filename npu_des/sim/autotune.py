@@ -1,5 +1,8 @@
 """Per-layer choices made by simulating each layer alone: `rearranged-best` (the access order), `partition:
-auto` (the data partitioning scheme, MICRO'23's exact choice) and `core_mapping: auto`.
+auto` (the data partitioning scheme, MICRO'23's exact choice), `core_mapping: auto`, and the tuned
+sequential baseline's guard (`baseline: tuned` keeps a layer's tuned tiles and loops only where the layer
+alone runs no slower with them than with the fixed baseline's: the estimate that picks them bounds
+modelled compute, not time, and the baseline gets the same care as `rearranged-best`).
 
 How a layer's gradients share the SPM, the DRAM channel and the cores depends on contention that a
 closed form does not see, so each layer is simulated in isolation under every combination of the
@@ -25,7 +28,7 @@ from npu_des.workload import Workload, linear
 from npu_des.workload.layers import Layer
 
 PRODUCER = "__producer__"
-Candidate = tuple[Access | None, object, CoreMapping | None]
+Candidate = tuple[Access | None, object, CoreMapping | None, str | None]
 
 __all__ = ["PARTITIONS", "PRODUCER", "choose_partitions", "isolated", "layer_time", "resolve_choices"]
 
@@ -65,13 +68,20 @@ def _candidates(layer: Layer, hw: HardwareConfig, options: RunOptions, fixed: La
     mappings: list[CoreMapping | None] = [fixed.core_mapping]
     if options.core_mapping == "auto" and fixed.core_mapping is None and hw.cores.count > 1:
         mappings = list(CoreMapping)
-    return list(product(accesses, schemes, mappings))
+    baselines: list[str | None] = [fixed.baseline]
+    if _guards_tuned(options) and fixed.baseline is None:
+        baselines = ["tuned", "fixed"]  # a tie keeps the tuned tiles (never more estimated bytes)
+    return list(product(accesses, schemes, mappings, baselines))
+
+
+def _guards_tuned(options: RunOptions) -> bool:
+    return options.order == Order.SEQUENTIAL and options.baseline == "tuned"
 
 
 def resolve_choices(workload: Workload, hw: HardwareConfig, options: RunOptions) -> RunOptions:
     """`options` with every per-layer choice left to simulation filled into `layer_choices`."""
     searching = (options.order == Order.REARRANGED_BEST or options.partition == "auto"
-                 or (options.core_mapping == "auto" and hw.cores.count > 1))
+                 or (options.core_mapping == "auto" and hw.cores.count > 1) or _guards_tuned(options))
     if not searching or options.pass_ == "forward":
         return options
     resolved = dict(options.layer_choices)
@@ -82,8 +92,9 @@ def resolve_choices(workload: Workload, hw: HardwareConfig, options: RunOptions)
         key = (layer.gemm, layer.has_input_gradient, fixed, tuple(candidates))
         if key not in memo:
             choices = [
-                fixed.model_copy(update={"access": access, "partition": scheme, "core_mapping": mapping})
-                for access, scheme, mapping in candidates
+                fixed.model_copy(update={"access": access, "partition": scheme, "core_mapping": mapping,
+                                         "baseline": baseline})
+                for access, scheme, mapping, baseline in candidates
             ]
             times = [layer_time(layer, hw, options, choice) for choice in choices]
             memo[key] = choices[min(range(len(choices)), key=lambda index: (times[index], index))]

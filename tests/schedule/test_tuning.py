@@ -69,9 +69,14 @@ def test_tuned_baseline_runs_with_its_own_loops_and_tiles():
     tuned = simulate(workload, hw, run_options(order="sequential", baseline="tuned"))
     assert tuned.compute_cycles <= fixed.compute_cycles
     assert tuned.total_dram_bytes < fixed.total_dram_bytes
-    assert {choice["baseline"] for choice in tuned.choices.values()} == {"tuned"}
+    kept = {name for name, choice in tuned.choices.items() if choice["baseline"] == "tuned"}
+    assert kept and {choice["baseline"] for choice in tuned.choices.values()} <= {"tuned", "fixed"}
     assert any(choice["tile"] != fixed.choices[name]["tile"] or choice["dX_loop"] != "mkn"
-               for name, choice in tuned.choices.items())
+               for name, choice in tuned.choices.items() if name in kept)
+    for name, choice in tuned.choices.items():  # a layer run as fixed has the fixed baseline's tiles
+        if name not in kept:
+            assert (choice["tile"], choice["dX_loop"], choice["dW_loop"]) == tuple(
+                fixed.choices[name][key] for key in ("tile", "dX_loop", "dW_loop"))
 
 
 def one_layer() -> Workload:
@@ -100,3 +105,29 @@ def test_single_op_estimate_counts_only_the_ops_tensors():
     assert set(dx["read"]) == {"dY", "W", "dX"} and set(dx["write"]) == {"dX"}  # dX: partial-sum reads
     assert dx["read"]["dX"] == 0
     assert total_bytes(dx) == 3 * 32 * 32 * 2  # each tensor once when everything fits
+
+
+def test_tuned_baseline_keeps_tuned_tiles_only_where_the_layer_alone_runs_no_slower():
+    """The estimate that picks the tuned tiles bounds modelled compute, not time; each layer keeps them
+    only where its isolated simulation is no slower than with the fixed baseline's (autotune.py)."""
+    from npu_des.config import LayerChoice
+    from npu_des.sim.autotune import layer_time
+
+    workload = build_model("bert_tiny", batch=4)
+    hw = load_hardware("ethos_n77", ["spm.capacity_kb=1024"])
+    options = run_options(order="sequential", baseline="tuned")
+    tuned = simulate(workload, hw, options, record_timeline=False)
+    kinds = {name: choice["baseline"] for name, choice in tuned.choices.items()}
+    assert set(kinds.values()) == {"tuned", "fixed"}  # this model has layers of both kinds
+    for layer in workload.layers:
+        times = {baseline: layer_time(layer, hw, options, LayerChoice(baseline=baseline))
+                 for baseline in ("tuned", "fixed")}
+        if kinds[layer.name] == "tuned":
+            assert times["tuned"] <= times["fixed"], layer.name
+        else:
+            assert times["tuned"] > times["fixed"], layer.name
+    fixed = simulate(workload, hw, run_options(order="sequential"), record_timeline=False)
+    unguarded = sum(layer_time(layer, hw, options, LayerChoice(baseline="tuned")) for layer in workload.layers)
+    guarded = sum(layer_time(layer, hw, options, LayerChoice(baseline=kinds[layer.name]))
+                  for layer in workload.layers)
+    assert guarded < unguarded and tuned.total_dram_bytes <= fixed.total_dram_bytes
