@@ -127,7 +127,8 @@ def test_tuned_baseline_keeps_tuned_tiles_only_where_the_layer_alone_runs_no_slo
         else:
             assert times["tuned"] > times["fixed"], layer.name
     fixed = simulate(workload, hw, run_options(order="sequential"), record_timeline=False)
-    unguarded = sum(layer_time(layer, hw, options, LayerChoice(baseline="tuned")) for layer in workload.layers)
+    unguarded = sum(layer_time(layer, hw, options, LayerChoice(baseline="tuned"))
+                    for layer in workload.layers)
     guarded = sum(layer_time(layer, hw, options, LayerChoice(baseline=kinds[layer.name]))
                   for layer in workload.layers)
     assert guarded < unguarded and tuned.total_dram_bytes <= fixed.total_dram_bytes
