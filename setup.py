@@ -13,6 +13,7 @@ import shutil
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -20,18 +21,14 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 
 
-def compiled_modules() -> list[str]:
-    """The module list, read from npu_des/compiled.py without importing the package."""
-    namespace: dict[str, object] = {}
-    exec((ROOT / "npu_des" / "compiled.py").read_text(encoding="utf-8"), namespace)
-    modules = namespace["COMPILED_MODULES"]
-    assert isinstance(modules, tuple)
-    return [str(module) for module in modules]
+# npu_des/compiled.py, run without importing the package: the module list and the pure-Python switch
+COMPILED: dict[str, Any] = {}
+exec((ROOT / "npu_des" / "compiled.py").read_text(encoding="utf-8"), COMPILED)
 
 
 def can_compile() -> str | None:
     """None if a compiled build can be tried, else why not."""
-    if os.environ.get("NPU_DES_PURE_PYTHON", "") not in ("", "0"):
+    if COMPILED["pure_python_requested"]():
         return "NPU_DES_PURE_PYTHON is set"
     if sys.implementation.name != "cpython":
         return f"{sys.implementation.name} is not CPython"
@@ -55,7 +52,8 @@ def extensions() -> list[Extension]:
         try:
             from mypyc.build import mypycify
 
-            paths = [str(Path("npu_des", *module.split(".")[1:])) + ".py" for module in compiled_modules()]
+            paths = [str(Path("npu_des", *module.split(".")[1:])) + ".py"
+                     for module in COMPILED["COMPILED_MODULES"]]
             version = f"{sys.version_info.major}.{sys.version_info.minor}"
             # The build environment has none of the package's dependencies: their types are unknown
             # there, so only the compiled modules are checked (the rest is analysed, errors silent).

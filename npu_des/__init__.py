@@ -13,27 +13,16 @@ __version__ = "0.1.0"
 
 
 def _pure_python_switch() -> None:
-    """Run the engine's Python sources instead of its compiled build (compiled.py) when NPU_DES_PURE_PYTHON
-    asks, or when a source in this checkout was edited after its build (an editable install's extension
-    would otherwise silently shadow the edit)."""
+    """Run the engine's Python sources instead of its compiled build when NPU_DES_PURE_PYTHON asks, or when a
+    source in this checkout was edited after its build (compiled.py decides; this only avoids importing
+    it where neither can apply)."""
     import os
 
-    if os.environ.get("NPU_DES_PURE_PYTHON", "") not in ("", "0"):
-        from npu_des.compiled import use_python_sources
+    checkout = os.path.exists(os.path.join(os.path.dirname(os.path.dirname(__file__)), "setup.py"))
+    if checkout or "NPU_DES_PURE_PYTHON" in os.environ:
+        from npu_des.compiled import choose_sources
 
-        use_python_sources()
-        return
-    package = os.path.dirname(__file__)
-    if os.path.exists(os.path.join(os.path.dirname(package), "setup.py")):  # a source checkout
-        from npu_des.compiled import stale_builds, use_python_sources
-
-        stale = stale_builds()
-        if stale:
-            import sys
-
-            sys.stderr.write(f"npu-des: {stale[0]} changed after the engine was compiled; running the Python "
-                             "sources (rebuild with: pip install -e .)\n")
-            use_python_sources()
+        choose_sources(checkout)
 
 
 _pure_python_switch()

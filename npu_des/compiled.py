@@ -60,6 +60,19 @@ def use_python_sources() -> None:
         sys.meta_path.insert(0, _SourceFinder())
 
 
+def choose_sources(checkout: bool) -> None:
+    """The sources from now on if NPU_DES_PURE_PYTHON asks, or if this is a source `checkout` with a source
+    edited after its build (an editable install's extension would otherwise silently shadow the edit)."""
+    if pure_python_requested():
+        use_python_sources()
+        return
+    stale = stale_builds() if checkout else []
+    if stale:
+        sys.stderr.write(f"npu-des: {stale[0]} changed after the engine was compiled; running the Python "
+                         "sources (rebuild with: pip install -e .)\n")
+        use_python_sources()
+
+
 def stale_builds(root: Path | None = None) -> list[str]:
     """Sources (paths relative to `root`, the package's parent) modified after the extension built
     from them."""
