@@ -32,3 +32,23 @@ def break_component(monkeypatch: Any, cls: type, method: str, replacement: Any) 
 
     assert getattr(engine, cls.__name__) is cls, f"npu_des.sim.engine does not build {cls.__name__}"
     monkeypatch.setattr(engine, cls.__name__, type(f"Broken{cls.__name__}", (cls,), {method: replacement}))
+
+
+def mutated(text: str, edits: list[tuple[str, int, str]]) -> str:
+    """`text` after each (kind, position, noise) edit: insert, replace or delete at the position modulo the
+    length, duplicate_line (the line there goes again at the end), truncate (anything else): the
+    fuzzers' shared mutator for importer inputs."""
+    for kind, position, noise in edits:
+        at = position % (len(text) + 1)
+        if kind == "insert":
+            text = text[:at] + noise + text[at:]
+        elif kind == "replace":
+            text = text[:at] + noise + text[at + 1:]
+        elif kind == "delete":
+            text = text[:at] + text[at + len(noise):]
+        elif kind == "duplicate_line":
+            lines = text.splitlines(keepends=True) or [""]
+            text = "".join(lines + lines[at % len(lines):at % len(lines) + 1])
+        else:
+            text = text[:at]
+    return text

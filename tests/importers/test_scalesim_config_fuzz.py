@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import mutated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,17 +66,7 @@ def test_encodings(tmp_path: Path, encoding: str) -> None:
     st.tuples(st.sampled_from(["insert", "replace", "delete", "truncate"]), st.integers(0, 3000), NOISE),
     min_size=1, max_size=6))
 def test_mutated_configs_raise_only_config_error(tmp_path: Path, seed: Path, edits) -> None:
-    text = seed.read_text()
-    for kind, position, noise in edits:
-        at = position % (len(text) + 1)
-        if kind == "insert":
-            text = text[:at] + noise + text[at:]
-        elif kind == "replace":
-            text = text[:at] + noise + text[at + 1:]
-        elif kind == "delete":
-            text = text[:at] + text[at + len(noise):]
-        else:
-            text = text[:at]
+    text = mutated(seed.read_text(), edits)
     path = tmp_path / "mutated.cfg"
     path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
     try:

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import mutated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,20 +162,7 @@ NOISE = st.sampled_from([",", "\n", "\r", "\t", ";", ":", "#", '"', " ", "0", "-
 @given(seed=st.sampled_from(SEEDS), edits=st.lists(st.tuples(MUTATIONS, st.integers(0, 4000), NOISE),
                                                    min_size=1, max_size=6))
 def test_mutated_shipped_topologies_never_raise_anything_but_config_error(tmp_path, seed, edits) -> None:
-    text = (DATA / seed).read_bytes().decode("utf-8", errors="replace")
-    for kind, position, noise in edits:
-        at = position % (len(text) + 1)
-        if kind == "delete":
-            text = text[:at] + text[at + len(noise):]
-        elif kind == "insert":
-            text = text[:at] + noise + text[at:]
-        elif kind == "replace":
-            text = text[:at] + noise + text[at + 1:]
-        elif kind == "duplicate_line":
-            lines = text.splitlines(keepends=True) or [""]
-            text = "".join(lines + lines[at % len(lines):at % len(lines) + 1])
-        else:
-            text = text[:at]
+    text = mutated((DATA / seed).read_bytes().decode("utf-8", errors="replace"), edits)
     path = tmp_path / "mutated.csv"
     path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
     try:
